@@ -78,10 +78,7 @@ pub enum EndpointError {
 
 impl Default for MetaEndpoints {
     fn default() -> Self {
-        MetaEndpoints {
-            base: None,
-            graph_version: DEFAULT_GRAPH_VERSION.to_string(),
-        }
+        MetaEndpoints { base: None, graph_version: DEFAULT_GRAPH_VERSION.to_string() }
     }
 }
 
@@ -110,10 +107,7 @@ impl MetaEndpoints {
                 v.to_string()
             }
         };
-        Ok(MetaEndpoints {
-            base,
-            graph_version,
-        })
+        Ok(MetaEndpoints { base, graph_version })
     }
 
     pub fn graph_version(&self) -> &str {
@@ -174,9 +168,27 @@ mod tests {
             (&real, Host::FacebookGraph, "me/accounts", true, "https://graph.facebook.com/v27.0/me/accounts"),
             (&real, Host::FacebookWww, "/dialog/oauth", true, "https://www.facebook.com/v27.0/dialog/oauth"),
             (&real, Host::ThreadsGraph, "me", true, "https://graph.threads.net/v1.0/me"),
-            (&real, Host::InstagramApi, "oauth/access_token", false, "https://api.instagram.com/oauth/access_token"),
-            (&sandbox, Host::FacebookGraph, "debug_token", true, "http://127.0.0.1:8080/graph.facebook.com/v25.0/debug_token"),
-            (&sandbox, Host::Threads, "oauth/authorize", false, "http://127.0.0.1:8080/threads.com/oauth/authorize"),
+            (
+                &real,
+                Host::InstagramApi,
+                "oauth/access_token",
+                false,
+                "https://api.instagram.com/oauth/access_token",
+            ),
+            (
+                &sandbox,
+                Host::FacebookGraph,
+                "debug_token",
+                true,
+                "http://127.0.0.1:8080/graph.facebook.com/v25.0/debug_token",
+            ),
+            (
+                &sandbox,
+                Host::Threads,
+                "oauth/authorize",
+                false,
+                "http://127.0.0.1:8080/threads.com/oauth/authorize",
+            ),
         ];
         for (ep, host, path, versioned, want) in cases {
             let got = if versioned { ep.versioned(host, path) } else { ep.url(host, path) };

@@ -1,0 +1,50 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sq_global_optspecs
+    string join \n json q/quiet v/verbose no-input color= config= h/help V/version
+end
+
+function __fish_sq_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sq_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sq_using_subcommand
+    set -l cmd (__fish_sq_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sq -n "__fish_sq_needs_command" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c sq -n "__fish_sq_needs_command" -l config -d 'Config file [default: <config dir>/config.toml]' -r -F
+complete -c sq -n "__fish_sq_needs_command" -l json -d 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+complete -c sq -n "__fish_sq_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c sq -n "__fish_sq_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more); secrets are always masked'
+complete -c sq -n "__fish_sq_needs_command" -l no-input -d 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+complete -c sq -n "__fish_sq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sq -n "__fish_sq_needs_command" -s V -l version -d 'Print version'
+complete -c sq -n "__fish_sq_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c sq -n "__fish_sq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sq -n "__fish_sq_using_subcommand completions" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c sq -n "__fish_sq_using_subcommand completions" -l config -d 'Config file [default: <config dir>/config.toml]' -r -F
+complete -c sq -n "__fish_sq_using_subcommand completions" -l json -d 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+complete -c sq -n "__fish_sq_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
+complete -c sq -n "__fish_sq_using_subcommand completions" -s v -l verbose -d 'More detail on stderr (repeat for more); secrets are always masked'
+complete -c sq -n "__fish_sq_using_subcommand completions" -l no-input -d 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+complete -c sq -n "__fish_sq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sq -n "__fish_sq_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,60 @@
+//! The command-line surface (clap derive). Doc comments here are the help text, the man pages
+//! and the completions; `cmd/` holds what each command does.
+
+use crate::cmd;
+use crate::output::ColorChoice;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "Exit codes:
+  0    success; for diagnose: no profile needs action (warnings allowed)
+  1    failure not covered below (I/O, internal, a post failed for content reasons)
+  2    usage error
+  3    Meta could not be reached or answered with a transient error; retry later
+  4    user action required: re-authorize, fix something on Meta's side, or posts were held
+  130  interrupted";
+
+/// sq keeps Facebook Page, Instagram and Threads profiles publishing: it says exactly why a
+/// profile can't publish, re-authorizes it in the browser, and requeues the failed posts
+/// without ever publishing twice.
+#[derive(Debug, Parser)]
+#[command(name = "sq", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = after_help())]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn after_help() -> String {
+    format!("{}\n{}", crate::env::help_table(), EXIT_CODES)
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (repeat for more); secrets are always masked
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]
+    #[arg(long, global = true)]
+    pub no_input: bool,
+    /// When to use color (honours NO_COLOR and CLICOLOR_FORCE)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Config file [default: <config dir>/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Completions(cmd::completions::Args),
+}

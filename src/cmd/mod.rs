@@ -1,0 +1,22 @@
+//! One file per subcommand (habit 2): `Args` (its doc comments are the help) and
+//! `run(ctx, args)`. The dispatcher is one exhaustive match.
+
+use crate::cli::Command;
+use crate::ctx::Ctx;
+use crate::error::{Error, Kind};
+
+pub mod completions;
+
+/// How a command that did its job ended: most end in success, but `diagnose` finishing its
+/// report on a broken profile exits 4 without that being an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    Code(Kind),
+}
+
+pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
+    match command {
+        Command::Completions(args) => completions::run(ctx, args),
+    }
+}

@@ -1,0 +1,245 @@
+//! Settings resolved once (habit 3, after uv's `settings.rs`): flags over environment over
+//! config file over defaults. Commands read `Settings`, never env vars or clap types.
+
+use crate::cli::GlobalArgs;
+use crate::config::ConfigFile;
+use crate::env::{self, Env};
+use crate::error::Error;
+use crate::meta::hosts::MetaEndpoints;
+use crate::output::ColorChoice;
+use crate::secret::Secret;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Keyring,
+    File,
+}
+
+impl StoreKind {
+    pub fn parse(s: &str) -> Option<StoreKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keyring" => Some(StoreKind::Keyring),
+            "file" => Some(StoreKind::File),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Keyring => "keyring",
+            StoreKind::File => "file",
+        }
+    }
+}
+
+/// Where a setting's value came from, shown by `sq config get/list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Env(&'static str),
+    Config,
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Env(name) => write!(f, "env {name}"),
+            Source::Config => f.write_str("config file"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    Facebook,
+    Instagram,
+    Threads,
+}
+
+impl Network {
+    pub const ALL: [Network; 3] = [Network::Facebook, Network::Instagram, Network::Threads];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Network::Facebook => "facebook",
+            Network::Instagram => "instagram",
+            Network::Threads => "threads",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Network> {
+        Network::ALL.into_iter().find(|n| n.name() == s)
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One app's credentials as far as settings know them. A secret kept in the credential store
+/// is loaded by the commands that need it (opening the keyring costs time).
+#[derive(Debug, Clone, Default)]
+pub struct AppSettings {
+    pub id: Option<Sourced<String>>,
+    /// From `SQ_<NET>_APP_SECRET`; wins over the stored one.
+    pub env_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub config_file: PathBuf,
+}
+
+impl Paths {
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("sq.db")
+    }
+
+    /// The encrypted `file` credential store.
+    pub fn credential_file(&self) -> PathBuf {
+        self.data_dir.join("credentials.enc")
+    }
+}
+
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub no_input: bool,
+    pub color: ColorChoice,
+    pub paths: Paths,
+    pub config: ConfigFile,
+    pub endpoints: MetaEndpoints,
+    pub store: Sourced<StoreKind>,
+    pub store_passphrase: Option<Secret>,
+    pub facebook: AppSettings,
+    pub instagram: AppSettings,
+    pub threads: AppSettings,
+    pub redirect_uri: Sourced<String>,
+    pub browser: Option<String>,
+    /// No display, or an SSH session: print the URL and accept a pasted redirect.
+    pub headless: bool,
+    pub no_color_env: bool,
+    pub force_color_env: bool,
+}
+
+impl Settings {
+    pub fn resolve(args: &GlobalArgs, env: &Env) -> Result<Settings, Error> {
+        let config_dir = match env.get(env::SQ_CONFIG_DIR) {
+            Some(d) => PathBuf::from(d),
+            None => dirs::config_dir().map(|d| d.join("sq")).ok_or_else(|| {
+                Error::usage("can't find a config directory for this platform").hint("set SQ_CONFIG_DIR")
+            })?,
+        };
+        let data_dir = match env.get(env::SQ_DATA_DIR) {
+            Some(d) => PathBuf::from(d),
+            None => dirs::data_dir().map(|d| d.join("sq")).ok_or_else(|| {
+                Error::usage("can't find a data directory for this platform").hint("set SQ_DATA_DIR")
+            })?,
+        };
+        let config_file = args.config.clone().unwrap_or_else(|| config_dir.join("config.toml"));
+        let config = ConfigFile::load(&config_file)?;
+
+        let pick = |env_name: Option<&'static str>, key: &str| -> Option<Sourced<String>> {
+            if let Some(name) = env_name {
+                if let Some(v) = env.get(name) {
+                    return Some(Sourced { value: v.to_string(), source: Source::Env(name) });
+                }
+            }
+            config.get(key).map(|v| Sourced { value: v, source: Source::Config })
+        };
+
+        let graph_version = pick(Some(env::SQ_GRAPH_VERSION), "graph_version");
+        let endpoints = MetaEndpoints::new(
+            env.get(env::SQ_META_API_BASE),
+            graph_version.as_ref().map(|s| s.value.as_str()),
+        )?;
+
+        let store = match pick(Some(env::SQ_CREDENTIAL_STORE), "credential_store") {
+            None => Sourced { value: StoreKind::Keyring, source: Source::Default },
+            Some(s) => Sourced {
+                value: StoreKind::parse(&s.value).ok_or_else(|| {
+                    Error::usage(format!(
+                        "credential store {:?} (from {}) is not one of: keyring, file",
+                        s.value, s.source
+                    ))
+                })?,
+                source: s.source,
+            },
+        };
+
+        let app = |id_env: &'static str, secret_env: &'static str, prefix: &str| AppSettings {
+            id: pick(Some(id_env), &format!("{prefix}.app_id")),
+            env_secret: env.get(secret_env).map(Secret::new),
+        };
+
+        let redirect_uri = pick(None, "redirect_uri")
+            .unwrap_or(Sourced { value: DEFAULT_REDIRECT_URI.to_string(), source: Source::Default });
+
+        let ssh = env.get("SSH_CONNECTION").is_some() || env.get("SSH_TTY").is_some();
+        let display = cfg!(any(target_os = "macos", windows))
+            || env.get("DISPLAY").is_some()
+            || env.get("WAYLAND_DISPLAY").is_some();
+
+        let facebook = app(env::SQ_FACEBOOK_APP_ID, env::SQ_FACEBOOK_APP_SECRET, "facebook");
+        let instagram = app(env::SQ_INSTAGRAM_APP_ID, env::SQ_INSTAGRAM_APP_SECRET, "instagram");
+        let threads = app(env::SQ_THREADS_APP_ID, env::SQ_THREADS_APP_SECRET, "threads");
+
+        Ok(Settings {
+            json: args.json,
+            quiet: args.quiet,
+            verbose: args.verbose,
+            no_input: args.no_input || env.truthy(env::SQ_NO_PROMPT),
+            color: args.color,
+            paths: Paths { config_dir, data_dir, config_file },
+            config,
+            endpoints,
+            store,
+            store_passphrase: env.get(env::SQ_STORE_PASSPHRASE).map(Secret::new),
+            facebook,
+            instagram,
+            threads,
+            redirect_uri,
+            browser: env.get(env::BROWSER).map(str::to_string),
+            headless: ssh || !display,
+            no_color_env: env.is_set(env::NO_COLOR),
+            force_color_env: env.truthy(env::CLICOLOR_FORCE),
+        })
+    }
+
+    pub fn app(&self, network: Network) -> &AppSettings {
+        match network {
+            Network::Facebook => &self.facebook,
+            Network::Instagram => &self.instagram,
+            Network::Threads => &self.threads,
+        }
+    }
+}
