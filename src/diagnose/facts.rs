@@ -134,6 +134,8 @@ impl ProfileFacts {
 }
 
 /// The stored token of a profile and what Meta said about it.
+// Nearly every profile holds the large variant, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TokenFacts {
     /// No token is stored for the profile.
