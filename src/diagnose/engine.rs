@@ -399,11 +399,13 @@ fn token_report(s: &Subject) -> Option<TokenReport> {
     let expiry = expiry(stored, own);
     let data_access =
         own.and_then(|i| i.data_access_expires_at).or(user.and_then(|i| i.data_access_expires_at));
-    let scopes = own
-        .filter(|i| !i.scopes.is_empty())
-        .or(user)
-        .map(|i| i.scopes.clone())
-        .or_else(|| stored.scopes.clone())
+    let scopes = [own, user]
+        .into_iter()
+        .flatten()
+        .map(|i| &i.scopes)
+        .find(|s| !s.is_empty())
+        .or(stored.scopes.as_ref())
+        .cloned()
         .unwrap_or_default();
     Some(TokenReport {
         token_type: own.and_then(|i| i.token_type.clone()).map(|t| sanitize(&t)),
@@ -512,9 +514,12 @@ fn grant_findings(
 ) {
     // `/me/permissions` knows declined and expired; a token's scope list only knows granted.
     let permissions = s.conn.and_then(|c| c.permissions.as_deref());
-    let scope_list: Option<&[String]> = user
+    // An empty list means the field was absent: a live token always carries some scope.
+    let scope_list: Option<&[String]> = [user, own]
+        .into_iter()
+        .flatten()
         .map(|i| i.scopes.as_slice())
-        .or(own.filter(|i| !i.scopes.is_empty()).map(|i| i.scopes.as_slice()))
+        .find(|s| !s.is_empty())
         .or(stored.scopes.as_deref());
     let grant = |name: &str| -> Option<Grant> {
         if let Some(perms) = permissions {
