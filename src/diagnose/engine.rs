@@ -366,6 +366,8 @@ fn profile(facts: &Facts, p: &ProfileFacts, now: i64) -> ProfileReport {
             if throttled {
                 findings.extend(rate_finding(&s, true));
             }
+            let parts = unreachable_parts(&s);
+            let reason = if parts.is_empty() { reason } else { format!("{reason}; also {parts}") };
             findings.push(unreachable_finding(&s, Some(reason)));
         }
         Health::Alive { stored, inspection } => alive_findings(&s, stored, inspection, &mut findings),
@@ -473,12 +475,16 @@ fn alive_findings(s: &Subject, stored: &StoredToken, own: Option<&Inspection>, o
     }
     out.extend(rate_finding(s, false));
 
-    let parts: Vec<&String> =
-        s.p.unreachable.iter().chain(s.conn.map(|c| c.unreachable.iter()).into_iter().flatten()).collect();
+    let parts = unreachable_parts(s);
     if !parts.is_empty() {
-        let reasons = parts.iter().map(|r| sanitize(r)).collect::<Vec<_>>().join("; ");
-        out.push(unreachable_finding(s, Some(format!("Some checks could not reach Meta: {reasons}"))));
+        out.push(unreachable_finding(s, Some(format!("Some checks could not reach Meta: {parts}"))));
     }
+}
+
+/// The parts of collection for this profile and its login that failed transiently, in words.
+fn unreachable_parts(s: &Subject) -> String {
+    let conn = s.conn.map(|c| c.unreachable.as_slice()).unwrap_or_default();
+    s.p.unreachable.iter().chain(conn).map(|r| sanitize(r)).collect::<Vec<_>>().join("; ")
 }
 
 /// What the login granted, per permission.
@@ -765,10 +771,8 @@ fn death_finding(s: &Subject, death: &Death) -> Finding {
     let seen = if death.witness == Witness::Login { " This was seen on the login's user token." } else { "" };
     if s.p.kind == ProfileKind::InstagramViaPage && s.p.page_id.is_some() {
         let page = s.page_label();
-        let mut fix = Fix::command(s.reauth()).step(format!(
-            "The command reconnects the Page {page} first, then {}: fix the Page first.",
-            s.name
-        ));
+        let mut fix = Fix::command(s.reauth())
+            .step(format!("Fix the Page first: the command reconnects {page}, then {}.", s.name));
         fix.steps.extend(steps);
         return Finding::new(
             Code::InstagramPageBroken,
@@ -794,8 +798,8 @@ fn unreachable_finding(s: &Subject, reason: Option<String>) -> Finding {
         Code::MetaUnreachable,
         format!("{}: health unknown, Meta could not be asked.", s.name),
         format!(
-            "{} This says nothing about the token: it is not reported as invalid.",
-            reason.unwrap_or_else(|| String::from("Meta could not be reached."))
+            "{}. This says nothing about the token: it is not reported as invalid.",
+            reason.as_deref().unwrap_or("Meta could not be reached").trim_end_matches('.')
         ),
         Fix::command(format!("sq diagnose {}", s.reference())).step(
             "Check the network connection (and any proxy), then run the command again; Meta's status page is \
@@ -910,7 +914,7 @@ fn scope_finding(s: &Subject, missing: &[(&str, Grant)], portfolio_only: bool) -
         },
         required_scopes(s.p.kind).join(", ")
     );
-    if portfolio_only {
+    if portfolio_only && missing.iter().any(|(n, _)| *n == BUSINESS_MANAGEMENT) {
         detail.push_str(
             " The Page is missing from the login's Page list, which happens when access comes through a \
              Business portfolio; sq reaches such Pages only with business_management.",

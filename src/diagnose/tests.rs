@@ -624,7 +624,7 @@ fn instagram_page_broken_points_at_the_page() {
     assert!(f.summary.contains("Acme Bakery (facebook:777)"), "{}", f.summary);
     assert!(f.summary.contains("password changed"), "{}", f.summary);
     assert_eq!(f.fix.command.as_deref(), Some("sq reauth instagram instagram:17841400000000000 --via-page"));
-    assert!(f.fix.steps[0].contains("fix the Page first"), "{:?}", f.fix.steps);
+    assert!(f.fix.steps[0].starts_with("Fix the Page first"), "{:?}", f.fix.steps);
     // The Page reports its own cause; the Instagram account doesn't repeat it.
     assert_eq!(codes(&report.profiles[0].findings), vec![Code::InstagramPageBroken]);
     assert_eq!(codes(&report.profiles[1].findings), vec![Code::TokenPasswordChanged]);
