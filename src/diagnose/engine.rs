@@ -439,14 +439,11 @@ fn alive_findings(s: &Subject, stored: &StoredToken, own: Option<&Inspection>, o
     let refreshable = matches!(s.p.kind, ProfileKind::InstagramLogin | ProfileKind::Threads);
     let issued = own.and_then(|i| i.issued_at).or(stored.issued_at);
     let window_open = refreshable && issued.is_some_and(|t| s.now - t >= REFRESH_MIN_AGE);
-    let expiring = match expiry(stored, own) {
-        Expiry::At(t) if t - s.now <= SOON => Some(t),
-        _ => None,
-    };
-    if let Some(t) = expiring {
-        out.push(expiring_finding(s, t, window_open));
-    } else if window_open {
-        out.push(refresh_finding(s, issued.unwrap_or(s.now), expiry(stored, own)));
+    let expires = expiry(stored, own);
+    match expires {
+        Expiry::At(t) if t - s.now <= SOON => out.push(expiring_finding(s, t, window_open)),
+        _ if window_open => out.push(refresh_finding(s, issued.unwrap_or(s.now), expires)),
+        _ => {}
     }
 
     // The 90-day data-access window (§3.4): once it has ended, what the login reports about
@@ -567,9 +564,7 @@ fn grant_findings(
     let page_excluded = required.iter().any(|r| r.starts_with("pages_") && excluded(r));
     // Granted (or all Pages granted) yet absent from `/me/accounts`: the Page comes through a
     // Business portfolio, which sq reaches only with business_management (§3.3, §4.3, §12.2).
-    let lists_pages = grant("pages_show_list") != Some(Grant::NotGranted)
-        && grant("pages_show_list") != Some(Grant::Declined)
-        && grant("pages_show_list") != Some(Grant::Expired);
+    let lists_pages = grant("pages_show_list").is_none_or(|g| g == Grant::Granted);
     let portfolio_only = s.page_id().is_some()
         && s.conn.is_some_and(|c| c.accounts.is_some())
         && s.account().is_none()
