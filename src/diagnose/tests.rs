@@ -1,0 +1,929 @@
+//! Table tests of the diagnosis engine (habit 6): every finding code, and the combinations
+//! where one root cause must not drown in its consequences.
+
+use super::*;
+use crate::cmd::Exit;
+use crate::error::Kind;
+use crate::settings::Network;
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// 2027-01-15T08:00:00Z
+const NOW: i64 = 1_800_000_000;
+const H: i64 = 3_600;
+const D: i64 = 24 * H;
+
+const PAGE_SCOPES: &[&str] = &[
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "instagram_basic",
+    "instagram_content_publish",
+    "business_management",
+];
+const ALL_TASKS: &[&str] = &["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"];
+
+fn strings(xs: &[&str]) -> Vec<String> {
+    xs.iter().map(|s| s.to_string()).collect()
+}
+
+fn stored(masked: &str) -> StoredToken {
+    StoredToken::new(TokenSource::Keyring, masked)
+}
+
+fn present(health: TokenHealth) -> TokenFacts {
+    TokenFacts::Present { stored: stored("EAAB…f3c1"), health }
+}
+
+fn err(code: i64, subcode: Option<i64>, message: &str) -> GraphError {
+    GraphError::new(code, subcode, message)
+}
+
+fn dead(code: i64, subcode: Option<i64>, message: &str) -> TokenFacts {
+    present(TokenHealth::Inspected(Inspection::invalid(err(code, subcode, message))))
+}
+
+fn unreachable() -> TokenFacts {
+    present(TokenHealth::Unreachable { reason: String::from("connection timed out after 10 s") })
+}
+
+/// A healthy Facebook Page, Acme Bakery (facebook:777), of the login `fb:1`.
+fn page() -> ProfileFacts {
+    let mut p = ProfileFacts::new(ProfileKind::Page, "777", "Acme Bakery");
+    p.connection = Some(String::from("fb:1"));
+    p.token = present(TokenHealth::Inspected(Inspection::valid("PAGE", PAGE_SCOPES)));
+    p
+}
+
+/// A healthy Instagram account linked to Page 777.
+fn ig_via_page() -> ProfileFacts {
+    let mut p = ProfileFacts::new(ProfileKind::InstagramViaPage, "17841400000000000", "acme.bakery");
+    p.connection = Some(String::from("fb:1"));
+    p.page_id = Some(String::from("777"));
+    p.token = present(TokenHealth::Inspected(Inspection::valid("PAGE", PAGE_SCOPES)));
+    p
+}
+
+/// A healthy Instagram Login account, issued `age` ago with 60 days of life.
+fn ig_login(age: i64) -> ProfileFacts {
+    let mut p = ProfileFacts::new(ProfileKind::InstagramLogin, "17841400000000001", "acme.studio");
+    p.connection = Some(String::from("ig:1"));
+    let mut s = StoredToken::new(TokenSource::File, "IGAA…9d2e");
+    s.issued_at = Some(NOW - age);
+    s.expires_at = Some(NOW - age + 60 * D);
+    s.scopes = Some(strings(&["instagram_business_basic", "instagram_business_content_publish"]));
+    p.token = TokenFacts::Present { stored: s, health: TokenHealth::Identity(Ok(())) };
+    p
+}
+
+fn threads() -> ProfileFacts {
+    let mut p = ProfileFacts::new(ProfileKind::Threads, "1234567890123456", "acme");
+    p.connection = Some(String::from("th:1"));
+    let mut i = Inspection::valid("USER", &["threads_basic", "threads_content_publish"]);
+    i.issued_at = Some(NOW - 2 * H);
+    i.expires_at = Some(NOW - 2 * H + 60 * D);
+    p.token = present(TokenHealth::Inspected(i));
+    p
+}
+
+/// The Facebook login `fb:1`: all permissions granted, Page 777 listed with every task and
+/// linked to the Instagram account.
+fn fb_login() -> ConnectionFacts {
+    let mut c = ConnectionFacts::new("fb:1", Network::Facebook);
+    c.user_token = Some(TokenHealth::Inspected(Inspection::valid("USER", PAGE_SCOPES)));
+    c.permissions = Some(
+        PAGE_SCOPES
+            .iter()
+            .map(|s| Permission { name: s.to_string(), status: PermissionStatus::Granted })
+            .collect(),
+    );
+    c.accounts = Some(vec![PageAccount {
+        id: String::from("777"),
+        name: String::from("Acme Bakery"),
+        tasks: strings(ALL_TASKS),
+        instagram_id: Some(String::from("17841400000000000")),
+    }]);
+    c
+}
+
+fn facts(profiles: Vec<ProfileFacts>) -> Facts {
+    Facts {
+        profiles,
+        connections: vec![
+            fb_login(),
+            ConnectionFacts::new("ig:1", Network::Instagram),
+            ConnectionFacts::new("th:1", Network::Threads),
+        ],
+        environment: EnvironmentFacts::default(),
+    }
+}
+
+fn fb(f: &mut Facts) -> &mut ConnectionFacts {
+    &mut f.connections[0]
+}
+
+fn set_permission(f: &mut Facts, name: &str, status: Option<PermissionStatus>) {
+    let perms = fb(f).permissions.as_mut().expect("permissions");
+    perms.retain(|p| p.name != name);
+    if let Some(status) = status {
+        perms.push(Permission { name: name.to_string(), status });
+    }
+}
+
+fn set_granular(f: &mut Facts, grants: Vec<(&str, Option<&[&str]>)>) {
+    if let Some(TokenHealth::Inspected(i)) = fb(f).user_token.as_mut() {
+        i.granular_scopes = grants
+            .into_iter()
+            .map(|(s, ids)| GranularScope { scope: s.to_string(), target_ids: ids.map(strings) })
+            .collect();
+    }
+}
+
+fn inspection(p: &mut ProfileFacts) -> &mut Inspection {
+    match &mut p.token {
+        TokenFacts::Present { health: TokenHealth::Inspected(i), .. } => i,
+        _ => panic!("not inspected"),
+    }
+}
+
+fn codes(findings: &[Finding]) -> Vec<Code> {
+    findings.iter().map(|f| f.code).collect()
+}
+
+struct Case {
+    name: &'static str,
+    facts: Facts,
+    /// Findings of the first profile, in order.
+    want: Vec<Code>,
+    status: Status,
+}
+
+fn case(name: &'static str, facts: Facts, want: &[Code], status: Status) -> Case {
+    Case { name, facts, want: want.to_vec(), status }
+}
+
+fn cases() -> Vec<Case> {
+    use Code::*;
+    let mut cases = vec![
+        case("healthy Page", facts(vec![page()]), &[], Status::Ok),
+        case("healthy Instagram via Page", facts(vec![ig_via_page()]), &[], Status::Ok),
+        case("healthy Threads, 2 h old", facts(vec![threads()]), &[], Status::Ok),
+    ];
+
+    let mut p = page();
+    p.token = TokenFacts::Missing;
+    cases.push(case("no token stored", facts(vec![p]), &[TokenMissing], Status::Broken));
+
+    for (sub, code) in [
+        (Some(460), TokenPasswordChanged),
+        (Some(458), TokenAppRemoved),
+        (Some(463), TokenExpired),
+        (Some(467), TokenLoggedOut),
+        (Some(459), TokenCheckpoint),
+        (Some(464), TokenUnconfirmedUser),
+        (Some(492), PageRoleLost),
+        (None, TokenInvalid),
+        (Some(999), TokenInvalid),
+    ] {
+        let mut p = page();
+        p.token = dead(190, sub, "Error validating access token");
+        // Stale data from the dead login must not add findings.
+        let mut f = facts(vec![p]);
+        set_permission(&mut f, "pages_manage_posts", Some(PermissionStatus::Declined));
+        cases.push(case("190 subcode", f, &[code], Status::Broken));
+    }
+
+    let mut p = page();
+    p.token = dead(102, None, "Session key invalid");
+    cases.push(case("legacy 102 session error", facts(vec![p]), &[TokenInvalid], Status::Broken));
+
+    let mut p = page();
+    inspection(&mut p).expires_at = Some(NOW - 1);
+    cases.push(case(
+        "expiry passed while Meta still said valid",
+        facts(vec![p]),
+        &[TokenExpired],
+        Status::Broken,
+    ));
+
+    let mut p = page();
+    inspection(&mut p).expires_at = Some(NOW + 3 * D);
+    cases.push(case("expires in 3 days", facts(vec![p]), &[TokenExpiring], Status::Warning));
+
+    let mut p = page();
+    inspection(&mut p).expires_at = Some(NOW + 8 * D);
+    cases.push(case("expires in 8 days", facts(vec![p]), &[], Status::Ok));
+
+    let mut p = page();
+    inspection(&mut p).expires_at = meta_time(Some(0));
+    cases.push(case("expires_at 0 never expires", facts(vec![p]), &[], Status::Ok));
+
+    // Permissions.
+    let mut f = facts(vec![page()]);
+    set_permission(&mut f, "pages_manage_posts", Some(PermissionStatus::Declined));
+    cases.push(case("declined permission", f, &[ScopeMissing], Status::Broken));
+
+    let mut f = facts(vec![page()]);
+    set_permission(&mut f, "pages_manage_posts", None);
+    cases.push(case("never granted permission", f, &[ScopeMissing], Status::Broken));
+
+    let mut f = facts(vec![ig_via_page()]);
+    set_permission(&mut f, "instagram_content_publish", Some(PermissionStatus::Declined));
+    cases.push(case("Instagram via Page: declined publish permission", f, &[ScopeMissing], Status::Broken));
+
+    let mut p = ig_login(2 * H);
+    if let TokenFacts::Present { stored, .. } = &mut p.token {
+        stored.scopes = Some(strings(&["instagram_business_basic"]));
+    }
+    cases.push(case(
+        "Instagram Login: scope from the exchange missing",
+        facts(vec![p]),
+        &[ScopeMissing],
+        Status::Broken,
+    ));
+
+    let mut f = facts(vec![page()]);
+    fb(&mut f).permissions = None;
+    if let Some(TokenHealth::Inspected(i)) = fb(&mut f).user_token.as_mut() {
+        i.scopes = Vec::new();
+    }
+    inspection(&mut f.profiles[0]).scopes = Vec::new();
+    cases.push(case("no scope data at all: no conclusion", f, &[], Status::Ok));
+
+    // Granular selection and the Page list.
+    let mut f = facts(vec![page()]);
+    set_granular(&mut f, vec![("pages_manage_posts", Some(&["888"])), ("pages_show_list", Some(&["888"]))]);
+    fb(&mut f).accounts = Some(Vec::new());
+    cases.push(case("Page not ticked in a granular grant", f, &[GranularNotSelected], Status::Broken));
+
+    let mut f = facts(vec![page()]);
+    set_granular(&mut f, vec![("pages_manage_posts", None), ("pages_show_list", None)]);
+    cases.push(case("all-assets grant", f, &[], Status::Ok));
+
+    let mut f = facts(vec![ig_via_page()]);
+    set_granular(&mut f, vec![("instagram_content_publish", Some(&["17841499999999999"]))]);
+    cases.push(case("Instagram account not ticked", f, &[GranularNotSelected], Status::Broken));
+
+    let mut f = facts(vec![page()]);
+    set_granular(&mut f, vec![("pages_manage_posts", Some(&["777"]))]);
+    fb(&mut f).accounts = Some(Vec::new());
+    fb(&mut f).portfolio_pages = Some(vec![PortfolioPage {
+        id: String::from("777"),
+        name: String::from("Acme Bakery"),
+        has_token: true,
+        tasks: None,
+    }]);
+    cases.push(case(
+        "portfolio-only Page with a working portfolio path",
+        f,
+        &[PageNotListed],
+        Status::Warning,
+    ));
+
+    let mut f = facts(vec![page()]);
+    set_granular(&mut f, vec![("pages_manage_posts", Some(&["777"]))]);
+    fb(&mut f).accounts = Some(Vec::new());
+    fb(&mut f).portfolio_pages = Some(Vec::new());
+    cases.push(case("Page in target_ids but not in /me/accounts", f, &[PageNotListed], Status::Broken));
+
+    let mut f = facts(vec![page()]);
+    fb(&mut f).accounts = Some(Vec::new());
+    set_permission(&mut f, "business_management", None);
+    cases.push(case("portfolio-only Page without business_management", f, &[ScopeMissing], Status::Broken));
+
+    let mut f = facts(vec![page()]);
+    fb(&mut f).accounts = Some(Vec::new());
+    set_permission(&mut f, "pages_show_list", Some(PermissionStatus::Declined));
+    cases.push(case(
+        "no pages_show_list: the empty Page list is its consequence",
+        f,
+        &[ScopeMissing],
+        Status::Broken,
+    ));
+
+    // Tasks.
+    let mut f = facts(vec![page()]);
+    fb(&mut f).accounts.as_mut().expect("accounts")[0].tasks = strings(&["CREATE_CONTENT", "MODERATE"]);
+    cases.push(case("non-Admin on a healthy Page", f, &[NotPageAdmin], Status::Warning));
+
+    let mut f = facts(vec![page()]);
+    fb(&mut f).accounts.as_mut().expect("accounts")[0].tasks = strings(&["ANALYZE"]);
+    cases.push(case("no CREATE_CONTENT", f, &[CannotPublish], Status::Broken));
+
+    // Instagram via a Page.
+    let mut p = ig_via_page();
+    p.token =
+        dead(190, Some(460), "The session has been invalidated because the user changed their password");
+    cases.push(case(
+        "Instagram via a Page whose token died",
+        facts(vec![p, page()]),
+        &[InstagramPageBroken],
+        Status::Broken,
+    ));
+
+    let mut ig = ig_via_page();
+    ig.token = unreachable();
+    let mut pg = page();
+    pg.token = dead(190, Some(492), "role lost");
+    cases.push(case(
+        "Instagram via a Page whose Page profile died",
+        facts(vec![ig, pg]),
+        &[InstagramPageBroken],
+        Status::Broken,
+    ));
+
+    let mut p = ig_via_page();
+    p.token = TokenFacts::Missing;
+    cases.push(case(
+        "Instagram via a Page without a Page token",
+        facts(vec![p]),
+        &[InstagramPageBroken],
+        Status::Broken,
+    ));
+
+    let mut p = ig_via_page();
+    p.page_instagram = Some(None);
+    cases.push(case("Page has no Instagram account", facts(vec![p]), &[InstagramNotLinked], Status::Broken));
+
+    let mut f = facts(vec![ig_via_page()]);
+    fb(&mut f).accounts.as_mut().expect("accounts")[0].instagram_id = Some(String::from("17841499999999999"));
+    cases.push(case("Page linked to another Instagram account", f, &[InstagramNotLinked], Status::Broken));
+
+    // Refresh windows (meta-platform.md §5.4, §6.4).
+    cases.push(case("IG Login 23 h old", facts(vec![ig_login(23 * H)]), &[], Status::Ok));
+    cases.push(case("IG Login 25 h old", facts(vec![ig_login(25 * H)]), &[RefreshWindowOpen], Status::Ok));
+    cases.push(case(
+        "IG Login 57 days old",
+        facts(vec![ig_login(57 * D)]),
+        &[TokenExpiring],
+        Status::Warning,
+    ));
+
+    let mut p = ig_login(61 * D);
+    if let TokenFacts::Present { health, .. } = &mut p.token {
+        *health = TokenHealth::Identity(Err(err(190, Some(463), "Session has expired")));
+    }
+    cases.push(case("IG Login expired", facts(vec![p]), &[TokenExpired], Status::Broken));
+
+    let mut p = ig_login(61 * D);
+    if let TokenFacts::Present { health, .. } = &mut p.token {
+        *health = TokenHealth::Unreachable { reason: String::from("dns error") };
+    }
+    cases.push(case(
+        "IG Login expired per sq's record, Meta unreachable",
+        facts(vec![p]),
+        &[TokenExpired],
+        Status::Broken,
+    ));
+
+    let mut p = ig_login(2 * H);
+    if let TokenFacts::Present { health, .. } = &mut p.token {
+        *health = TokenHealth::Identity(Err(err(100, None, "Unsupported request - method type: get")));
+    }
+    cases.push(case("IG Login, Standard Access", facts(vec![p]), &[TokenInvalid], Status::Broken));
+
+    let mut p = threads();
+    inspection(&mut p).issued_at = Some(NOW - 30 * D);
+    inspection(&mut p).expires_at = Some(NOW + 30 * D);
+    cases.push(case("Threads 30 days old", facts(vec![p]), &[RefreshWindowOpen], Status::Ok));
+
+    // Data access (§3.4).
+    let mut p = page();
+    inspection(&mut p).data_access_expires_at = Some(NOW + 3 * D);
+    cases.push(case("data access ends in 3 days", facts(vec![p]), &[DataAccessExpiring], Status::Warning));
+
+    let mut f = facts(vec![page()]);
+    inspection(&mut f.profiles[0]).data_access_expires_at = Some(NOW - D);
+    set_permission(&mut f, "pages_manage_posts", Some(PermissionStatus::Expired));
+    cases.push(case("data access ended", f, &[DataAccessExpired], Status::Broken));
+
+    // Limits.
+    let mut p = threads();
+    p.publishing_limit = Some(PublishingLimit { usage: 200, total: 250 });
+    cases.push(case("publishing limit at 80 %", facts(vec![p]), &[PublishingLimitNear], Status::Warning));
+
+    let mut p = ig_via_page();
+    p.publishing_limit = Some(PublishingLimit { usage: 100, total: 100 });
+    cases.push(case("publishing limit reached", facts(vec![p]), &[PublishingLimitReached], Status::Broken));
+
+    let mut p = ig_via_page();
+    p.publishing_limit = Some(PublishingLimit { usage: 79, total: 100 });
+    cases.push(case("publishing limit at 79 %", facts(vec![p]), &[], Status::Ok));
+
+    let mut p = page();
+    p.rate = Some(RateUsage { max_pct: Some(85), throttled: false, regain_minutes: None });
+    cases.push(case("usage headers at 85 %", facts(vec![p]), &[RateLimited], Status::Warning));
+
+    let mut f = facts(vec![page()]);
+    fb(&mut f).rate = Some(RateUsage { max_pct: Some(97), throttled: true, regain_minutes: Some(12) });
+    cases.push(case("login throttled", f, &[RateLimited], Status::Warning));
+
+    let mut p = threads();
+    if let TokenFacts::Present { health, .. } = &mut p.token {
+        *health = TokenHealth::Identity(Err(err(4, None, "(#4) Application request limit reached")));
+    }
+    cases.push(case(
+        "throttled identity call",
+        facts(vec![p]),
+        &[RateLimited, MetaUnreachable],
+        Status::Unknown,
+    ));
+
+    // Meta unreachable: unknown, never invalid.
+    let mut p = page();
+    p.token = unreachable();
+    cases.push(case("Meta unreachable", facts(vec![p]), &[MetaUnreachable], Status::Unknown));
+
+    let mut p = threads();
+    if let TokenFacts::Present { health, .. } = &mut p.token {
+        *health = TokenHealth::Identity(Err(err(2, None, "Service temporarily unavailable")));
+    }
+    cases.push(case("transient error code 2", facts(vec![p]), &[MetaUnreachable], Status::Unknown));
+
+    let mut p = page();
+    p.token = present(TokenHealth::Inspected(Inspection::invalid(GraphError {
+        transient: true,
+        ..err(1, None, "An unknown error occurred")
+    })));
+    cases.push(case("is_transient error", facts(vec![p]), &[MetaUnreachable], Status::Unknown));
+
+    let mut f = facts(vec![page()]);
+    f.profiles[0].token = unreachable();
+    fb(&mut f).user_token =
+        Some(TokenHealth::Inspected(Inspection::invalid(err(190, Some(460), "password changed"))));
+    cases.push(case(
+        "Page unreachable, its login's user token dead",
+        f,
+        &[TokenPasswordChanged],
+        Status::Broken,
+    ));
+
+    let mut p = page();
+    p.unreachable = vec![String::from("publishing limit: HTTP 503")];
+    cases.push(case(
+        "live token, one check unreachable",
+        facts(vec![p]),
+        &[MetaUnreachable],
+        Status::Unknown,
+    ));
+
+    let mut p = page();
+    p.token = TokenFacts::Unreadable { reason: String::from("keyring locked") };
+    cases.push(case("store unreadable", facts(vec![p]), &[], Status::Unknown));
+
+    // Failed posts.
+    let mut p = page();
+    p.failed_posts = 3;
+    cases.push(case("3 failed posts on a healthy Page", facts(vec![p]), &[FailedPosts], Status::Ok));
+
+    let mut p = page();
+    p.failed_posts = 2;
+    p.token = dead(190, Some(460), "password changed");
+    cases.push(case(
+        "failed posts on a broken Page",
+        facts(vec![p]),
+        &[TokenPasswordChanged, FailedPosts],
+        Status::Broken,
+    ));
+
+    cases
+}
+
+#[test]
+fn table() {
+    for c in cases() {
+        let report = diagnose(&c.facts, NOW);
+        let p = &report.profiles[0];
+        assert_eq!(codes(&p.findings), c.want, "{}: {:#?}", c.name, p.findings);
+        assert_eq!(p.status, c.status, "{}", c.name);
+        for f in &p.findings {
+            if f.severity != Severity::Info {
+                assert!(
+                    f.fix.command.is_some() || !f.fix.steps.is_empty(),
+                    "{}: {} has no fix",
+                    c.name,
+                    f.code
+                );
+            }
+            assert!(!f.summary.is_empty() && !f.detail.is_empty(), "{}: {} has no words", c.name, f.code);
+        }
+    }
+}
+
+fn env_cases() -> Vec<(&'static str, Facts, Vec<Code>)> {
+    let mut out = Vec::new();
+    let mut f = facts(vec![page()]);
+    f.environment.store = Some(StoreProbe::Failed {
+        backend: String::from("Secret Service"),
+        reason: String::from("the collection is locked"),
+    });
+    out.push(("store probe failed", f, vec![Code::StoreUnavailable]));
+
+    let mut f = facts(vec![page(), threads()]);
+    f.environment.apps = vec![
+        AppCredentials { app: Network::Facebook, id_present: true, secret_present: true },
+        AppCredentials { app: Network::Threads, id_present: false, secret_present: true },
+        // Not in use: no finding.
+        AppCredentials { app: Network::Instagram, id_present: false, secret_present: false },
+    ];
+    out.push(("Threads app id missing", f, vec![Code::AppNotConfigured]));
+
+    let mut f = facts(vec![page()]);
+    f.environment.redirect = Some(RedirectFacts {
+        uri: String::from("http://localhost:8765/callback"),
+        port: 8765,
+        port_busy: true,
+    });
+    out.push(("redirect port busy", f, vec![Code::RedirectPortBusy]));
+
+    let mut f = facts(vec![page()]);
+    f.environment.redirect = Some(RedirectFacts {
+        uri: String::from("http://localhost:8765/callback"),
+        port: 8765,
+        port_busy: false,
+    });
+    f.environment.store = Some(StoreProbe::Ok);
+    f.environment.meta = Some(Reachability::Reachable);
+    out.push(("healthy environment", f, vec![]));
+
+    let mut f = facts(vec![page()]);
+    f.environment.meta = Some(Reachability::Unreachable { reason: String::from("dns error") });
+    out.push(("Meta unreachable", f, vec![Code::MetaUnreachable]));
+    out
+}
+
+#[test]
+fn environment_table() {
+    for (name, f, want) in env_cases() {
+        let report = diagnose(&f, NOW);
+        assert_eq!(codes(&report.environment.findings), want, "{name}");
+    }
+}
+
+#[test]
+fn every_code_is_covered_by_a_table_test() {
+    let mut seen = BTreeSet::new();
+    for c in cases() {
+        seen.extend(c.want.iter().map(|c| c.as_str()));
+    }
+    for (_, _, want) in env_cases() {
+        seen.extend(want.iter().map(|c| c.as_str()));
+    }
+    let all: BTreeSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(seen, all);
+}
+
+#[test]
+fn codes_serialize_as_their_names_and_are_unique() {
+    let mut names = BTreeSet::new();
+    for code in Code::ALL {
+        assert_eq!(serde_json::to_value(code).expect("json"), json!(code.as_str()));
+        assert!(names.insert(code.as_str()), "{code} twice");
+    }
+}
+
+#[test]
+fn findings_doc_has_a_section_per_code() {
+    let doc = include_str!("../../docs/findings.md");
+    let sections: BTreeSet<&str> =
+        doc.lines().filter_map(|l| l.strip_prefix("## ")).map(|h| h.trim().trim_matches('`')).collect();
+    let all: BTreeSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    let missing: Vec<_> = all.difference(&sections).collect();
+    let unknown: Vec<_> = sections.difference(&all).collect();
+    assert!(missing.is_empty(), "docs/findings.md lacks sections for {missing:?}");
+    assert!(unknown.is_empty(), "docs/findings.md has sections for unknown codes {unknown:?}");
+}
+
+fn profile_finding(report: &Report, code: Code) -> &Finding {
+    report.profiles.iter().flat_map(|p| &p.findings).find(|f| f.code == code).expect("finding")
+}
+
+#[test]
+fn password_change_says_what_why_and_what_to_do() {
+    let mut p = page();
+    p.token =
+        dead(190, Some(460), "The session has been invalidated because the user changed their password");
+    let report = diagnose(&facts(vec![p]), NOW);
+    let f = profile_finding(&report, Code::TokenPasswordChanged);
+    assert_eq!(
+        f.summary,
+        "Acme Bakery can't publish: Meta ended the session because the account password changed."
+    );
+    assert_eq!(f.fix.command.as_deref(), Some("sq reauth facebook facebook:777"));
+    assert!(f.detail.contains("Meta said: \"The session has been invalidated"), "{}", f.detail);
+}
+
+#[test]
+fn instagram_page_broken_points_at_the_page() {
+    let mut ig = ig_via_page();
+    ig.token = dead(190, Some(460), "password changed");
+    let mut pg = page();
+    pg.token = dead(190, Some(460), "password changed");
+    let report = diagnose(&facts(vec![ig, pg]), NOW);
+    let f = profile_finding(&report, Code::InstagramPageBroken);
+    assert!(f.summary.contains("Acme Bakery (facebook:777)"), "{}", f.summary);
+    assert!(f.summary.contains("password changed"), "{}", f.summary);
+    assert_eq!(f.fix.command.as_deref(), Some("sq reauth instagram instagram:17841400000000000 --via-page"));
+    assert!(f.fix.steps[0].starts_with("Fix the Page first"), "{:?}", f.fix.steps);
+    // The Page reports its own cause; the Instagram account doesn't repeat it.
+    assert_eq!(codes(&report.profiles[0].findings), vec![Code::InstagramPageBroken]);
+    assert_eq!(codes(&report.profiles[1].findings), vec![Code::TokenPasswordChanged]);
+}
+
+#[test]
+fn declined_and_never_granted_are_worded_apart() {
+    let mut f = facts(vec![page()]);
+    set_permission(&mut f, "pages_manage_posts", Some(PermissionStatus::Declined));
+    let r = diagnose(&f, NOW);
+    let declined = profile_finding(&r, Code::ScopeMissing);
+    assert!(
+        declined.summary.ends_with("the permission pages_manage_posts was declined."),
+        "{}",
+        declined.summary
+    );
+    assert!(declined.fix.steps.iter().any(|s| s.contains("\"Edit access\"")));
+    assert!(declined.fix.steps.iter().any(|s| s.contains("Business Integrations")));
+
+    let mut f = facts(vec![page()]);
+    set_permission(&mut f, "pages_manage_posts", None);
+    set_permission(&mut f, "pages_read_engagement", Some(PermissionStatus::Declined));
+    let r = diagnose(&f, NOW);
+    let both = profile_finding(&r, Code::ScopeMissing);
+    assert!(
+        both.summary.contains("pages_read_engagement (declined), pages_manage_posts (never granted)"),
+        "{}",
+        both.summary
+    );
+
+    let mut f = facts(vec![page()]);
+    set_permission(&mut f, "pages_manage_posts", None);
+    let r = diagnose(&f, NOW);
+    let never = profile_finding(&r, Code::ScopeMissing);
+    assert!(never.summary.ends_with("the permission pages_manage_posts was never granted."));
+    assert!(!never.fix.steps.iter().any(|s| s.contains("Edit access")));
+}
+
+#[test]
+fn granular_fix_names_the_dialog_choices() {
+    let mut f = facts(vec![page()]);
+    set_granular(&mut f, vec![("pages_manage_posts", Some(&["888"]))]);
+    let r = diagnose(&f, NOW);
+    let g = profile_finding(&r, Code::GranularNotSelected);
+    assert!(g.fix.steps.iter().any(|s| s.contains("tick Acme Bakery")));
+    assert!(g.fix.steps.iter().any(|s| s.contains("Opt in to all current and future Pages")));
+}
+
+#[test]
+fn reauth_commands_per_kind() {
+    let mut cases = Vec::new();
+    for mut p in [page(), ig_via_page(), ig_login(2 * H), threads()] {
+        p.token = dead(190, Some(467), "logged out");
+        p.page_id = None;
+        cases.push(p);
+    }
+    let report = diagnose(&facts(cases), NOW);
+    let commands: Vec<_> =
+        report.profiles.iter().map(|p| p.findings[0].fix.command.clone().unwrap_or_default()).collect();
+    assert_eq!(
+        commands,
+        [
+            "sq reauth facebook facebook:777",
+            "sq reauth instagram instagram:17841400000000000 --via-page",
+            "sq reauth instagram instagram:17841400000000001 --instagram-login",
+            "sq reauth threads threads:1234567890123456",
+        ]
+    );
+}
+
+#[test]
+fn refresh_and_requeue_commands() {
+    let mut p = ig_login(25 * H);
+    p.failed_posts = 1;
+    let r = diagnose(&facts(vec![p]), NOW);
+    let refresh = profile_finding(&r, Code::RefreshWindowOpen);
+    assert_eq!(refresh.fix.command.as_deref(), Some("sq refresh instagram:17841400000000001"));
+    let requeue = profile_finding(&r, Code::FailedPosts);
+    assert_eq!(requeue.fix.command.as_deref(), Some("sq requeue --failed instagram:17841400000000001"));
+    assert_eq!(requeue.summary, "acme.studio has 1 failed post that can be requeued.");
+
+    let r = diagnose(&facts(vec![ig_login(57 * D)]), NOW);
+    let expiring = profile_finding(&r, Code::TokenExpiring);
+    assert_eq!(expiring.fix.command.as_deref(), Some("sq refresh instagram:17841400000000001"));
+}
+
+#[test]
+fn app_not_configured_names_the_command() {
+    let (_, f, _) = env_cases().into_iter().find(|(n, _, _)| *n == "Threads app id missing").expect("case");
+    let r = diagnose(&f, NOW);
+    let a = &r.environment.findings[0];
+    assert_eq!(a.summary, "The Threads app isn't configured: its app id is missing.");
+    assert_eq!(a.fix.command.as_deref(), Some("sq config set threads.app_id <APP-ID>"));
+    assert!(a.detail.contains("Threads App ID"));
+}
+
+#[test]
+fn store_unavailable_names_backend_reason_and_choices() {
+    let (_, f, _) = env_cases().into_iter().next().expect("case");
+    let r = diagnose(&f, NOW);
+    let s = &r.environment.findings[0];
+    assert_eq!(s.summary, "The credential store (Secret Service) can't be used: the collection is locked.");
+    assert_eq!(s.fix.command.as_deref(), Some("SQ_CREDENTIAL_STORE=file sq diagnose"));
+    assert!(s.fix.steps.iter().any(|x| x.contains("Unlock the keyring")));
+}
+
+#[test]
+fn meta_text_is_sanitized() {
+    let mut p = page();
+    p.name = String::from("Evil\x1b[2J Page");
+    p.token = dead(190, None, "bad\x1b]0;title\x07 token");
+    let r = diagnose(&facts(vec![p]), NOW);
+    let text = serde_json::to_string(&r).expect("json");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert_eq!(r.profiles[0].name, "Evil\u{fffd}[2J Page");
+}
+
+#[test]
+fn exit_codes() {
+    let exit = |profiles: Vec<ProfileFacts>, env: EnvironmentFacts| {
+        let mut f = facts(profiles);
+        f.environment = env;
+        diagnose(&f, NOW).exit()
+    };
+    let mut broken = page();
+    broken.token = dead(190, Some(460), "");
+    let mut unknown = threads();
+    unknown.token = unreachable();
+    let mut warning = page();
+    warning.rate = Some(RateUsage { max_pct: Some(90), ..RateUsage::default() });
+    let none = EnvironmentFacts::default;
+
+    assert_eq!(exit(vec![page(), warning.clone()], none()), Exit::Success);
+    assert_eq!(exit(vec![page(), unknown.clone()], none()), Exit::Code(Kind::Unreachable));
+    // Known broken wins over unknown: waiting alone would not help.
+    assert_eq!(exit(vec![broken, unknown], none()), Exit::Code(Kind::ActionRequired));
+    let store = EnvironmentFacts {
+        store: Some(StoreProbe::Failed {
+            backend: String::from("Secret Service"),
+            reason: String::from("locked"),
+        }),
+        ..none()
+    };
+    assert_eq!(exit(vec![page()], store), Exit::Code(Kind::ActionRequired));
+    let port = EnvironmentFacts {
+        redirect: Some(RedirectFacts {
+            uri: String::from("http://localhost:1/callback"),
+            port: 1,
+            port_busy: true,
+        }),
+        ..none()
+    };
+    assert_eq!(exit(vec![page()], port), Exit::Success);
+    let meta =
+        EnvironmentFacts { meta: Some(Reachability::Unreachable { reason: String::from("dns") }), ..none() };
+    assert_eq!(exit(vec![], meta), Exit::Code(Kind::Unreachable));
+    assert_eq!(diagnose(&facts(vec![]), NOW).exit_code(), 0);
+}
+
+/// A small report: a broken Page with failed posts and a healthy Threads profile.
+fn small_report() -> Report {
+    let mut p = page();
+    p.failed_posts = 2;
+    let mut i = Inspection::invalid(err(190, Some(460), "The session has been invalidated."));
+    i.token_type = Some(String::from("PAGE"));
+    i.data_access_expires_at = Some(1_801_562_400);
+    i.scopes = strings(&["pages_manage_posts"]);
+    p.token = present(TokenHealth::Inspected(i));
+    let mut f = facts(vec![p, threads()]);
+    f.environment.redirect = Some(RedirectFacts {
+        uri: String::from("http://localhost:8765/callback"),
+        port: 8765,
+        port_busy: true,
+    });
+    diagnose(&f, NOW)
+}
+
+#[test]
+fn json_snapshot() {
+    let r = small_report();
+    let value = serde_json::to_value(&r).expect("json");
+    let fb_steps = json!(["When the browser opens, log in to Facebook with the current password."]);
+    let want = json!({
+        "schema_version": 1,
+        "profiles": [
+            {
+                "profile": "facebook:777",
+                "network": "facebook",
+                "kind": "page",
+                "name": "Acme Bakery",
+                "status": "broken",
+                "token": {
+                    "type": "PAGE",
+                    "source": "keyring",
+                    "masked": "EAAB…f3c1",
+                    "expires_at": null,
+                    "data_access_expires_at": "2027-02-02T10:00:00Z",
+                    "scopes": ["pages_manage_posts"]
+                },
+                "findings": [
+                    {
+                        "code": "token_password_changed",
+                        "severity": "error",
+                        "summary": "Acme Bakery can't publish: Meta ended the session because the account password changed.",
+                        "detail": "Meta invalidates a login's tokens when its password changes or when it resets the session for security reasons (190/460); every Page token from that login stopped working with it. Meta said: \"The session has been invalidated.\"",
+                        "fix": {"command": "sq reauth facebook facebook:777", "steps": fb_steps}
+                    },
+                    {
+                        "code": "failed_posts",
+                        "severity": "info",
+                        "summary": "Acme Bakery has 2 failed posts that can be requeued once it is healthy.",
+                        "detail": "Requeued posts keep their history; posts that failed for media or content reasons are requeued only when named with --class.",
+                        "fix": {
+                            "command": "sq requeue --failed facebook:777",
+                            "steps": ["Fix the findings above first: sq requeue holds back posts of profiles that aren't healthy yet."]
+                        }
+                    }
+                ]
+            },
+            {
+                "profile": "threads:1234567890123456",
+                "network": "threads",
+                "kind": "threads",
+                "name": "acme",
+                "status": "ok",
+                "token": {
+                    "type": "USER",
+                    "source": "keyring",
+                    "masked": "EAAB…f3c1",
+                    "expires_at": "2027-03-16T06:00:00Z",
+                    "data_access_expires_at": null,
+                    "scopes": ["threads_basic", "threads_content_publish"]
+                },
+                "findings": []
+            }
+        ],
+        "environment": {
+            "findings": [
+                {
+                    "code": "redirect_port_busy",
+                    "severity": "warning",
+                    "summary": "The redirect URI's port 8765 is in use by another program.",
+                    "detail": "sq reauth listens on http://localhost:8765/callback for Meta's answer; while another program holds port 8765, re-authorization can't receive it.",
+                    "fix": {
+                        "command": null,
+                        "steps": [
+                            "Stop the program that uses port 8765, or",
+                            "pick a free port: add http://localhost:<PORT>/callback to the app's Valid OAuth Redirect URIs and pass --redirect-uri http://localhost:<PORT>/callback to sq reauth."
+                        ]
+                    }
+                }
+            ]
+        },
+        "summary": {"ok": 1, "warning": 0, "broken": 1, "unknown": 0}
+    });
+    assert_eq!(value, want, "{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+}
+
+#[test]
+fn human_snapshot() {
+    let r = small_report();
+    let lines = render_human(&r, &|_, t| t.to_string());
+    let want = [
+        "broken  page     Acme Bakery  facebook:777              keyring EAAB…f3c1  never expires",
+        "  error    Acme Bakery can't publish: Meta ended the session because the account password changed. [token_password_changed]",
+        "            Meta invalidates a login's tokens when its password changes or when it resets the session for security reasons (190/460); every Page token from that login stopped working with it. Meta said: \"The session has been invalidated.\"",
+        "            run: sq reauth facebook facebook:777",
+        "            - When the browser opens, log in to Facebook with the current password.",
+        "  info     Acme Bakery has 2 failed posts that can be requeued once it is healthy. [failed_posts]",
+        "            Requeued posts keep their history; posts that failed for media or content reasons are requeued only when named with --class.",
+        "            run: sq requeue --failed facebook:777",
+        "            - Fix the findings above first: sq requeue holds back posts of profiles that aren't healthy yet.",
+        "ok      threads  acme         threads:1234567890123456  keyring EAAB…f3c1  expires 2027-03-16 06:00 UTC",
+        "environment",
+        "  warning  The redirect URI's port 8765 is in use by another program. [redirect_port_busy]",
+        "            sq reauth listens on http://localhost:8765/callback for Meta's answer; while another program holds port 8765, re-authorization can't receive it.",
+        "            - Stop the program that uses port 8765, or",
+        "            - pick a free port: add http://localhost:<PORT>/callback to the app's Valid OAuth Redirect URIs and pass --redirect-uri http://localhost:<PORT>/callback to sq reauth.",
+        "2 profiles: 1 ok, 0 warning, 1 broken, 0 unknown",
+    ];
+    assert_eq!(lines, want, "{}", lines.join("\n"));
+
+    // Colour is the caller's: the renderer only marks what to paint.
+    let painted = render_human(&r, &|style, t| format!("<{style:?}>{t}"));
+    assert!(painted[0].starts_with("<Bad>broken "), "{}", painted[0]);
+}
+
+#[test]
+fn token_json_for_missing_and_never_expiring_tokens() {
+    let mut missing = page();
+    missing.token = TokenFacts::Missing;
+    let mut never = page();
+    inspection(&mut never).expires_at = meta_time(Some(0));
+    let r = diagnose(&facts(vec![missing, never]), NOW);
+    assert!(r.profiles[0].token.is_none());
+    let t = r.profiles[1].token.as_ref().expect("token");
+    assert_eq!(t.expires_at, None);
+    assert_eq!(t.expiry, Expiry::Never);
+    let lines = render_human(&r, &|_, t| t.to_string());
+    assert!(lines[0].ends_with("no token"), "{}", lines[0]);
+    assert!(lines.iter().any(|l| l.ends_with("never expires")), "{lines:?}");
+}
