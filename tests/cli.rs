@@ -24,7 +24,8 @@ fn version_prints_the_version() {
 #[test]
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
-    for args in [&["no-such-command"][..], &["--color", "sometimes", "completions", "bash"], &["completions"]] {
+    for args in [&["no-such-command"][..], &["--color", "sometimes", "completions", "bash"], &["completions"]]
+    {
         let run = env.run(args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
         assert!(run.stdout.is_empty(), "usage errors go to stderr: {run:?}");

@@ -379,7 +379,10 @@ fn profile(facts: &Facts, p: &ProfileFacts, now: i64) -> ProfileReport {
     ProfileReport {
         profile: s.reference(),
         network: p.kind.network().name(),
-        kind: p.kind.as_str(),
+        // Spec §1 names the profile kinds facebook / instagram / threads; how an Instagram
+        // account is connected goes in `via`.
+        kind: p.kind.network().name(),
+        via: p.kind.via(),
         name: s.name.clone(),
         status: match p.token {
             // Nothing proven either way while the store is unreadable.

@@ -58,6 +58,15 @@ impl ProfileKind {
         }
     }
 
+    /// How an Instagram profile is connected (JSON `via`); `None` for the other kinds.
+    pub fn via(self) -> Option<&'static str> {
+        match self {
+            ProfileKind::InstagramViaPage => Some("page"),
+            ProfileKind::InstagramLogin => Some("instagram_login"),
+            ProfileKind::Page | ProfileKind::Threads => None,
+        }
+    }
+
     /// The network the profile publishes to (`--network`, the JSON `network` field).
     pub fn network(self) -> Network {
         match self {

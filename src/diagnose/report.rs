@@ -262,6 +262,8 @@ pub struct ProfileReport {
     pub profile: String,
     pub network: &'static str,
     pub kind: &'static str,
+    /// `page` or `instagram_login` for Instagram profiles, `null` otherwise.
+    pub via: Option<&'static str>,
     pub name: String,
     pub status: Status,
     /// `null` when no token is stored (or the store could not be read).

@@ -813,7 +813,8 @@ fn json_snapshot() {
             {
                 "profile": "facebook:777",
                 "network": "facebook",
-                "kind": "page",
+                "kind": "facebook",
+                "via": null,
                 "name": "Acme Bakery",
                 "status": "broken",
                 "token": {
@@ -848,6 +849,7 @@ fn json_snapshot() {
                 "profile": "threads:1234567890123456",
                 "network": "threads",
                 "kind": "threads",
+                "via": null,
                 "name": "acme",
                 "status": "ok",
                 "token": {
@@ -888,7 +890,7 @@ fn human_snapshot() {
     let r = small_report();
     let lines = render_human(&r, &|_, t| t.to_string());
     let want = [
-        "broken  page     Acme Bakery  facebook:777              keyring EAAB…f3c1  never expires",
+        "broken  facebook  Acme Bakery  facebook:777              keyring EAAB…f3c1  never expires",
         "  error    Acme Bakery can't publish: Meta ended the session because the account password changed. [token_password_changed]",
         "            Meta invalidates a login's tokens when its password changes or when it resets the session for security reasons (190/460); every Page token from that login stopped working with it. Meta said: \"The session has been invalidated.\"",
         "            run: sq reauth facebook facebook:777",
@@ -897,7 +899,7 @@ fn human_snapshot() {
         "            Requeued posts keep their history; posts that failed for media or content reasons are requeued only when named with --class.",
         "            run: sq requeue --failed facebook:777",
         "            - Fix the findings above first: sq requeue holds back posts of profiles that aren't healthy yet.",
-        "ok      threads  acme         threads:1234567890123456  keyring EAAB…f3c1  expires 2027-03-16 06:00 UTC",
+        "ok      threads   acme         threads:1234567890123456  keyring EAAB…f3c1  expires 2027-03-16 06:00 UTC",
         "environment",
         "  warning  The redirect URI's port 8765 is in use by another program. [redirect_port_busy]",
         "            sq reauth listens on http://localhost:8765/callback for Meta's answer; while another program holds port 8765, re-authorization can't receive it.",
