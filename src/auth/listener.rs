@@ -17,11 +17,11 @@
 //! tiny_http's own `ssl-rustls` feature would pull rustls 0.20 and ring 0.16 (unmaintained,
 //! RUSTSEC-2024-0336) next to the rustls reqwest already uses.
 
+use super::AuthError;
 use super::callback::{Callback, parse_request_target, redact_url};
 use super::pkce::State;
 use super::redirect::RedirectUri;
 use super::tls::TlsIdentity;
-use super::{AuthError, DEFAULT_REDIRECT_URI};
 use crate::secret::Secret;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -431,14 +431,6 @@ fn proxy_one(tcp: TcpStream, config: Arc<rustls::ServerConfig>, backend: SocketA
     tls.flush()?;
     let _ = tls.sock.shutdown(Shutdown::Both);
     Ok(())
-}
-
-/// What to print when the wait ends without a code, for the caller's stderr (hint lines).
-pub fn default_redirect_help() -> String {
-    format!(
-        "sq listens on the redirect URI registered in the app ({DEFAULT_REDIRECT_URI} by default); \
-         the browser must be able to reach it (same computer, or an SSH tunnel)"
-    )
 }
 
 #[cfg(test)]

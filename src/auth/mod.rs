@@ -23,7 +23,7 @@ pub use browser::{
     BrowserDecision, BrowserOpener, SystemBrowser, browser_decision, open_url_text, ssh_tunnel_recipe,
 };
 pub use callback::{Callback, parse_pasted, parse_request_target, redact_url};
-pub use listener::{CancelHandle, Listener, Outcome};
+pub use listener::{CancelHandle, DEFAULT_TIMEOUT, Listener, Outcome};
 pub use paste::{Line, LineSource, PasteNote, ReaderSource, StdinSource, race, read_pasted};
 pub use pkce::{PkceChallenge, PkceVerifier, State};
 pub use redirect::{RedirectUri, check_port_free, live_mode_note};
