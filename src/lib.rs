@@ -3,6 +3,7 @@
 //! Data flows one way: `cli` → `cmd` → (`meta`, `store`, `db`) collect facts → `diagnose` /
 //! policy decide → `output` renders.
 
+pub mod auth;
 pub mod cli;
 pub mod cmd;
 pub mod config;

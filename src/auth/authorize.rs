@@ -1,0 +1,292 @@
+//! Authorization URLs for the three logins, built through [`MetaEndpoints`] so the sandbox and
+//! `SQ_GRAPH_VERSION` apply (meta-platform.md §1.1, §5.1, §6.2), and the permissions each kind of
+//! profile needs (§3.3).
+
+use super::pkce::{PkceChallenge, State};
+use super::redirect::RedirectUri;
+use crate::meta::hosts::{Host, MetaEndpoints};
+use crate::settings::Network;
+
+/// The three consent screens. Instagram via a Page goes through [`Login::Facebook`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Login {
+    /// `www.facebook.com/{v}/dialog/oauth`, the Facebook app id.
+    Facebook,
+    /// `www.instagram.com/oauth/authorize`, the Instagram app id.
+    InstagramLogin,
+    /// `threads.com/oauth/authorize`, the Threads app id (not the Facebook one: error 4476002).
+    Threads,
+}
+
+impl Login {
+    /// Whose app credentials this login uses.
+    pub fn network(self) -> Network {
+        match self {
+            Login::Facebook => Network::Facebook,
+            Login::InstagramLogin => Network::Instagram,
+            Login::Threads => Network::Threads,
+        }
+    }
+
+    /// Only Facebook documents PKCE (§1.7, "in testing"); Instagram Login and Threads don't, so
+    /// sq sends no challenge there rather than rely on undocumented behaviour.
+    pub fn supports_pkce(self) -> bool {
+        self == Login::Facebook
+    }
+}
+
+/// The kinds of profile of spec §1, as far as permissions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProfileKind {
+    FacebookPage,
+    /// An Instagram professional account reached through its Page (Facebook Login).
+    InstagramViaPage,
+    /// An Instagram professional account with its own Instagram Login connection.
+    InstagramLogin,
+    Threads,
+}
+
+impl ProfileKind {
+    pub fn login(self) -> Login {
+        match self {
+            ProfileKind::FacebookPage | ProfileKind::InstagramViaPage => Login::Facebook,
+            ProfileKind::InstagramLogin => Login::InstagramLogin,
+            ProfileKind::Threads => Login::Threads,
+        }
+    }
+
+    /// The permissions a profile of this kind needs to be listed and to publish.
+    ///
+    /// Facebook: `business_management` is always asked for, because a Page reached through a
+    /// Business Portfolio is missing from `/me/accounts` without it (§4.3, §12.2) and sq can't
+    /// know before the login which Pages those are. Instagram via Page needs the Page
+    /// permissions too, to find the Page and its link (§3.3).
+    pub fn permissions(self) -> &'static [&'static str] {
+        const PAGES: &[&str] =
+            &["pages_show_list", "pages_read_engagement", "pages_manage_posts", "business_management"];
+        match self {
+            ProfileKind::FacebookPage => PAGES,
+            ProfileKind::InstagramViaPage => &[
+                "pages_show_list",
+                "pages_read_engagement",
+                "pages_manage_posts",
+                "business_management",
+                "instagram_basic",
+                "instagram_content_publish",
+            ],
+            ProfileKind::InstagramLogin => {
+                &["instagram_business_basic", "instagram_business_content_publish"]
+            }
+            ProfileKind::Threads => &["threads_basic", "threads_content_publish"],
+        }
+    }
+}
+
+/// Every permission the selected profiles need, then the `--scope` extras (each may be a comma
+/// or space separated list), without duplicates, in a stable order: base permissions in the
+/// order of [`ProfileKind::permissions`], then extras in the order given.
+///
+/// The kinds should all share one [`Login`]; the caller runs one flow per login.
+pub fn scopes_for(kinds: &[ProfileKind], extra: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: &str| {
+        if !s.is_empty() && !out.iter().any(|have| have == s) {
+            out.push(s.to_string());
+        }
+    };
+    // Walk kinds in a fixed order so the URL doesn't depend on the order profiles were named.
+    for kind in [
+        ProfileKind::FacebookPage,
+        ProfileKind::InstagramViaPage,
+        ProfileKind::InstagramLogin,
+        ProfileKind::Threads,
+    ] {
+        if kinds.contains(&kind) {
+            kind.permissions().iter().for_each(|p| push(p));
+        }
+    }
+    for e in extra {
+        e.split([',', ' ']).map(str::trim).for_each(&mut push);
+    }
+    out
+}
+
+/// What goes into an authorization URL besides the login.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeParams<'a> {
+    /// The app id of [`Login::network`] (Threads: the Threads app id).
+    pub app_id: &'a str,
+    pub redirect: &'a RedirectUri,
+    pub scopes: &'a [String],
+    pub state: &'a State,
+    /// Sent only where the login documents PKCE ([`Login::supports_pkce`]).
+    pub pkce: Option<&'a PkceChallenge>,
+}
+
+/// The URL to open in the browser. It holds no secret and can be printed as is.
+///
+/// - Facebook: `client_id`, `redirect_uri`, `state`, `response_type=code`, `scope` (comma
+///   separated), `auth_type=rerequest` (re-shows permissions declined before, and the Page picker),
+///   `code_challenge` + `code_challenge_method=S256`.
+/// - Instagram Login and Threads: `client_id`, `redirect_uri`, `response_type=code`, `scope`,
+///   `state`.
+pub fn authorize_url(endpoints: &MetaEndpoints, login: Login, p: &AuthorizeParams<'_>) -> String {
+    let base = match login {
+        Login::Facebook => endpoints.versioned(Host::FacebookWww, "dialog/oauth"),
+        Login::InstagramLogin => endpoints.url(Host::InstagramWww, "oauth/authorize"),
+        Login::Threads => endpoints.url(Host::Threads, "oauth/authorize"),
+    };
+    let scope = p.scopes.join(",");
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", p.app_id)
+        .append_pair("redirect_uri", p.redirect.as_str())
+        .append_pair("response_type", "code")
+        .append_pair("scope", &scope)
+        .append_pair("state", p.state.as_str());
+    if login == Login::Facebook {
+        q.append_pair("auth_type", "rerequest");
+    }
+    if let (true, Some(challenge)) = (login.supports_pkce(), p.pkce) {
+        q.append_pair("code_challenge", challenge.as_str())
+            .append_pair("code_challenge_method", PkceChallenge::METHOD);
+    }
+    format!("{base}?{}", q.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::pkce::PkceVerifier;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn scopes_table() {
+        use ProfileKind::*;
+        let cases: Vec<(Vec<ProfileKind>, Vec<String>, Vec<&str>)> = vec![
+            (
+                vec![FacebookPage],
+                vec![],
+                vec!["pages_show_list", "pages_read_engagement", "pages_manage_posts", "business_management"],
+            ),
+            (
+                vec![InstagramViaPage, FacebookPage],
+                s(&["pages_manage_posts", "publish_video"]),
+                vec![
+                    "pages_show_list",
+                    "pages_read_engagement",
+                    "pages_manage_posts",
+                    "business_management",
+                    "instagram_basic",
+                    "instagram_content_publish",
+                    "publish_video",
+                ],
+            ),
+            (
+                vec![InstagramLogin],
+                s(&["instagram_business_manage_comments, instagram_business_basic"]),
+                vec![
+                    "instagram_business_basic",
+                    "instagram_business_content_publish",
+                    "instagram_business_manage_comments",
+                ],
+            ),
+            (
+                vec![Threads],
+                s(&["threads_manage_replies,threads_read_replies", "", "threads_basic"]),
+                vec![
+                    "threads_basic",
+                    "threads_content_publish",
+                    "threads_manage_replies",
+                    "threads_read_replies",
+                ],
+            ),
+        ];
+        for (kinds, extra, want) in cases {
+            assert_eq!(scopes_for(&kinds, &extra), want, "{kinds:?} {extra:?}");
+        }
+    }
+
+    #[test]
+    fn url_table() {
+        let real = MetaEndpoints::default();
+        let sandbox = MetaEndpoints::new(Some("http://127.0.0.1:9000"), Some("v25.0")).unwrap();
+        let redirect = RedirectUri::parse("http://localhost:8765/callback").unwrap();
+        let state = State::from_string("st4te");
+        let challenge =
+            PkceVerifier::from_string("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap().challenge();
+        let fb = scopes_for(&[ProfileKind::FacebookPage], &[]);
+        let ig = scopes_for(&[ProfileKind::InstagramLogin], &[]);
+        let th = scopes_for(&[ProfileKind::Threads], &[]);
+        let params = |app_id, scopes| AuthorizeParams {
+            app_id,
+            redirect: &redirect,
+            scopes,
+            state: &state,
+            pkce: Some(&challenge),
+        };
+        let r = "redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback";
+        let cases = [
+            (
+                &real,
+                Login::Facebook,
+                params("1234", &fb),
+                format!(
+                    "https://www.facebook.com/v27.0/dialog/oauth?client_id=1234&{r}&response_type=code\
+                     &scope=pages_show_list%2Cpages_read_engagement%2Cpages_manage_posts%2Cbusiness_management\
+                     &state=st4te&auth_type=rerequest\
+                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+                ),
+            ),
+            (
+                &sandbox,
+                Login::Facebook,
+                AuthorizeParams { pkce: None, ..params("1234", &fb) },
+                format!(
+                    "http://127.0.0.1:9000/www.facebook.com/v25.0/dialog/oauth?client_id=1234&{r}\
+                     &response_type=code\
+                     &scope=pages_show_list%2Cpages_read_engagement%2Cpages_manage_posts%2Cbusiness_management\
+                     &state=st4te&auth_type=rerequest"
+                ),
+            ),
+            (
+                &real,
+                Login::InstagramLogin,
+                params("9876", &ig),
+                format!(
+                    "https://www.instagram.com/oauth/authorize?client_id=9876&{r}&response_type=code\
+                     &scope=instagram_business_basic%2Cinstagram_business_content_publish&state=st4te"
+                ),
+            ),
+            (
+                &sandbox,
+                Login::Threads,
+                params("5555", &th),
+                format!(
+                    "http://127.0.0.1:9000/threads.com/oauth/authorize?client_id=5555&{r}&response_type=code\
+                     &scope=threads_basic%2Cthreads_content_publish&state=st4te"
+                ),
+            ),
+        ];
+        for (ep, login, p, want) in cases {
+            let got = authorize_url(ep, login, &p);
+            assert_eq!(got, want, "{login:?}");
+            // Round-trip through a URL parser: what Meta will read.
+            let parsed = url::Url::parse(&got).unwrap();
+            let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+            assert_eq!(q["redirect_uri"], "http://localhost:8765/callback");
+            assert_eq!(q["state"], "st4te");
+            assert_eq!(q["response_type"], "code");
+        }
+    }
+
+    #[test]
+    fn logins_use_their_own_app() {
+        assert_eq!(ProfileKind::Threads.login().network(), Network::Threads);
+        assert_eq!(ProfileKind::InstagramViaPage.login().network(), Network::Facebook);
+        assert_eq!(ProfileKind::InstagramLogin.login().network(), Network::Instagram);
+        assert!(Login::Facebook.supports_pkce() && !Login::Threads.supports_pkce());
+    }
+}
