@@ -559,3 +559,26 @@ async fn publishing_limits_are_read_not_assumed() {
         assert!(!r.query.contains("appsecret_proof"), "no app configured, no proof");
     }
 }
+
+#[tokio::test]
+async fn null_batch_items_retry_reads_only_and_within_bounds() {
+    // Every item always comes back null (§10: timed out).
+    let fake = Fake::start(|r| {
+        let ops: Vec<Value> =
+            serde_json::from_str(r.form().get("batch").map(String::as_str).unwrap_or("[]")).expect("ops");
+        ok(Value::Array(ops.iter().map(|_| Value::Null).collect()))
+    })
+    .await;
+    let client = fake.client(None);
+    let post = BatchItem::new(sq::meta::Method::Post, "777/feed").body("message", "hi");
+    let out = client.batch(&token(), vec![post]).await;
+    assert!(matches!(out[0], Err(MetaError::BatchItemTimedOut)));
+    assert_eq!(fake.requests().len(), 1, "an unfinished write is never resent");
+
+    let out = client.batch(&token(), vec![BatchItem::get("me")]).await;
+    assert!(matches!(out[0], Err(MetaError::BatchItemTimedOut)));
+    let rounds = 1 + fast_limits().batch_item_retries as usize;
+    assert_eq!(fake.requests().len(), 1 + rounds);
+    assert!(client.batch(&token(), Vec::new()).await.is_empty());
+    assert_eq!(fake.requests().len(), 1 + rounds, "nothing to send, nothing sent");
+}

@@ -201,7 +201,11 @@ impl GraphClient {
                         for (i, outcome) in chunk.into_iter().zip(outcomes) {
                             let retryable_get = items.get(i).is_some_and(|it| it.method == Method::Get);
                             match outcome {
-                                ItemOutcome::Pending => next_pending.push(i),
+                                // §10: `null` may be retried — but only a read; an
+                                // unfinished write may have happened and is the caller's
+                                // to reconcile.
+                                ItemOutcome::Pending if retryable_get => next_pending.push(i),
+                                ItemOutcome::Pending => results[i] = Some(Err(MetaError::BatchItemTimedOut)),
                                 ItemOutcome::Done(Err(e))
                                     if !last_round
                                         && retryable_get

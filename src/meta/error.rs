@@ -224,6 +224,10 @@ impl From<MetaError> for Error {
                 Error::action(code, format!("{what}{message}"))
                     .hint("run `sq diagnose` to see which profile needs `sq reauth`")
             }
+            (MetaError::Http { .. }, FailureClass::Unknown) => {
+                Error::failure("meta_unexpected", format!("Meta answered something unexpected: {message}"))
+                    .hint("check SQ_META_API_BASE if it is set; otherwise try again later")
+            }
             (_, FailureClass::Media | FailureClass::Content) => Error::failure("meta_rejected", message),
             (_, FailureClass::Unknown) => Error::failure("meta_error", message),
         }
@@ -318,7 +322,9 @@ pub(crate) fn parse_error_value(v: &Value, status: u16) -> Option<ApiError> {
             _ => None,
         };
     }
-    if obj.contains_key("error_type") || obj.contains_key("error_message") {
+    // `error_message` alone is not enough: a Threads container status is
+    // `{"status":"ERROR","error_message":"FAILED_DOWNLOADING_VIDEO"}` (§7.3), a success.
+    if obj.contains_key("error_type") || (obj.contains_key("error_message") && obj.contains_key("code")) {
         return Some(ApiError {
             http_status: status,
             code: obj.get("code").and_then(int),
@@ -592,6 +598,13 @@ mod tests {
     }
 
     #[test]
+    fn threads_container_status_is_not_an_error() {
+        let body = br#"{"status":"ERROR","error_message":"FAILED_DOWNLOADING_VIDEO","id":"1"}"#;
+        let v = interpret("graph.threads.net/v1.0/1", 200, body, None, None).expect("a status, not an error");
+        assert_eq!(v["error_message"], "FAILED_DOWNLOADING_VIDEO");
+    }
+
+    #[test]
     fn success_passes_through() {
         let v = interpret("h/p", 200, br#"{"data":[]}"#, None, None).expect("ok");
         assert_eq!(v, json!({"data": []}));
@@ -636,6 +649,11 @@ mod tests {
                 MetaError::Http { host: "h".into(), status: 502, snippet: "x".into() },
                 Kind::Unreachable,
                 "meta_unreachable",
+            ),
+            (
+                MetaError::Http { host: "h".into(), status: 404, snippet: "x".into() },
+                Kind::Failure,
+                "meta_unexpected",
             ),
             (
                 MetaError::WrongThreadsAppId { error: Box::default() },
