@@ -1,1 +1,26 @@
+//! The Meta client: the one place sq talks to Meta (Facebook Graph, Instagram, Threads).
+//!
+//! - [`hosts`]: every URL (honours `SQ_META_API_BASE` / `SQ_GRAPH_VERSION`).
+//! - [`client`]: [`GraphClient`] — auth header, `appsecret_proof`, retries, usage recording.
+//! - [`classify`]: THE classifier of Graph errors into spec §6 failure classes.
+//! - [`error`]: Meta's error shapes → [`MetaError`], and its exit-code translation.
+//! - [`usage`]: `X-App-Usage` / `X-Business-Use-Case-Usage` (§9).
+//! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
+//! - [`types`], [`api`]: the typed calls sq needs.
+
+pub mod api;
+pub mod batch;
+pub mod classify;
+pub mod client;
+pub mod error;
 pub mod hosts;
+pub mod paging;
+pub mod types;
+pub mod usage;
+
+pub use batch::BatchItem;
+pub use classify::{Classification, FailureClass, TokenDeath, classify};
+pub use client::{AppCredentials, AuthScheme, GraphClient, Limits, Method, Request, appsecret_proof};
+pub use error::{ApiError, CodeProblem, MetaError};
+pub use hosts::{Host, MetaEndpoints};
+pub use usage::Usage;

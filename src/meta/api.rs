@@ -1,0 +1,452 @@
+//! The typed calls sq makes (meta-platform.md §1–§7). Each one is a thin, documented wrapper
+//! over [`GraphClient::send`] / [`GraphClient::get_all`] / [`GraphClient::batch`].
+
+use super::batch::BatchItem;
+use super::client::{AppCredentials, GraphClient, Method, decode};
+use super::error::{CodeProblem, MetaError};
+use super::hosts::Host;
+use super::paging::PAGE_LIMIT;
+use super::types::{
+    Business, DebugToken, InstagramMe, Me, Page, Permission, PublishingLimit, ThreadsMe, TokenResponse,
+    merge_pages,
+};
+use crate::secret::Secret;
+use serde_json::Value;
+
+/// Fields sq reads from every Page listing (§4.1, §4.2).
+pub const PAGE_FIELDS: &str = "id,name,access_token,tasks,instagram_business_account{id,username}";
+
+/// Threads' code exchange has no `expires_in`; the token lives 1 h (§6.3).
+pub const THREADS_SHORT_TOKEN_SECS: i64 = 3600;
+
+impl GraphClient {
+    // --- debug_token (§2) ---------------------------------------------------------------------
+
+    /// Facebook `debug_token` (§2.1): `inspector` is the app token (`app_id|app_secret`, see
+    /// [`AppCredentials::app_token`]) or an app developer's user token. An invalid `input` is
+    /// *not* an error: it comes back with `is_valid: false` and `error` set (§2.2).
+    /// `input_token` is a query parameter by Meta's design; it is never logged or shown.
+    pub async fn debug_token(&self, input: &Secret, inspector: &Secret) -> Result<DebugToken, MetaError> {
+        let req = self
+            .request(Method::Get, Host::FacebookGraph, "debug_token")
+            .secret_param("input_token", input)
+            .token(inspector);
+        let v = self.send(&req).await?;
+        debug_data(req.endpoint(), v)
+    }
+
+    /// Many tokens at once through batches (§10), results in input order.
+    pub async fn debug_tokens(
+        &self,
+        inputs: &[Secret],
+        inspector: &Secret,
+    ) -> Vec<Result<DebugToken, MetaError>> {
+        let items =
+            inputs.iter().map(|t| BatchItem::get("debug_token").secret_param("input_token", t)).collect();
+        self.batch(inspector, items)
+            .await
+            .into_iter()
+            .map(|r| r.and_then(|v| debug_data("debug_token (batched)", v)))
+            .collect()
+    }
+
+    /// Threads `debug_token` (§2.3): the inspector must be a Threads **tester's user token**
+    /// of the same app; app tokens are refused there.
+    pub async fn threads_debug_token(
+        &self,
+        input: &Secret,
+        tester: &Secret,
+    ) -> Result<DebugToken, MetaError> {
+        let req = self
+            .request(Method::Get, Host::ThreadsGraph, "debug_token")
+            .secret_param("input_token", input)
+            .token(tester);
+        let v = self.send(&req).await?;
+        debug_data(req.endpoint(), v)
+    }
+
+    // --- user, permissions (§3) ---------------------------------------------------------------
+
+    pub async fn me(&self, token: &Secret) -> Result<Me, MetaError> {
+        let req =
+            self.request(Method::Get, Host::FacebookGraph, "me").query("fields", "id,name").token(token);
+        self.send_json(&req).await
+    }
+
+    /// `GET /me/permissions` (§3.1): granted, declined and expired permissions.
+    pub async fn permissions(&self, token: &Secret) -> Result<Vec<Permission>, MetaError> {
+        let req = self.request(Method::Get, Host::FacebookGraph, "me/permissions").token(token);
+        self.get_all_as(req).await
+    }
+
+    /// `DELETE /me/permissions[/{permission}]` (§3.2): one permission, or all of them (which
+    /// de-authorizes the app). Meta answers `true` or `{"success": true}`; both are accepted.
+    pub async fn revoke_permissions(
+        &self,
+        token: &Secret,
+        permission: Option<&str>,
+    ) -> Result<bool, MetaError> {
+        let path = match permission {
+            Some(p) => format!("me/permissions/{}", url_segment(p)),
+            None => "me/permissions".to_string(),
+        };
+        let req = self.request(Method::Delete, Host::FacebookGraph, &path).token(token);
+        let v = self.send(&req).await?;
+        match &v {
+            Value::Bool(b) => Ok(*b),
+            Value::Object(o) => match o.get("success") {
+                Some(Value::Bool(b)) => Ok(*b),
+                _ => Err(unexpected(req.endpoint(), "no `success` in the answer")),
+            },
+            _ => Err(unexpected(req.endpoint(), "neither `true` nor `{\"success\": …}`")),
+        }
+    }
+
+    // --- Pages (§4) ---------------------------------------------------------------------------
+
+    /// `/me/accounts`, every result page, `limit=100`, with tasks, Page tokens and the linked
+    /// Instagram account (§4.1).
+    pub async fn accounts(&self, user_token: &Secret) -> Result<Vec<Page>, MetaError> {
+        let req = self
+            .request(Method::Get, Host::FacebookGraph, "me/accounts")
+            .query("fields", PAGE_FIELDS)
+            .query("limit", PAGE_LIMIT)
+            .token(user_token);
+        Ok(self.get_all_as::<Page>(req).await?.into_iter().filter(|p| !p.id.is_empty()).collect())
+    }
+
+    /// `/me/businesses` (needs `business_management`, §4.3).
+    pub async fn businesses(&self, user_token: &Secret) -> Result<Vec<Business>, MetaError> {
+        let req = self
+            .request(Method::Get, Host::FacebookGraph, "me/businesses")
+            .query("fields", "id,name")
+            .query("limit", PAGE_LIMIT)
+            .token(user_token);
+        Ok(self.get_all_as::<Business>(req).await?.into_iter().filter(|b| !b.id.is_empty()).collect())
+    }
+
+    /// Pages reached through Business Portfolios: `/{business}/owned_pages` and
+    /// `/{business}/client_pages` for every business, merged and de-duplicated, preferring
+    /// entries with a token (§4.3, §12.2).
+    pub async fn portfolio_pages(&self, user_token: &Secret) -> Result<Vec<Page>, MetaError> {
+        let mut lists = Vec::new();
+        for b in self.businesses(user_token).await? {
+            for edge in ["owned_pages", "client_pages"] {
+                let req = self
+                    .request(Method::Get, Host::FacebookGraph, &format!("{}/{edge}", url_segment(&b.id)))
+                    .query("fields", PAGE_FIELDS)
+                    .query("limit", PAGE_LIMIT)
+                    .token(user_token);
+                lists.push(self.get_all_as::<Page>(req).await?);
+            }
+        }
+        Ok(merge_pages(lists))
+    }
+
+    /// One Page node with the same fields (§1.5, §4.2); works for a granted Page that
+    /// `/me/accounts` leaves out.
+    pub async fn page(&self, token: &Secret, page_id: &str) -> Result<Page, MetaError> {
+        let req = self
+            .request(Method::Get, Host::FacebookGraph, &url_segment(page_id))
+            .query("fields", PAGE_FIELDS)
+            .token(token);
+        self.send_json(&req).await
+    }
+
+    // --- Facebook exchanges (§1.3, §1.4) ------------------------------------------------------
+
+    /// Code → token. Sent as a POST form (accepted, §1.3) so the secret and code stay out of
+    /// URLs. Single-use code: not retried once sent. 36007/36008/36009 become
+    /// [`MetaError::CodeExchange`].
+    pub async fn exchange_facebook_code(
+        &self,
+        app: &AppCredentials,
+        code: &Secret,
+        redirect_uri: &str,
+        code_verifier: Option<&Secret>,
+    ) -> Result<TokenResponse, MetaError> {
+        let mut req = self
+            .request(Method::Post, Host::FacebookGraph, "oauth/access_token")
+            .form("client_id", &app.id)
+            .form("redirect_uri", redirect_uri)
+            .secret_param("client_secret", &app.secret)
+            .secret_param("code", code);
+        if let Some(v) = code_verifier {
+            req = req.secret_param("code_verifier", v);
+        }
+        self.send_json(&req).await.map_err(code_exchange_error)
+    }
+
+    /// Short-lived → long-lived user token (`fb_exchange_token`, ≈60 days, §1.4), as a POST
+    /// form on the same endpoint as the code exchange. Repeatable, so retried on transient errors.
+    pub async fn facebook_long_lived(
+        &self,
+        app: &AppCredentials,
+        short: &Secret,
+    ) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request(Method::Post, Host::FacebookGraph, "oauth/access_token")
+            .form("grant_type", "fb_exchange_token")
+            .form("client_id", &app.id)
+            .secret_param("client_secret", &app.secret)
+            .secret_param("fb_exchange_token", short)
+            .idempotent(true);
+        self.send_json(&req).await
+    }
+
+    // --- Instagram Login (§5) -----------------------------------------------------------------
+
+    /// Code → short-lived token: POST form to `api.instagram.com/oauth/access_token` (§5.2).
+    /// Accepts `{data:[{access_token,user_id,permissions}]}` and the flat object.
+    pub async fn exchange_instagram_code(
+        &self,
+        app: &AppCredentials,
+        code: &Secret,
+        redirect_uri: &str,
+    ) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request_unversioned(Method::Post, Host::InstagramApi, "oauth/access_token")
+            .form("client_id", &app.id)
+            .form("grant_type", "authorization_code")
+            .form("redirect_uri", redirect_uri)
+            .secret_param("client_secret", &app.secret)
+            .secret_param("code", code);
+        let v = self.send(&req).await.map_err(code_exchange_error)?;
+        let inner = match v.get("data") {
+            Some(Value::Array(a)) => a.first().cloned().unwrap_or(Value::Null),
+            Some(obj @ Value::Object(_)) => obj.clone(),
+            _ => v,
+        };
+        decode(req.endpoint(), inner)
+    }
+
+    /// Short → long-lived (`ig_exchange_token`, 60 days, §5.3). The short token goes in the
+    /// `Authorization` header; `client_secret` in the query where Meta documents it.
+    pub async fn instagram_long_lived(
+        &self,
+        app_secret: &Secret,
+        short: &Secret,
+    ) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request_unversioned(Method::Get, Host::InstagramGraph, "access_token")
+            .query("grant_type", "ig_exchange_token")
+            .secret_param("client_secret", app_secret)
+            .token(short);
+        self.send_json(&req).await
+    }
+
+    /// Refresh a long-lived Instagram token (`ig_refresh_token`, §5.4: ≥ 24 h old, not expired).
+    pub async fn instagram_refresh(&self, long: &Secret) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request_unversioned(Method::Get, Host::InstagramGraph, "refresh_access_token")
+            .query("grant_type", "ig_refresh_token")
+            .token(long);
+        self.send_json(&req).await
+    }
+
+    /// `graph.instagram.com/{v}/me?fields=user_id,username` (§2.4, §5.2).
+    pub async fn instagram_me(&self, token: &Secret) -> Result<InstagramMe, MetaError> {
+        let req = self
+            .request(Method::Get, Host::InstagramGraph, "me")
+            .query("fields", "id,user_id,username")
+            .token(token);
+        self.send_json(&req).await
+    }
+
+    // --- Threads (§6) -------------------------------------------------------------------------
+
+    /// Code → short-lived token: POST form to `graph.threads.net/oauth/access_token` (§6.3).
+    /// No `expires_in` comes back; it is filled with 1 h. Error 4476002 (Facebook app id used)
+    /// becomes [`MetaError::WrongThreadsAppId`].
+    pub async fn exchange_threads_code(
+        &self,
+        app: &AppCredentials,
+        code: &Secret,
+        redirect_uri: &str,
+    ) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request_unversioned(Method::Post, Host::ThreadsGraph, "oauth/access_token")
+            .form("client_id", &app.id)
+            .form("grant_type", "authorization_code")
+            .form("redirect_uri", redirect_uri)
+            .secret_param("client_secret", &app.secret)
+            .secret_param("code", code);
+        let mut t: TokenResponse = self.send_json(&req).await.map_err(code_exchange_error)?;
+        t.expires_in.get_or_insert(THREADS_SHORT_TOKEN_SECS);
+        Ok(t)
+    }
+
+    /// Short → long-lived (`th_exchange_token`, 60 days, §6.4).
+    pub async fn threads_long_lived(
+        &self,
+        app_secret: &Secret,
+        short: &Secret,
+    ) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request_unversioned(Method::Get, Host::ThreadsGraph, "access_token")
+            .query("grant_type", "th_exchange_token")
+            .secret_param("client_secret", app_secret)
+            .token(short);
+        self.send_json(&req).await.map_err(code_exchange_error)
+    }
+
+    /// Refresh a long-lived Threads token (`th_refresh_token`, §6.4).
+    pub async fn threads_refresh(&self, long: &Secret) -> Result<TokenResponse, MetaError> {
+        let req = self
+            .request_unversioned(Method::Get, Host::ThreadsGraph, "refresh_access_token")
+            .query("grant_type", "th_refresh_token")
+            .token(long);
+        self.send_json(&req).await
+    }
+
+    /// `graph.threads.net/v1.0/me?fields=id,username`.
+    pub async fn threads_me(&self, token: &Secret) -> Result<ThreadsMe, MetaError> {
+        let req =
+            self.request(Method::Get, Host::ThreadsGraph, "me").query("fields", "id,username").token(token);
+        self.send_json(&req).await
+    }
+
+    // --- publishing limits (§7.2, §7.3) -------------------------------------------------------
+
+    /// Instagram `content_publishing_limit`. `host` is `FacebookGraph` for Instagram via a
+    /// Page, `InstagramGraph` for Instagram Login. Read `quota_total` from the answer.
+    pub async fn instagram_publishing_limit(
+        &self,
+        host: Host,
+        ig_user_id: &str,
+        token: &Secret,
+    ) -> Result<PublishingLimit, MetaError> {
+        let path = format!("{}/content_publishing_limit", url_segment(ig_user_id));
+        let req = self.request(Method::Get, host, &path).query("fields", "quota_usage,config").token(token);
+        first_data(req.endpoint(), self.send(&req).await?)
+    }
+
+    /// Threads `threads_publishing_limit` (posts and replies quotas).
+    pub async fn threads_publishing_limit(
+        &self,
+        user_id: &str,
+        token: &Secret,
+    ) -> Result<PublishingLimit, MetaError> {
+        let path = format!("{}/threads_publishing_limit", url_segment(user_id));
+        let req = self
+            .request(Method::Get, Host::ThreadsGraph, &path)
+            .query(
+                "fields",
+                "quota_usage,config,reply_quota_usage,reply_config,delete_quota_usage,delete_config",
+            )
+            .token(token);
+        first_data(req.endpoint(), self.send(&req).await?)
+    }
+}
+
+fn unexpected(endpoint: &str, detail: &str) -> MetaError {
+    MetaError::Unexpected { endpoint: endpoint.to_string(), status: 200, detail: detail.to_string() }
+}
+
+fn debug_data(endpoint: &str, v: Value) -> Result<DebugToken, MetaError> {
+    match v.get("data") {
+        Some(d @ Value::Object(_)) => decode(endpoint, d.clone()),
+        _ => Err(unexpected(endpoint, "no `data` object in the debug_token answer")),
+    }
+}
+
+fn first_data(endpoint: &str, v: Value) -> Result<PublishingLimit, MetaError> {
+    match v.get("data").and_then(Value::as_array).and_then(|a| a.first()) {
+        Some(d) => decode(endpoint, d.clone()),
+        None => Err(unexpected(endpoint, "no `data[0]` in the publishing-limit answer")),
+    }
+}
+
+/// Ids and names from Meta or the user, made safe as one path segment.
+fn url_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// Turns the code-exchange failures Meta documents into typed variants: 36007/36008/36009
+/// (§1.3, §6.3), Instagram Login's `{error_type, code: 400, error_message}` (§5.2), and the
+/// Threads wrong-app error 4476002 (§6.1, seen as a code or a subcode).
+pub(crate) fn code_exchange_error(e: MetaError) -> MetaError {
+    let MetaError::Api { endpoint, error } = e else { return e };
+    if error.code == Some(4476002) || error.subcode == Some(4476002) {
+        return MetaError::WrongThreadsAppId { error };
+    }
+    let problem = match (error.code, error.subcode) {
+        (_, Some(36007)) => Some(CodeProblem::Expired),
+        (_, Some(36008)) => Some(CodeProblem::RedirectUriMismatch),
+        (_, Some(36009)) => Some(CodeProblem::AlreadyUsed),
+        // §5.2: the Instagram Login shape on a refused code.
+        (Some(400), None) if error.error_type.is_some() => Some(CodeProblem::Rejected),
+        // §1.3: "Invalid verification code format." (code 100, no subcode).
+        (Some(100), None) if error.message.to_ascii_lowercase().contains("verification code") => {
+            Some(CodeProblem::Rejected)
+        }
+        _ => None,
+    };
+    match problem {
+        Some(problem) => MetaError::CodeExchange { problem, error },
+        None => MetaError::Api { endpoint, error },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::error::{ApiError, interpret};
+
+    fn exchange_err(status: u16, body: &str) -> MetaError {
+        let e = interpret("graph.facebook.com/oauth/access_token", status, body.as_bytes(), None, None)
+            .expect_err("error");
+        code_exchange_error(e)
+    }
+
+    #[test]
+    fn code_exchange_variants() {
+        let rows: &[(&str, Option<CodeProblem>)] = &[
+            (
+                r#"{"error":{"message":"This authorization code has expired.","type":"OAuthException","code":100,"error_subcode":36007}}"#,
+                Some(CodeProblem::Expired),
+            ),
+            (
+                r#"{"error":{"message":"Error validating verification code.","code":100,"error_subcode":36008}}"#,
+                Some(CodeProblem::RedirectUriMismatch),
+            ),
+            (
+                r#"{"error":{"message":"This authorization code has been used.","code":100,"error_subcode":36009}}"#,
+                Some(CodeProblem::AlreadyUsed),
+            ),
+            (
+                r#"{"error_type":"OAuthException","code":400,"error_message":"Matching code was not found or was already used"}"#,
+                Some(CodeProblem::Rejected),
+            ),
+            (
+                r#"{"error":{"message":"Invalid verification code format.","code":100}}"#,
+                Some(CodeProblem::Rejected),
+            ),
+            (r#"{"error":{"message":"(#100) Invalid parameter","code":100}}"#, None),
+        ];
+        for (body, want) in rows {
+            match (exchange_err(400, body), want) {
+                (MetaError::CodeExchange { problem, .. }, Some(w)) => assert_eq!(problem, *w, "{body}"),
+                (MetaError::Api { .. }, None) => {}
+                (got, w) => panic!("{body}: want {w:?}, got {got:?}"),
+            }
+        }
+        assert!(matches!(
+            exchange_err(400, r#"{"error":{"message":"Invalid app id","code":4476002}}"#),
+            MetaError::WrongThreadsAppId { .. }
+        ));
+        assert!(matches!(
+            exchange_err(400, r#"{"error":{"message":"x","code":1,"error_subcode":4476002}}"#),
+            MetaError::WrongThreadsAppId { .. }
+        ));
+        let other = MetaError::Unreachable { host: "h".into(), reason: "r".into(), timed_out: true };
+        assert!(matches!(code_exchange_error(other), MetaError::Unreachable { .. }));
+        let _ = ApiError::default();
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(url_segment("777"), "777");
+        assert_eq!(url_segment("../x?y=1 z"), "..%2Fx%3Fy%3D1%20z");
+    }
+}

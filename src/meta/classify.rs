@@ -1,0 +1,367 @@
+//! The one classifier (STYLE habit 7): Graph error code/subcode/HTTP status → failure class of
+//! spec §6, plus the token-death reason for code 190 (meta-platform.md §8.3).
+//!
+//! Pure: plain numbers in, plain data out. Everything else in sq (retry policy, publisher,
+//! diagnose engine, exit codes) asks this function and nothing else interprets error codes.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Failure classes of spec §6 (`--class` on `sq requeue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The token or its permissions: re-authorize. Never retried.
+    Auth,
+    /// Throttled or quota reached: wait. Retried within bounds.
+    RateLimit,
+    /// Meta-side hiccup or not-ready-yet: retry with backoff.
+    Transient,
+    /// The media itself (size, format, fetch): fix the media. Never retried blindly.
+    Media,
+    /// The request or the content (duplicate, blocked, bad parameter): fix it. Never retried.
+    Content,
+    /// Anything not in the tables.
+    Unknown,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Auth => "auth",
+            FailureClass::RateLimit => "rate_limit",
+            FailureClass::Transient => "transient",
+            FailureClass::Media => "media",
+            FailureClass::Content => "content",
+            FailureClass::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the client may retry on its own (transient errors and rate limits only).
+    pub fn is_retryable(self) -> bool {
+        matches!(self, FailureClass::Transient | FailureClass::RateLimit)
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why Meta considers a token dead (code 190 / 102 subcodes, meta-platform.md §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenDeath {
+    /// 458: the user removed the app (Business Integrations) or revoked everything.
+    AppRemoved,
+    /// 459: the account is checkpointed; the user must fix it on facebook.com.
+    Checkpoint,
+    /// 460: password changed or session reset for security; every derived Page token is dead.
+    PasswordChanged,
+    /// 463: expired.
+    Expired,
+    /// 464: the user has not confirmed the account.
+    UnconfirmedUser,
+    /// 467: the user logged out.
+    LoggedOut,
+    /// 492: the user lost the Page role the Page token was derived through.
+    PageRoleLost,
+    /// Any other invalid token (no subcode, malformed, undecryptable, unknown subcode).
+    Invalid,
+}
+
+impl TokenDeath {
+    /// From a 190/102 subcode; unknown or missing subcodes mean "invalid".
+    pub fn from_subcode(subcode: Option<i64>) -> TokenDeath {
+        match subcode {
+            Some(458) => TokenDeath::AppRemoved,
+            Some(459) => TokenDeath::Checkpoint,
+            Some(460) => TokenDeath::PasswordChanged,
+            Some(463) => TokenDeath::Expired,
+            Some(464) => TokenDeath::UnconfirmedUser,
+            Some(467) => TokenDeath::LoggedOut,
+            Some(492) => TokenDeath::PageRoleLost,
+            _ => TokenDeath::Invalid,
+        }
+    }
+
+    /// The diagnose finding code of spec §4.
+    pub fn finding_code(self) -> &'static str {
+        match self {
+            TokenDeath::AppRemoved => "token_app_removed",
+            TokenDeath::Checkpoint => "token_checkpoint",
+            TokenDeath::PasswordChanged => "token_password_changed",
+            TokenDeath::Expired => "token_expired",
+            TokenDeath::UnconfirmedUser => "token_unconfirmed_user",
+            TokenDeath::LoggedOut => "token_logged_out",
+            TokenDeath::PageRoleLost => "page_role_lost",
+            TokenDeath::Invalid => "token_invalid",
+        }
+    }
+
+    /// Plain words for messages: what happened (the fix is chosen by the caller).
+    pub fn describe(self) -> &'static str {
+        match self {
+            TokenDeath::AppRemoved => "the app was removed from the account or its permissions were revoked",
+            TokenDeath::Checkpoint => "Meta put the account on a security checkpoint",
+            TokenDeath::PasswordChanged => {
+                "Meta ended the session because the account password changed (or for security reasons)"
+            }
+            TokenDeath::Expired => "the token expired",
+            TokenDeath::UnconfirmedUser => "the account is not confirmed yet",
+            TokenDeath::LoggedOut => "the user logged out, which ended the session",
+            TokenDeath::PageRoleLost => "the user who connected the Page no longer has a role on it",
+            TokenDeath::Invalid => "Meta no longer accepts the token",
+        }
+    }
+}
+
+/// What [`classify`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Classification {
+    pub class: FailureClass,
+    /// Set only when the token itself is dead (190/102, or a `WWW-Authenticate: invalid_token`).
+    pub token_death: Option<TokenDeath>,
+}
+
+impl Classification {
+    const fn of(class: FailureClass) -> Classification {
+        Classification { class, token_death: None }
+    }
+}
+
+/// Instagram publishing subcodes that are about the media itself (meta-platform.md §8.4):
+/// fetch failures, size/format/aspect/caption limits and the container-status upload errors.
+const MEDIA_SUBCODES: &[i64] =
+    &[2207004, 2207005, 2207009, 2207010, 2207026, 2207052, 2207057, 2207076, 2207077, 2207082];
+
+/// THE classifier. `code`/`subcode` come from any of Meta's error shapes (§8.1, §5.2, §2.2);
+/// `http_status` is used only when Meta gave no code (§8.1: "classify by code/subcode, not by
+/// HTTP status").
+pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16>) -> Classification {
+    use FailureClass::*;
+    // Media subcodes win over their (varied) top-level codes: 9004/2207052, 1/2207057, and the
+    // container-status failures that come with no code at all (2207026/76/77/82).
+    if let Some(s) = subcode {
+        if MEDIA_SUBCODES.contains(&s) {
+            return Classification::of(Media);
+        }
+    }
+    let Some(code) = code else {
+        return match http_status {
+            Some(429) => Classification::of(RateLimit),
+            Some(408) => Classification::of(Transient),
+            Some(s) if s >= 500 => Classification::of(Transient),
+            // A bare 401 with no Graph error is still "the token was refused".
+            Some(401) => Classification { class: Auth, token_death: Some(TokenDeath::Invalid) },
+            _ => Classification::of(Unknown),
+        };
+    };
+    match (code, subcode) {
+        // §8.3: token dead; 102 is the legacy session code, "treat like 190".
+        // 190/2069032 is "a Page token is required": the token is fine, it is the wrong kind.
+        (190, Some(2069032)) => Classification::of(Auth),
+        (190 | 102, s) => Classification { class: Auth, token_death: Some(TokenDeath::from_subcode(s)) },
+
+        // §8.4 exceptions under otherwise-classified codes.
+        (4, Some(2207051)) => Classification::of(Content), // restricted as suspected spam
+        (10, Some(2207081)) => Classification::of(Content), // trial reels not allowed
+        (1, Some(2853006)) => Classification::of(Auth),    // §4.4: viewer lacks permission
+        (24, Some(2207006 | 2207008)) => Classification::of(Content), // wrong media/container id
+        (200, Some(2069030 | 2069031 | 2069033)) => Classification::of(Content), // §4.4 unsupported
+        // §6.5: Threads "requires the threads_basic permission" is code 100, subcode 10.
+        (100, Some(10)) => Classification::of(Auth),
+        // §1.3: code exchange (expired/mismatched/reused code): the user must log in again.
+        (100, Some(36007..=36009)) => Classification::of(Auth),
+        // §8.4: 100/33 "does not exist or missing permissions" — also seen during Meta incidents
+        // with valid tokens, so neither a sure content nor a sure auth problem.
+        (100, Some(33)) => Classification::of(Unknown),
+
+        // §8.2 permission family. 3 = capability missing. 25 = IG account restricted (§8.4):
+        // a user action in the app, so the profile is held like an auth failure.
+        // 4476002 = Facebook app id sent to Threads OAuth (§6.1): a configuration fix.
+        (3 | 10 | 25 | 4476002, _) | (200..=299, _) => Classification::of(Auth),
+
+        // §8.2 rate limits; 9/2207042 is Instagram's daily publishing quota (§8.4).
+        (4 | 9 | 17 | 32 | 341 | 613, _) | (80000..=80014, _) => Classification::of(RateLimit),
+
+        // §8.2 / §8.4 transient: unknown/service errors, IG server errors (-1/-2, including
+        // 2207020 "container expired", which a fresh container fixes), 9007/2207027 "not ready".
+        (1 | 2 | -1 | -2 | 9007, _) => Classification::of(Transient),
+        // §6.5: Threads answers 24 "resource does not exist" when publishing before the
+        // container is ready (no subcode); a retry after FINISHED works.
+        (24, None) => Classification::of(Transient),
+
+        // §8.4 media codes.
+        (9004, _) | (36000..=36004, _) => Classification::of(Media),
+
+        // §7.1 / §8.2 content: duplicate, policy block, link scrape failure, bad parameter,
+        // wrong object id (12), and the remaining 24s with a subcode.
+        (12 | 24 | 100 | 368 | 506 | 1609005, _) => Classification::of(Content),
+
+        _ => Classification::of(Unknown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FailureClass::*;
+    use TokenDeath as D;
+
+    /// (code, subcode, HTTP status, expected class, expected token death)
+    type Row = (Option<i64>, Option<i64>, Option<u16>, FailureClass, Option<TokenDeath>);
+
+    #[track_caller]
+    fn check(rows: &[Row]) {
+        for &(code, sub, status, class, death) in rows {
+            let got = classify(code, sub, status);
+            assert_eq!(got.class, class, "class of code={code:?} sub={sub:?} status={status:?}");
+            assert_eq!(got.token_death, death, "death of code={code:?} sub={sub:?} status={status:?}");
+        }
+    }
+
+    #[test]
+    fn top_level_codes_8_2() {
+        check(&[
+            (Some(1), None, Some(500), Transient, None),
+            (Some(2), None, Some(503), Transient, None),
+            (Some(3), None, Some(400), Auth, None),
+            (Some(4), None, Some(400), RateLimit, None),
+            (Some(10), None, Some(403), Auth, None),
+            (Some(17), None, Some(400), RateLimit, None),
+            (Some(17), Some(1349172), Some(400), RateLimit, None),
+            (Some(32), None, Some(400), RateLimit, None),
+            (Some(100), None, Some(400), Content, None),
+            (Some(102), None, Some(400), Auth, Some(D::Invalid)),
+            (Some(102), Some(460), Some(400), Auth, Some(D::PasswordChanged)),
+            (Some(190), None, Some(400), Auth, Some(D::Invalid)),
+            (Some(200), None, Some(403), Auth, None),
+            (Some(230), None, Some(400), Auth, None),
+            (Some(299), None, Some(400), Auth, None),
+            (Some(341), None, Some(400), RateLimit, None),
+            (Some(368), None, Some(400), Content, None),
+            (Some(506), None, Some(400), Content, None),
+            (Some(613), None, Some(400), RateLimit, None),
+            (Some(613), Some(1996), Some(400), RateLimit, None),
+            (Some(1609005), None, Some(400), Content, None),
+            (Some(80000), None, Some(400), RateLimit, None),
+            (Some(80001), None, Some(400), RateLimit, None),
+            (Some(80002), None, Some(400), RateLimit, None),
+            (Some(80003), None, Some(400), RateLimit, None),
+            (Some(80004), Some(2446079), Some(400), RateLimit, None),
+            (Some(80005), None, Some(400), RateLimit, None),
+            (Some(80006), None, Some(400), RateLimit, None),
+            (Some(80008), None, Some(400), RateLimit, None),
+            (Some(80009), None, Some(400), RateLimit, None),
+            (Some(80014), None, Some(400), RateLimit, None),
+        ]);
+    }
+
+    #[test]
+    fn token_subcodes_8_3() {
+        check(&[
+            (Some(190), None, Some(400), Auth, Some(D::Invalid)),
+            (Some(190), Some(458), Some(400), Auth, Some(D::AppRemoved)),
+            (Some(190), Some(459), Some(400), Auth, Some(D::Checkpoint)),
+            (Some(190), Some(460), Some(400), Auth, Some(D::PasswordChanged)),
+            (Some(190), Some(463), Some(400), Auth, Some(D::Expired)),
+            (Some(190), Some(464), Some(400), Auth, Some(D::UnconfirmedUser)),
+            (Some(190), Some(467), Some(400), Auth, Some(D::LoggedOut)),
+            (Some(190), Some(492), Some(400), Auth, Some(D::PageRoleLost)),
+            (Some(190), Some(2069032), Some(400), Auth, None),
+            (Some(190), Some(12345), Some(400), Auth, Some(D::Invalid)),
+        ]);
+        let codes: Vec<&str> = [458, 459, 460, 463, 464, 467, 492, 1]
+            .iter()
+            .map(|s| TokenDeath::from_subcode(Some(*s)).finding_code())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "token_app_removed",
+                "token_checkpoint",
+                "token_password_changed",
+                "token_expired",
+                "token_unconfirmed_user",
+                "token_logged_out",
+                "page_role_lost",
+                "token_invalid"
+            ]
+        );
+    }
+
+    #[test]
+    fn instagram_publishing_8_4() {
+        check(&[
+            (Some(-2), Some(2207003), Some(400), Transient, None),
+            (Some(-2), Some(2207020), Some(400), Transient, None),
+            (Some(-1), Some(2207001), Some(400), Transient, None),
+            (Some(-1), Some(2207032), Some(400), Transient, None),
+            (Some(-1), Some(2207053), Some(400), Transient, None),
+            (Some(1), Some(2207057), Some(400), Media, None),
+            (Some(4), Some(2207051), Some(400), Content, None),
+            (Some(9), Some(2207042), Some(400), RateLimit, None),
+            (Some(9004), Some(2207052), Some(400), Media, None),
+            (Some(9007), Some(2207027), Some(400), Transient, None),
+            (Some(24), Some(2207006), Some(400), Content, None),
+            (Some(24), Some(2207008), Some(400), Content, None),
+            (Some(25), Some(2207050), Some(400), Auth, None),
+            (Some(100), Some(2207028), Some(400), Content, None),
+            (Some(100), Some(2207040), Some(400), Content, None),
+            (Some(36000), Some(2207004), Some(400), Media, None),
+            (Some(36001), Some(2207005), Some(400), Media, None),
+            (Some(36003), Some(2207009), Some(400), Media, None),
+            (Some(36004), Some(2207010), Some(400), Media, None),
+            (Some(36002), None, Some(400), Media, None),
+            // container-status errors carry only the number inside `status` text (§8.4)
+            (None, Some(2207026), None, Media, None),
+            (Some(-1), Some(2207076), Some(400), Media, None),
+            (Some(-1), Some(2207077), Some(400), Media, None),
+            (Some(-1), Some(2207082), Some(400), Media, None),
+            (Some(10), None, Some(400), Auth, None),
+            (Some(10), Some(2207081), Some(400), Content, None),
+            (Some(100), Some(33), Some(400), Unknown, None),
+            (Some(12), None, Some(400), Content, None),
+        ]);
+    }
+
+    #[test]
+    fn other_documented_rows() {
+        check(&[
+            // §4.4 Pages API
+            (Some(200), Some(2069030), Some(400), Content, None),
+            (Some(200), Some(2069031), Some(400), Content, None),
+            (Some(200), Some(2069033), Some(400), Content, None),
+            (Some(1), Some(2853006), Some(400), Auth, None),
+            // §1.3 code exchange, §6.1 Threads app id, §6.5 Threads errors
+            (Some(100), Some(36007), Some(400), Auth, None),
+            (Some(100), Some(36008), Some(400), Auth, None),
+            (Some(100), Some(36009), Some(400), Auth, None),
+            (Some(4476002), None, Some(400), Auth, None),
+            (Some(100), Some(10), Some(400), Auth, None),
+            (Some(24), None, Some(400), Transient, None),
+        ]);
+    }
+
+    #[test]
+    fn odd_inputs() {
+        check(&[
+            (Some(987654), None, Some(400), Unknown, None),
+            (Some(0), None, Some(200), Unknown, None),
+            (Some(400), None, Some(400), Unknown, None), // IG-Login shape "code": 400
+            (None, None, Some(502), Transient, None),
+            (None, None, Some(500), Transient, None),
+            (None, None, Some(429), RateLimit, None),
+            (None, None, Some(408), Transient, None),
+            (None, None, Some(401), Auth, Some(D::Invalid)),
+            (None, None, Some(404), Unknown, None),
+            (None, None, None, Unknown, None),
+            (None, Some(460), Some(400), Unknown, None),
+        ]);
+        assert!(Transient.is_retryable() && RateLimit.is_retryable());
+        assert!(!Auth.is_retryable() && !Media.is_retryable() && !Content.is_retryable());
+        assert!(!Unknown.is_retryable());
+    }
+}
