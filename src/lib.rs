@@ -1,4 +1,5 @@
 pub mod meta;
+pub mod sandbox;
 pub mod secret;
 
 pub fn main() -> std::process::ExitCode {

@@ -70,7 +70,9 @@ pub struct MetaEndpoints {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EndpointError {
-    #[error("SQ_META_API_BASE must be an http:// or https:// URL without query or fragment, got {0:?}")]
+    #[error(
+        "SQ_META_API_BASE must be an http:// or https:// URL without query or fragment, got {0:?}"
+    )]
     BadBase(String),
     #[error("SQ_GRAPH_VERSION must look like v27.0, got {0:?}")]
     BadVersion(String),
@@ -144,7 +146,11 @@ impl MetaEndpoints {
             Host::Threads | Host::ThreadsGraph => THREADS_VERSION,
             _ => &self.graph_version,
         };
-        format!("{}/{version}/{}", self.root(host), path.trim_start_matches('/'))
+        format!(
+            "{}/{version}/{}",
+            self.root(host),
+            path.trim_start_matches('/')
+        )
     }
 }
 
@@ -171,15 +177,55 @@ mod tests {
         let real = MetaEndpoints::default();
         let sandbox = MetaEndpoints::new(Some("http://127.0.0.1:8080/"), Some("v25.0")).unwrap();
         let cases: [(&MetaEndpoints, Host, &str, bool, &str); 6] = [
-            (&real, Host::FacebookGraph, "me/accounts", true, "https://graph.facebook.com/v27.0/me/accounts"),
-            (&real, Host::FacebookWww, "/dialog/oauth", true, "https://www.facebook.com/v27.0/dialog/oauth"),
-            (&real, Host::ThreadsGraph, "me", true, "https://graph.threads.net/v1.0/me"),
-            (&real, Host::InstagramApi, "oauth/access_token", false, "https://api.instagram.com/oauth/access_token"),
-            (&sandbox, Host::FacebookGraph, "debug_token", true, "http://127.0.0.1:8080/graph.facebook.com/v25.0/debug_token"),
-            (&sandbox, Host::Threads, "oauth/authorize", false, "http://127.0.0.1:8080/threads.com/oauth/authorize"),
+            (
+                &real,
+                Host::FacebookGraph,
+                "me/accounts",
+                true,
+                "https://graph.facebook.com/v27.0/me/accounts",
+            ),
+            (
+                &real,
+                Host::FacebookWww,
+                "/dialog/oauth",
+                true,
+                "https://www.facebook.com/v27.0/dialog/oauth",
+            ),
+            (
+                &real,
+                Host::ThreadsGraph,
+                "me",
+                true,
+                "https://graph.threads.net/v1.0/me",
+            ),
+            (
+                &real,
+                Host::InstagramApi,
+                "oauth/access_token",
+                false,
+                "https://api.instagram.com/oauth/access_token",
+            ),
+            (
+                &sandbox,
+                Host::FacebookGraph,
+                "debug_token",
+                true,
+                "http://127.0.0.1:8080/graph.facebook.com/v25.0/debug_token",
+            ),
+            (
+                &sandbox,
+                Host::Threads,
+                "oauth/authorize",
+                false,
+                "http://127.0.0.1:8080/threads.com/oauth/authorize",
+            ),
         ];
         for (ep, host, path, versioned, want) in cases {
-            let got = if versioned { ep.versioned(host, path) } else { ep.url(host, path) };
+            let got = if versioned {
+                ep.versioned(host, path)
+            } else {
+                ep.url(host, path)
+            };
             assert_eq!(got, want, "{host} {path}");
         }
     }
@@ -192,6 +238,9 @@ mod tests {
         for bad in ["27", "v27", "v27.0.1", "vx.0", "v.0"] {
             assert!(MetaEndpoints::new(None, Some(bad)).is_err(), "{bad}");
         }
-        assert_eq!(MetaEndpoints::new(Some(""), Some("")).unwrap(), MetaEndpoints::default());
+        assert_eq!(
+            MetaEndpoints::new(Some(""), Some("")).unwrap(),
+            MetaEndpoints::default()
+        );
     }
 }
