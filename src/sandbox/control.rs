@@ -109,7 +109,7 @@ pub fn handle(shared: &Arc<Shared>, method: &str, path: &str, query: &str, body:
             let mut w = shared.lock();
             w.app_usage = None;
             w.buc_usage.clear();
-            w.app_calls.clear();
+            w.app_calls = Default::default();
             w.object_calls.clear();
             Ok(Resp::ok(json!({"ok": true})))
         }

@@ -711,26 +711,22 @@ fn accounts(w: &mut World, req: &Req, caller: &Caller, uid: &str) -> ApiResult {
         return Err(ApiError::no_object(&req.method, uid));
     }
     let (tok_s, tok) = (tok_s.to_string(), tok.clone());
-    // §4.1/§4.3: classic roles only (portfolio-only Pages are absent), and only Pages the grant
-    // covers for pages_show_list.
-    let ids: Vec<String> = w
-        .user_pages
-        .get(uid)
-        .map(|v| {
-            v.iter()
-                .filter(|p| tok.covers("pages_show_list", p))
-                .filter(|p| {
-                    w.pages
-                        .get(p.as_str())
-                        .is_some_and(|pg| pg.roles.contains_key(uid))
-                })
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
+    // §4.1/§4.3: classic roles only (`user_pages` is the index of those; portfolio-only Pages
+    // are absent), and only Pages the grant covers for pages_show_list. With an all-assets
+    // grant the index is used as is, so a 10,000-Page user costs no copy per request.
+    let all: &[String] = w.user_pages.get(uid).map(Vec::as_slice).unwrap_or(&[]);
+    let filtered: Option<Vec<String>> = if !tok.has_scope("pages_show_list") {
+        Some(Vec::new())
+    } else {
+        tok.targets
+            .get("pages_show_list")
+            .map(|t| all.iter().filter(|p| t.contains(p)).cloned().collect())
+    };
+    let ids: &[String] = filtered.as_deref().unwrap_or(all);
+    let (s, e, paging) = page_slice(req, ids);
+    let chosen: Vec<String> = ids[s..e].to_vec();
     let fields = fields_or(req, ACCOUNTS_DEFAULT);
-    let (s, e, paging) = page_slice(req, &ids);
-    let data: Vec<Value> = ids[s..e]
+    let data: Vec<Value> = chosen
         .iter()
         .map(|p| page_json(w, p, &fields, &tok_s, &tok))
         .collect();

@@ -249,9 +249,9 @@ pub struct World {
     pub log_seq: u64,
     pub app_usage: Option<AppUsage>,
     pub buc_usage: BTreeMap<String, BucUsage>,
-    /// Call timestamps for computed usage (rolling hour).
-    pub app_calls: Vec<i64>,
-    pub object_calls: HashMap<String, Vec<i64>>,
+    /// Calls per minute for computed usage (rolling hour): O(1) per call, ≤ 60 buckets.
+    pub app_calls: CallWindow,
+    pub object_calls: HashMap<String, CallWindow>,
     pub latency_ms: u64,
     pub id_seq: u64,
 }
@@ -328,7 +328,7 @@ impl World {
                 .as_ref()
                 .map(|u| u.objects.clone())
                 .unwrap_or_default(),
-            app_calls: Vec::new(),
+            app_calls: CallWindow::default(),
             object_calls: HashMap::new(),
             latency_ms,
             id_seq: 0,
@@ -552,25 +552,20 @@ impl World {
         self.log.push(e);
     }
 
-    /// Count a call for computed usage headers; returns the object's own call count %.
+    /// Count a call for the computed usage headers (§9).
     pub fn count_call(&mut self, object: Option<&str>) {
-        let now = self.now();
-        self.app_calls.push(now);
-        if self.app_calls.len() > 4096 {
-            self.app_calls.retain(|t| *t > now - 3600);
-        }
+        let minute = self.now().div_euclid(60);
+        self.app_calls.add(minute);
         if let Some(o) = object {
-            let v = self.object_calls.entry(o.to_string()).or_default();
-            v.push(now);
-            if v.len() > 4096 {
-                v.retain(|t| *t > now - 3600);
-            }
+            self.object_calls
+                .entry(o.to_string())
+                .or_default()
+                .add(minute);
         }
     }
 
-    fn pct(&self, calls: &[i64]) -> u32 {
-        let now = self.now();
-        let n = calls.iter().filter(|t| **t > now - 3600).count() as u64;
+    fn pct(&self, calls: &CallWindow) -> u32 {
+        let n = calls.in_last_hour(self.now().div_euclid(60));
         let budget = self.scenario.settings.call_budget.max(1);
         (n.saturating_mul(100) / budget).min(100) as u32
     }
@@ -601,6 +596,29 @@ impl World {
                 estimated_time_to_regain_access: 0,
             }
         })
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CallWindow(std::collections::VecDeque<(i64, u64)>);
+
+impl CallWindow {
+    fn add(&mut self, minute: i64) {
+        match self.0.back_mut() {
+            Some((m, n)) if *m == minute => *n += 1,
+            _ => self.0.push_back((minute, 1)),
+        }
+        while self.0.front().is_some_and(|(m, _)| *m <= minute - 60) {
+            self.0.pop_front();
+        }
+    }
+
+    fn in_last_hour(&self, minute: i64) -> u64 {
+        self.0
+            .iter()
+            .filter(|(m, _)| *m > minute - 60)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
