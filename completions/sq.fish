@@ -34,8 +34,37 @@ complete -c sq -n "__fish_sq_needs_command" -s v -l verbose -d 'More detail on s
 complete -c sq -n "__fish_sq_needs_command" -l no-input -d 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
 complete -c sq -n "__fish_sq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sq -n "__fish_sq_needs_command" -s V -l version -d 'Print version'
+complete -c sq -n "__fish_sq_needs_command" -f -a "sandbox" -d 'Run the offline Meta emulator'
 complete -c sq -n "__fish_sq_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c sq -n "__fish_sq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -l config -d 'Config file [default: <config dir>/config.toml]' -r -F
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -l json -d 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -s q -l quiet -d 'Only errors on stderr'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -s v -l verbose -d 'More detail on stderr (repeat for more); secrets are always masked'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -l no-input -d 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -s h -l help -d 'Print help'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -s V -l version -d 'Print version'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -f -a "serve" -d 'Serve an offline, stateful emulator of the Meta endpoints sq uses'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and not __fish_seen_subcommand_from serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l port -d 'Port on 127.0.0.1 (0 picks a free one)' -r
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l scenario -d 'A built-in scenario name or a JSON scenario file' -r
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l latency-ms -d 'Latency added to every answer, in milliseconds' -r
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l port-file -d 'Write the chosen port to this file once listening (for scripts)' -r -F
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l config -d 'Config file [default: <config dir>/config.toml]' -r -F
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l json -d 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Only errors on stderr'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More detail on stderr (repeat for more); secrets are always masked'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -l no-input -d 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve an offline, stateful emulator of the Meta endpoints sq uses'
+complete -c sq -n "__fish_sq_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sq -n "__fish_sq_using_subcommand completions" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -46,5 +75,7 @@ complete -c sq -n "__fish_sq_using_subcommand completions" -s v -l verbose -d 'M
 complete -c sq -n "__fish_sq_using_subcommand completions" -l no-input -d 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
 complete -c sq -n "__fish_sq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sq -n "__fish_sq_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from sandbox completions help" -f -a "sandbox" -d 'Run the offline Meta emulator'
+complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from sandbox completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c sq -n "__fish_sq_using_subcommand help; and not __fish_seen_subcommand_from sandbox completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sq -n "__fish_sq_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "serve" -d 'Serve an offline, stateful emulator of the Meta endpoints sq uses'

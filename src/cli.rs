@@ -56,5 +56,14 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
+}
+
+impl Command {
+    /// Long-running commands that stop cleanly on Ctrl-C/SIGTERM themselves (a server, a
+    /// watcher); for the rest, Ctrl-C ends the command with exit 130.
+    pub fn handles_signals(&self) -> bool {
+        matches!(self, Command::Sandbox(_))
+    }
 }

@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod meta;
 pub mod output;
 pub mod prompt;
+pub mod sandbox;
 pub mod secret;
 pub mod settings;
 
@@ -68,7 +69,11 @@ pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
             return ExitCode::from(err.exit_code());
         }
     };
+    let own_signals = cli.command.handles_signals();
     let result = runtime.block_on(async {
+        if own_signals {
+            return cmd::dispatch(&ctx, cli.command).await;
+        }
         tokio::select! {
             r = cmd::dispatch(&ctx, cli.command) => r,
             // Ctrl-C: the command's future is dropped at an await point; database writes are

@@ -6,6 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Kind};
 
 pub mod completions;
+pub mod sandbox;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
 /// report on a broken profile exits 4 without that being an error.
@@ -18,5 +19,6 @@ pub enum Exit {
 pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
     match command {
         Command::Completions(args) => completions::run(ctx, args),
+        Command::Sandbox(args) => sandbox::run(ctx, args).await,
     }
 }

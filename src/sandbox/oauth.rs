@@ -1,0 +1,792 @@
+//! Login dialogs and token exchanges: Facebook (§1), Instagram Login (§5), Threads (§6).
+//!
+//! There is no real user: the consent screen answers as configured (`/_sandbox/consent`).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::graph::token_problem;
+use super::scenario::{AppMode, ConsentOutcome, TokenKind};
+use super::wire::{ApiError, ApiResult, Req, Resp};
+use super::world::{
+    Code, DATA_ACCESS_SECS, DAY, FB_CODE_TTL, Family, IG_CODE_TTL, LONG_LIVED_SECS, SHORT_LIVED_SECS, Token,
+    World, random_alnum,
+};
+
+const FB_PERMISSIONS: &[&str] = &[
+    "public_profile",
+    "email",
+    "openid",
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "pages_manage_metadata",
+    "pages_manage_engagement",
+    "pages_read_user_content",
+    "pages_messaging",
+    "business_management",
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "instagram_manage_insights",
+    "instagram_manage_messages",
+    "ads_read",
+    "ads_management",
+    "publish_video",
+    "read_insights",
+];
+
+const IG_PERMISSIONS: &[&str] = &[
+    "instagram_business_basic",
+    "instagram_business_content_publish",
+    "instagram_business_manage_comments",
+    "instagram_business_manage_messages",
+    "instagram_business_manage_insights",
+    "instagram_basic",
+    "instagram_content_publish",
+];
+
+const TH_PERMISSIONS: &[&str] = &[
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_replies",
+    "threads_read_replies",
+    "threads_manage_insights",
+    "threads_delete",
+    "threads_location_tagging",
+    "threads_manage_mentions",
+    "threads_keyword_search",
+    "threads_profile_discovery",
+    "threads_share_to_instagram",
+];
+
+/// §1.1: comma (or space) separated.
+fn split_scopes(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for p in s.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+        if !v.iter().any(|x| x == p) {
+            v.push(p.to_string());
+        }
+    }
+    v
+}
+
+/// `{uri}?a=b…` or `{uri}&a=b…` when the URI already has a query; form encoding as Meta does.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{sep}{}", ser.finish())
+}
+
+fn is_loopback(uri: &str) -> bool {
+    url::Url::parse(uri).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"))
+    })
+}
+
+fn new_code() -> String {
+    format!("AQ{}", random_alnum(96))
+}
+
+// ------------------------------------------------------------------------------------------
+// Facebook Login dialog (§1.1, §1.2)
+
+pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
+    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    if segs != ["dialog", "oauth"] {
+        return Ok(Resp::html(404, "Page Not Found", "This content isn't available right now."));
+    }
+    let app = w.scenario.facebook_app.clone();
+    match req.param("client_id") {
+        Some(id) if id == app.id => {}
+        Some(_) | None => {
+            return Ok(Resp::html(
+                200,
+                "Invalid App ID",
+                "Invalid App ID: The provided app ID does not look like a valid app ID.",
+            ));
+        }
+    }
+    let Some(redirect_uri) = req.param("redirect_uri").map(str::to_string) else {
+        return Ok(Resp::html(200, "Error", "The parameter redirect_uri is required."));
+    };
+    // §1.6: strict exact matching; loopback is allowed without registration in development mode.
+    let registered = app.redirect_uris.contains(&redirect_uri);
+    let dev_loopback = app.mode == AppMode::Development && is_loopback(&redirect_uri);
+    if !registered && !dev_loopback {
+        return Ok(Resp::html(
+            200,
+            "URL blocked",
+            "URL blocked: This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings. Make sure Client and Web OAuth Login are on and add all your app domains as Valid OAuth Redirect URIs.",
+        ));
+    }
+    if app.mode == AppMode::Live && redirect_uri.starts_with("http://") {
+        return Ok(Resp::html(
+            200,
+            "Insecure Login Blocked",
+            "Insecure Login Blocked: You can't get an access token or log in to this app from an insecure page. Try re-loading the page as https://",
+        ));
+    }
+    let mut requested = split_scopes(req.param("scope").unwrap_or(""));
+    if req.param("config_id").is_some() && requested.is_empty() {
+        // §1.8: a Login for Business configuration replaces `scope`.
+        requested = [
+            "pages_show_list",
+            "pages_read_engagement",
+            "pages_manage_posts",
+            "business_management",
+            "instagram_basic",
+            "instagram_content_publish",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    }
+    let unknown: Vec<&str> =
+        requested.iter().map(String::as_str).filter(|s| !FB_PERMISSIONS.contains(s)).collect();
+    if !unknown.is_empty() {
+        return Ok(Resp::html(
+            200,
+            "Invalid Scopes",
+            &format!(
+                "Invalid Scopes: {}. This message is only shown to developers. Users of your app will ignore these permissions if present. Please read the documentation for valid permissions at: https://developers.facebook.com/docs/facebook-login/permissions",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    let challenge = match req.param("code_challenge") {
+        Some(c) => {
+            let method = req.param("code_challenge_method").unwrap_or("plain");
+            if method != "S256" && method != "plain" {
+                return Ok(Resp::html(200, "Error", "Invalid code_challenge_method: use S256 or plain."));
+            }
+            Some((c.to_string(), method.to_string()))
+        }
+        None => None,
+    };
+    let state = req.param("state").map(str::to_string);
+    let consent = w.consent.clone();
+    if consent.outcome == ConsentOutcome::Deny {
+        let mut pairs = vec![
+            ("error", "access_denied"),
+            ("error_code", "200"),
+            ("error_description", "Permissions error"),
+            ("error_reason", "user_denied"),
+        ];
+        if let Some(s) = &state {
+            pairs.push(("state", s));
+        }
+        return Ok(Resp::redirect(format!("{}#_=_", with_query(&redirect_uri, &pairs))));
+    }
+    let Some(user) = consent
+        .user
+        .clone()
+        .or_else(|| w.scenario.users.first().map(|u| u.id.clone()))
+        .filter(|u| w.users.contains_key(u))
+    else {
+        return Ok(Resp::html(200, "Error", "Sandbox: the consent user is not a user of this scenario."));
+    };
+    // FLfB is all-or-nothing (§1.8): nothing can be unticked.
+    let declined: Vec<String> = if req.param("config_id").is_some() {
+        Vec::new()
+    } else {
+        requested.iter().filter(|s| consent.declined.iter().any(|d| d == *s)).cloned().collect()
+    };
+    let mut scopes: Vec<String> = requested.iter().filter(|s| !declined.contains(s)).cloned().collect();
+    if !scopes.iter().any(|s| s == "public_profile") {
+        scopes.push("public_profile".to_string());
+    }
+    let mut targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let ig_targets: Option<Vec<String>> = consent.instagram_accounts.clone().or_else(|| {
+        consent
+            .pages
+            .as_ref()
+            .map(|ps| ps.iter().filter_map(|p| w.pages.get(p).and_then(|pg| pg.instagram.clone())).collect())
+    });
+    for s in &scopes {
+        if s.starts_with("pages_") {
+            if let Some(ps) = &consent.pages {
+                targets.insert(s.clone(), ps.clone());
+            }
+        } else if s.starts_with("instagram_") {
+            if let Some(ig) = &ig_targets {
+                targets.insert(s.clone(), ig.clone());
+            }
+        } else if s == "business_management" {
+            if let Some(b) = &consent.businesses {
+                targets.insert(s.clone(), b.clone());
+            }
+        }
+    }
+    let now = w.now();
+    let response_type = req.param("response_type").unwrap_or("code").to_string();
+    let wants_code = response_type.contains("code") || !response_type.contains("token");
+    let wants_token = response_type.contains("token");
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if wants_code {
+        let code = new_code();
+        w.codes.insert(
+            code.clone(),
+            Code {
+                family: Family::Facebook,
+                client_id: app.id.clone(),
+                redirect_uri: redirect_uri.clone(),
+                user: user.clone(),
+                scopes: scopes.clone(),
+                declined: declined.clone(),
+                targets: targets.clone(),
+                created_at: now,
+                used: false,
+                challenge,
+            },
+        );
+        pairs.push(("code".into(), code));
+    }
+    if wants_token {
+        let t = w.mint(Token {
+            kind: TokenKind::User,
+            user: user.clone(),
+            page: None,
+            parent: None,
+            scopes: scopes.clone(),
+            declined: declined.clone(),
+            targets: targets.clone(),
+            issued_at: now,
+            expires_at: now + SHORT_LIVED_SECS,
+            data_access_expires_at: now + DATA_ACCESS_SECS,
+            long_lived: false,
+            invalid: None,
+        });
+        pairs.push(("access_token".into(), t));
+        pairs.push(("data_access_expiration_time".into(), (now + DATA_ACCESS_SECS).to_string()));
+        pairs.push(("expires_in".into(), SHORT_LIVED_SECS.to_string()));
+    }
+    if response_type.contains("granted_scopes") {
+        pairs.push(("granted_scopes".into(), scopes.join(",")));
+        pairs.push(("denied_scopes".into(), declined.join(",")));
+    }
+    if let Some(s) = &state {
+        pairs.push(("state".into(), s.clone()));
+    }
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    // §1.2: query for `code`, fragment for `token`; Facebook always appends `#_=_`.
+    let location = if wants_token {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &refs {
+            ser.append_pair(k, v);
+        }
+        format!("{redirect_uri}#{}", ser.finish())
+    } else {
+        format!("{}#_=_", with_query(&redirect_uri, &refs))
+    };
+    Ok(Resp::redirect(location))
+}
+
+/// `graph.facebook.com/{v}/oauth/access_token` (§1.3, §1.4, app tokens).
+pub fn fb_exchange(w: &mut World, req: &Req) -> ApiResult {
+    let app = w.scenario.facebook_app.clone();
+    let grant = req.param("grant_type").unwrap_or("authorization_code");
+    let Some(client_id) = req.param("client_id") else {
+        return Err(ApiError::oauth(101, None, "Missing client_id parameter."));
+    };
+    if client_id != app.id {
+        return Err(ApiError::oauth(101, None, "Error validating application. Invalid application ID."));
+    }
+    let secret = req.param("client_secret");
+    let check_secret = |required: bool| -> Result<(), ApiError> {
+        match secret {
+            Some(s) if s == app.secret => Ok(()),
+            Some(_) => Err(ApiError::oauth(1, None, "Error validating client secret.")),
+            None if required => Err(ApiError::oauth(101, None, "Missing client_secret parameter.")),
+            None => Ok(()),
+        }
+    };
+    let now = w.now();
+    match grant {
+        "client_credentials" => {
+            check_secret(true)?;
+            let t = format!("{}|{}", app.id, random_alnum(27));
+            w.app_tokens.insert(t.clone());
+            Ok(Resp::ok(json!({"access_token": t, "token_type": "bearer"})))
+        }
+        "fb_exchange_token" => {
+            check_secret(true)?;
+            let Some(short) = req.param("fb_exchange_token") else {
+                return Err(ApiError::missing_param("fb_exchange_token"));
+            };
+            let Some(t) = w.tokens.get(short).filter(|t| t.family() == Family::Facebook).cloned() else {
+                return Err(ApiError::token(None, "Invalid OAuth access token - Cannot parse access token"));
+            };
+            // §1.4: an expired (or otherwise dead) token can't be exchanged.
+            if let Some((sub, msg)) = token_problem(w, &t) {
+                return Err(ApiError::token(sub, msg));
+            }
+            let page_token = t.kind == TokenKind::Page;
+            let long = w.mint(Token {
+                issued_at: now,
+                expires_at: if page_token { 0 } else { now + LONG_LIVED_SECS },
+                long_lived: true,
+                parent: t.parent.clone(),
+                ..t
+            });
+            let mut out = json!({"access_token": long, "token_type": "bearer"});
+            if !page_token {
+                out["expires_in"] = json!(LONG_LIVED_SECS);
+            }
+            Ok(Resp::ok(out))
+        }
+        _ => {
+            let Some(code) = req.param("code") else {
+                return Err(ApiError::missing_param("code"));
+            };
+            let Some(c) = w.codes.get(code).filter(|c| c.family == Family::Facebook).cloned() else {
+                return Err(ApiError::oauth(100, None, "Invalid verification code format."));
+            };
+            // §1.3's subcodes, in the order a reused or stale code is most often hit.
+            if c.used {
+                return Err(ApiError::oauth(100, Some(36009), "This authorization code has been used."));
+            }
+            if now - c.created_at > FB_CODE_TTL {
+                return Err(ApiError::oauth(100, Some(36007), "This authorization code has expired."));
+            }
+            if req.param("redirect_uri") != Some(c.redirect_uri.as_str()) || c.client_id != app.id {
+                return Err(ApiError::oauth(
+                    100,
+                    Some(36008),
+                    "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+                ));
+            }
+            // §1.7: with PKCE the verifier proves the caller; the secret may be omitted.
+            match &c.challenge {
+                Some((challenge, method)) => {
+                    let Some(v) = req.param("code_verifier") else {
+                        return Err(ApiError::oauth(
+                            100,
+                            None,
+                            "(#100) The parameter code_verifier is required",
+                        ));
+                    };
+                    let computed = if method == "S256" {
+                        URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()))
+                    } else {
+                        v.to_string()
+                    };
+                    if &computed != challenge {
+                        return Err(ApiError::oauth(
+                            100,
+                            None,
+                            "Invalid code_verifier: it does not match the code_challenge of the OAuth dialog request.",
+                        ));
+                    }
+                    check_secret(false)?;
+                }
+                None => check_secret(true)?,
+            }
+            if let Some(cm) = w.codes.get_mut(code) {
+                cm.used = true;
+            }
+            let t = w.mint(Token {
+                kind: TokenKind::User,
+                user: c.user.clone(),
+                page: None,
+                parent: None,
+                scopes: c.scopes.clone(),
+                declined: c.declined.clone(),
+                targets: c.targets.clone(),
+                issued_at: now,
+                expires_at: now + SHORT_LIVED_SECS,
+                data_access_expires_at: now + DATA_ACCESS_SECS,
+                long_lived: false,
+                invalid: None,
+            });
+            // A Facebook user who logs in again has re-installed the app.
+            w.deauthorized.remove(&c.user);
+            let mut out = json!({"access_token": t, "token_type": "bearer",
+                                 "expires_in": SHORT_LIVED_SECS});
+            if c.scopes.iter().any(|s| s == "openid") {
+                out["id_token"] = json!(fake_id_token(&app.id, &c.user, now));
+            }
+            Ok(Resp::ok(out))
+        }
+    }
+}
+
+/// An unsigned-looking JWT with the OIDC claims (§1.7); the sandbox does not sign it.
+fn fake_id_token(aud: &str, sub: &str, now: i64) -> String {
+    let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"sandbox","typ":"JWT"}"#);
+    let p = URL_SAFE_NO_PAD.encode(
+        json!({"iss": "https://www.facebook.com", "aud": aud, "sub": sub,
+               "iat": now, "exp": now + 3600})
+        .to_string(),
+    );
+    format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(b"sandbox-signature"))
+}
+
+// ------------------------------------------------------------------------------------------
+// Instagram Login (§5)
+
+fn ig_error(msg: &str) -> Resp {
+    // §5.2: a different shape from Graph's.
+    Resp::json(400, &json!({"error_type": "OAuthException", "code": 400, "error_message": msg}))
+}
+
+pub fn ig_authorize(w: &mut World, req: &Req) -> ApiResult {
+    let Some(app) = w.scenario.instagram_app.clone() else {
+        return Ok(ig_error("Invalid platform app"));
+    };
+    if req.param("client_id") != Some(app.id.as_str()) {
+        return Ok(ig_error("Invalid platform app"));
+    }
+    let Some(redirect_uri) = req.param("redirect_uri").map(str::to_string) else {
+        return Ok(ig_error("Invalid redirect_uri"));
+    };
+    // §5.1: exact match against the registered list (trailing slash included).
+    if !app.redirect_uris.contains(&redirect_uri) {
+        return Ok(ig_error("Invalid redirect_uri"));
+    }
+    let scopes = split_scopes(req.param("scope").unwrap_or(""));
+    let unknown: Vec<&str> =
+        scopes.iter().map(String::as_str).filter(|s| !IG_PERMISSIONS.contains(s)).collect();
+    if !unknown.is_empty() {
+        return Ok(ig_error(&format!("Invalid scope: [{}]", unknown.join(", "))));
+    }
+    if !scopes.iter().any(|s| s == "instagram_business_basic" || s == "instagram_basic") {
+        return Ok(ig_error("Invalid scope: instagram_business_basic is required"));
+    }
+    let state = req.param("state").map(str::to_string);
+    let consent = w.consent.clone();
+    if consent.outcome == ConsentOutcome::Deny {
+        let mut pairs = vec![
+            ("error", "access_denied"),
+            ("error_reason", "user_denied"),
+            ("error_description", "The user denied your request"),
+        ];
+        if let Some(s) = &state {
+            pairs.push(("state", s));
+        }
+        return Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))));
+    }
+    let user = consent
+        .instagram_user
+        .clone()
+        .or_else(|| w.scenario.instagram_accounts.iter().find(|a| a.instagram_login).map(|a| a.id.clone()));
+    let Some(user) = user.filter(|u| w.ig.contains_key(u)) else {
+        return Ok(ig_error("Sandbox: no Instagram Login account in this scenario"));
+    };
+    let declined: Vec<String> = scopes.iter().filter(|s| consent.declined.contains(s)).cloned().collect();
+    let granted: Vec<String> = scopes.iter().filter(|s| !declined.contains(s)).cloned().collect();
+    let code = new_code();
+    let now = w.now();
+    w.codes.insert(
+        code.clone(),
+        Code {
+            family: Family::Instagram,
+            client_id: app.id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            user,
+            scopes: granted,
+            declined,
+            targets: BTreeMap::new(),
+            created_at: now,
+            used: false,
+            challenge: None,
+        },
+    );
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &state {
+        pairs.push(("state", s));
+    }
+    // §5.1: `#_` is appended and is not part of the code.
+    Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))))
+}
+
+pub fn ig_exchange(w: &mut World, req: &Req) -> ApiResult {
+    if req.method != "POST" {
+        return Ok(ig_error("Invalid request: this endpoint needs a POST"));
+    }
+    let Some(app) = w.scenario.instagram_app.clone() else {
+        return Ok(ig_error("Invalid platform app"));
+    };
+    if req.param("client_id") != Some(app.id.as_str()) {
+        return Ok(ig_error("Invalid platform app"));
+    }
+    if req.param("client_secret") != Some(app.secret.as_str()) {
+        return Ok(ig_error("Error validating client secret."));
+    }
+    if req.param("grant_type").is_some_and(|g| g != "authorization_code") {
+        return Ok(ig_error("Invalid grant_type"));
+    }
+    let now = w.now();
+    let found = req.param("code").and_then(|c| {
+        w.codes.get(c).filter(|c| c.family == Family::Instagram).cloned().map(|v| (c.to_string(), v))
+    });
+    let Some((code, c)) = found else {
+        return Ok(ig_error("Matching code was not found or was already used"));
+    };
+    if c.used || now - c.created_at > IG_CODE_TTL {
+        return Ok(ig_error("Matching code was not found or was already used"));
+    }
+    if req.param("redirect_uri") != Some(c.redirect_uri.as_str()) {
+        return Ok(ig_error(
+            "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+        ));
+    }
+    if let Some(cm) = w.codes.get_mut(&code) {
+        cm.used = true;
+    }
+    let t = w.mint(Token {
+        kind: TokenKind::Instagram,
+        user: c.user.clone(),
+        page: None,
+        parent: None,
+        scopes: c.scopes.clone(),
+        declined: c.declined.clone(),
+        targets: BTreeMap::new(),
+        issued_at: now,
+        expires_at: now + 3600,
+        data_access_expires_at: now + DATA_ACCESS_SECS,
+        long_lived: false,
+        invalid: None,
+    });
+    let item = json!({"access_token": t, "user_id": c.user, "permissions": c.scopes.join(",")});
+    // §5.2: documented `data` array, or the flat object some clients get.
+    let body = match w.scenario.settings.instagram_token_response {
+        super::scenario::IgTokenShape::Data => json!({ "data": [item] }),
+        super::scenario::IgTokenShape::Flat => item,
+    };
+    Ok(Resp::ok(body))
+}
+
+/// Shared long-lived exchange for Instagram (§5.3) and Threads (§6.4).
+fn exchange_long(w: &mut World, req: &Req, family: Family, grant: &str) -> ApiResult {
+    let secret = match family {
+        Family::Instagram => w.scenario.instagram_app.as_ref().map(|a| a.secret.clone()),
+        _ => w.scenario.threads_app.as_ref().map(|a| a.secret.clone()),
+    };
+    if req.param("grant_type") != Some(grant) {
+        return Err(ApiError::method(100, None, format!("(#100) Param grant_type must be {grant}")));
+    }
+    if req.param("client_secret").is_none() {
+        return Err(ApiError::oauth(101, None, "Missing client_secret parameter."));
+    }
+    if req.param("client_secret").map(str::to_string) != secret {
+        return Err(ApiError::oauth(1, None, "Error validating client secret."));
+    }
+    let t = live_token(w, req, family)?;
+    let now = w.now();
+    let long = w.mint(Token { issued_at: now, expires_at: now + LONG_LIVED_SECS, long_lived: true, ..t });
+    Ok(Resp::ok(json!({"access_token": long, "token_type": "bearer", "expires_in": LONG_LIVED_SECS})))
+}
+
+fn live_token(w: &World, req: &Req, family: Family) -> Result<Token, ApiError> {
+    let Some(s) = req.token.as_deref() else {
+        return Err(ApiError::missing_token(false));
+    };
+    let Some(t) = w.tokens.get(s).filter(|t| t.family() == family).cloned() else {
+        return Err(ApiError::token(None, "Invalid OAuth access token - Cannot parse access token"));
+    };
+    if let Some((sub, msg)) = token_problem(w, &t) {
+        return Err(ApiError::token(sub, msg));
+    }
+    Ok(t)
+}
+
+/// Refresh (§5.4, §6.4): long-lived, at least 24 h old, not expired, basic scope granted.
+fn refresh(w: &mut World, req: &Req, family: Family, grant: &str, basic: &[&str]) -> ApiResult {
+    if req.param("grant_type") != Some(grant) {
+        return Err(ApiError::method(100, None, format!("(#100) Param grant_type must be {grant}")));
+    }
+    let t = live_token(w, req, family)?;
+    let now = w.now();
+    if !t.long_lived {
+        return Err(ApiError::method(
+            100,
+            None,
+            "(#100) Only long-lived access tokens can be refreshed; exchange the short-lived token first.",
+        ));
+    }
+    if now - t.issued_at < DAY {
+        return Err(ApiError::method(
+            100,
+            None,
+            "(#100) The access token can't be refreshed yet: it must be at least 24 hours old.",
+        ));
+    }
+    if !basic.iter().any(|b| t.has_scope(b)) {
+        return Err(ApiError::method(
+            10,
+            None,
+            format!("(#10) Refreshing requires the {} permission", basic[0]),
+        ));
+    }
+    let scopes = t.scopes.join(",");
+    let long = w.mint(Token { issued_at: now, expires_at: now + LONG_LIVED_SECS, long_lived: true, ..t });
+    let mut out = json!({"access_token": long, "token_type": "bearer", "expires_in": LONG_LIVED_SECS});
+    if family == Family::Instagram {
+        out["permissions"] = Value::String(scopes);
+    }
+    Ok(Resp::ok(out))
+}
+
+pub fn ig_long_lived(w: &mut World, req: &Req) -> ApiResult {
+    exchange_long(w, req, Family::Instagram, "ig_exchange_token")
+}
+
+pub fn ig_refresh(w: &mut World, req: &Req) -> ApiResult {
+    refresh(w, req, Family::Instagram, "ig_refresh_token", &["instagram_business_basic", "instagram_basic"])
+}
+
+// ------------------------------------------------------------------------------------------
+// Threads (§6)
+
+/// §6.1, §12.8: any id but the Threads app id (the Facebook app id included) fails with 4476002.
+fn th_error(msg: &str, code: i64) -> Resp {
+    Resp::json(400, &json!({"error_message": msg, "error_code": code}))
+}
+
+pub fn th_authorize(w: &mut World, req: &Req) -> ApiResult {
+    let Some(app) = w.scenario.threads_app.clone() else {
+        return Ok(th_error("No app ID was provided in the request.", 4_476_002));
+    };
+    if req.param("client_id") != Some(app.id.as_str()) {
+        return Ok(th_error("No app ID was provided in the request.", 4_476_002));
+    }
+    let Some(redirect_uri) = req.param("redirect_uri").map(str::to_string) else {
+        return Ok(th_error("Invalid redirect_uri", 1_349_048));
+    };
+    if !app.redirect_uris.contains(&redirect_uri) {
+        return Ok(th_error("Invalid redirect_uri", 1_349_048));
+    }
+    let scopes = split_scopes(req.param("scope").unwrap_or(""));
+    let unknown: Vec<&str> =
+        scopes.iter().map(String::as_str).filter(|s| !TH_PERMISSIONS.contains(s)).collect();
+    if !unknown.is_empty() {
+        return Ok(th_error(&format!("Invalid scope: {}", unknown.join(", ")), 1_349_049));
+    }
+    if !scopes.iter().any(|s| s == "threads_basic") {
+        return Ok(th_error("The threads_basic scope is required.", 1_349_049));
+    }
+    let state = req.param("state").map(str::to_string);
+    let consent = w.consent.clone();
+    if consent.outcome == ConsentOutcome::Deny {
+        let mut pairs = vec![
+            ("error", "access_denied"),
+            ("error_reason", "user_denied"),
+            ("error_description", "The user denied your request"),
+        ];
+        if let Some(s) = &state {
+            pairs.push(("state", s));
+        }
+        return Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))));
+    }
+    let user =
+        consent.threads_user.clone().or_else(|| w.scenario.threads_accounts.first().map(|a| a.id.clone()));
+    let Some(user) = user.filter(|u| w.threads.contains_key(u)) else {
+        return Ok(th_error("Sandbox: no Threads account in this scenario", 1));
+    };
+    let declined: Vec<String> =
+        scopes.iter().filter(|s| consent.declined.contains(s) && *s != "threads_basic").cloned().collect();
+    let granted: Vec<String> = scopes.iter().filter(|s| !declined.contains(s)).cloned().collect();
+    let code = new_code();
+    let now = w.now();
+    w.codes.insert(
+        code.clone(),
+        Code {
+            family: Family::Threads,
+            client_id: app.id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            user,
+            scopes: granted,
+            declined,
+            targets: BTreeMap::new(),
+            created_at: now,
+            used: false,
+            challenge: None,
+        },
+    );
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &state {
+        pairs.push(("state", s));
+    }
+    Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))))
+}
+
+/// `POST graph.threads.*/oauth/access_token` (§6.3) and Threads app tokens (§2.3).
+pub fn th_exchange(w: &mut World, req: &Req) -> ApiResult {
+    let Some(app) = w.scenario.threads_app.clone() else {
+        return Err(ApiError::oauth(101, None, "Error validating application. Invalid application ID."));
+    };
+    let Some(client_id) = req.param("client_id") else {
+        return Err(ApiError::oauth(101, None, "Missing client_id parameter."));
+    };
+    if client_id != app.id {
+        return Err(ApiError::oauth(101, None, "Error validating application. Invalid application ID."));
+    }
+    match req.param("client_secret") {
+        Some(s) if s == app.secret => {}
+        Some(_) => return Err(ApiError::oauth(1, None, "Error validating client secret.")),
+        None => {
+            return Err(ApiError::oauth(101, None, "Missing client_secret parameter."));
+        }
+    }
+    let now = w.now();
+    if req.param("grant_type") == Some("client_credentials") {
+        let t = format!("TH|{}|{}", app.id, random_alnum(27));
+        w.app_tokens.insert(t.clone());
+        return Ok(Resp::ok(json!({"access_token": t, "token_type": "bearer"})));
+    }
+    let Some(code) = req.param("code") else {
+        return Err(ApiError::missing_param("code"));
+    };
+    let Some(c) = w.codes.get(code).filter(|c| c.family == Family::Threads).cloned() else {
+        return Err(ApiError::oauth(100, None, "Invalid verification code format."));
+    };
+    if c.used {
+        return Err(ApiError::oauth(100, Some(36009), "This authorization code has been used."));
+    }
+    if now - c.created_at > IG_CODE_TTL {
+        return Err(ApiError::oauth(100, Some(36007), "This authorization code has expired."));
+    }
+    if req.param("redirect_uri") != Some(c.redirect_uri.as_str()) {
+        return Err(ApiError::oauth(
+            100,
+            Some(36008),
+            "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+        ));
+    }
+    if let Some(cm) = w.codes.get_mut(code) {
+        cm.used = true;
+    }
+    let t = w.mint(Token {
+        kind: TokenKind::Threads,
+        user: c.user.clone(),
+        page: None,
+        parent: None,
+        scopes: c.scopes.clone(),
+        declined: c.declined.clone(),
+        targets: BTreeMap::new(),
+        issued_at: now,
+        expires_at: now + 3600,
+        data_access_expires_at: now + DATA_ACCESS_SECS,
+        long_lived: false,
+        invalid: None,
+    });
+    // §6.3: no expires_in; valid 1 hour.
+    Ok(Resp::ok(json!({"access_token": t, "user_id": c.user})))
+}
+
+pub fn th_long_lived(w: &mut World, req: &Req) -> ApiResult {
+    exchange_long(w, req, Family::Threads, "th_exchange_token")
+}
+
+pub fn th_refresh(w: &mut World, req: &Req) -> ApiResult {
+    refresh(w, req, Family::Threads, "th_refresh_token", &["threads_basic"])
+}
