@@ -63,3 +63,53 @@ fn completions_for_every_shell() {
         assert!(run.stdout.contains("sq"), "{shell}");
     }
 }
+
+/// `sq sandbox serve` as a user runs it: a process on a random loopback port that writes the
+/// port file, answers like Meta, rejects unknown scenarios, and stops cleanly on SIGTERM.
+#[test]
+fn sandbox_serve_runs_as_a_process() {
+    use std::io::{Read, Write};
+    let env = TestEnv::new();
+    let port_file = env.dir.path().join("port");
+    let mut child = env
+        .command(&["sandbox", "serve", "--port-file", port_file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let port: u16 = loop {
+        if let Ok(text) = std::fs::read_to_string(&port_file) {
+            if let Ok(p) = text.trim().parse() {
+                break p;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "sandbox did not write its port file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /graph.facebook.com/v27.0/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer EAASandboxDefaultUser0000000000000000001\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"id\":\"100000000000001\""), "{answer}");
+
+    // SIGTERM is how a service manager stops it: a clean exit 0.
+    let pid = child.id().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.trim(), format!("http://127.0.0.1:{port}"));
+}
+
+#[test]
+fn sandbox_unknown_scenario_is_a_usage_error_listing_the_names() {
+    let run = TestEnv::new().run(&["sandbox", "serve", "--scenario", "nope"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("default"), "{run:?}");
+}
