@@ -16,6 +16,7 @@ pub mod output;
 pub mod prompt;
 pub mod secret;
 pub mod settings;
+pub mod store;
 
 use clap::Parser;
 use cmd::Exit;
