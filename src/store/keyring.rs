@@ -102,11 +102,15 @@ impl KeyringStore {
         let no_session = || Unavailable::NoSession { address: self.bus_address.clone() };
         match ss {
             Ss::Locked | Ss::Prompt => Unavailable::Locked,
+            // keyring asks for the "default" alias; NoResult means there is no such collection.
+            Ss::NoResult => Unavailable::NoCollection,
             // secret-service reports both "no bus" and "bus without the interface" this way.
             Ss::Unavailable => no_session(),
             Ss::Zbus(z) => {
                 let text = z.to_string();
-                if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
+                if text.contains("IsLocked") {
+                    Unavailable::Locked
+                } else if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
                     Unavailable::NoSecretService
                 } else if matches!(
                     z,

@@ -43,6 +43,9 @@ pub enum Unavailable {
     NoSecretService,
     /// The collection is locked and unlocking was refused or dismissed.
     Locked,
+    /// The Secret Service has no default collection and couldn't create one (creating one
+    /// needs a prompt for its password).
+    NoCollection,
     /// The backend didn't answer in time (a hung daemon, an unlock prompt nobody sees).
     Timeout(Duration),
     /// Anything else the platform reported (text from the platform, never a secret).
@@ -62,6 +65,9 @@ impl std::fmt::Display for Unavailable {
                 f.write_str("no Secret Service on the session bus (nothing provides org.freedesktop.secrets)")
             }
             Unavailable::Locked => f.write_str("the keyring is locked and was not unlocked"),
+            Unavailable::NoCollection => {
+                f.write_str("the Secret Service has no default keyring (collection), and couldn't create one")
+            }
             Unavailable::Timeout(d) => write!(f, "it did not answer within {} s", d.as_secs_f32()),
             Unavailable::Platform(msg) => f.write_str(msg),
         }
@@ -130,6 +136,9 @@ impl From<StoreError> for Error {
                     }
                     Unavailable::Locked => {
                         "unlock the keyring (e.g. log in to the desktop, or open Seahorse / KeePassXC and unlock it), then run the command again"
+                    }
+                    Unavailable::NoCollection => {
+                        "create a default keyring, e.g. in Seahorse (\"Passwords and Keys\": + → Password keyring, then \"Set as default\") or KeePassXC, and unlock it"
                     }
                     Unavailable::Timeout(_) => {
                         "the keyring may be waiting for an unlock prompt: unlock it, or restart the Secret Service provider, then run the command again"
