@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod ctx;
+pub mod db;
 pub mod docs;
 pub mod env;
 pub mod error;
