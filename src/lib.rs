@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod ctx;
+pub mod db;
 pub mod diagnose;
 pub mod docs;
 pub mod env;
@@ -19,6 +20,7 @@ pub mod prompt;
 pub mod sandbox;
 pub mod secret;
 pub mod settings;
+pub mod store;
 
 use clap::Parser;
 use cmd::Exit;

@@ -1,0 +1,181 @@
+//! The SQLite database at `Paths::database()`: connections and profiles (and, later, the queue).
+//!
+//! One file, WAL mode (readers never wait for a writer), a 5 s busy timeout (two sq processes
+//! take turns instead of failing), foreign keys on, versioned migrations in `schema.rs`.
+//! Opening an up-to-date database reads one pragma and writes nothing, so `sq profiles` starts
+//! fast. No secret is ever stored here.
+
+mod repo;
+pub mod schema;
+
+pub use repo::{
+    Connection, LoginKind, NewConnection, NewProfile, Profile, ProfileWithConnection, Replaced, Via,
+};
+
+use crate::error::Error;
+use rusqlite::{ErrorCode, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another sq process before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("can't create the data directory {}: {source}", path.display())]
+    Dir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("the database {} was written by a newer sq (schema {found}; this sq knows up to {supported})", path.display())]
+    TooNew { path: PathBuf, found: i64, supported: i64 },
+
+    #[error("the database {} is busy: another sq process kept it locked for more than {} s", path.display(), BUSY_TIMEOUT.as_secs())]
+    Busy { path: PathBuf },
+
+    #[error("the database {} is damaged: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+
+    #[error("database error in {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("no profile matches {reference:?}")]
+    UnknownProfile { reference: String },
+
+    #[error("{reference:?} matches more than one profile: {}", candidates.join(", "))]
+    AmbiguousProfile { reference: String, candidates: Vec<String> },
+}
+
+impl From<DbError> for Error {
+    fn from(e: DbError) -> Error {
+        let message = e.to_string();
+        match e {
+            DbError::UnknownProfile { .. } => Error::usage(message)
+                .hint("run `sq profiles` to list connected profiles and their references (facebook:<id>, instagram:<id>, threads:<id>)"),
+            DbError::AmbiguousProfile { candidates, .. } => {
+                let refs: Vec<&str> =
+                    candidates.iter().map(|c| c.split_once(' ').map_or(c.as_str(), |(r, _)| r)).collect();
+                Error::usage(message).hint(format!("name one by its reference: {}", refs.join(", ")))
+            }
+            DbError::TooNew { .. } => Error::failure("db_too_new", message)
+                .hint("upgrade sq; this version leaves the database untouched"),
+            DbError::Busy { .. } => Error::failure("db_busy", message)
+                .hint("wait for the other sq command (e.g. `sq publish --watch`) to finish its write, then run this one again"),
+            DbError::Corrupt { path, .. } => Error::failure("db_corrupt", message)
+                .hint(format!("restore {} from a backup, or move it away and connect the profiles again (tokens stay in the credential store)", path.display())),
+            DbError::Dir { source, .. } => Error::io("creating the data directory", source),
+            DbError::Sqlite { source: rusqlite::Error::SqliteFailure(f, _), .. } if f.code == ErrorCode::DiskFull => {
+                Error::failure("io", message)
+                    .hint("the disk is full: free some space and run the command again; nothing was changed")
+            }
+            DbError::Sqlite { .. } => Error::failure("db", message),
+        }
+    }
+}
+
+pub struct Db {
+    conn: rusqlite::Connection,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fsutil::create_private_dir(dir)
+                .map_err(|source| DbError::Dir { path: dir.to_path_buf(), source })?;
+        }
+        let conn = rusqlite::Connection::open(path).map_err(|e| classify(path, e))?;
+        let mut db = Db { conn, path: path.to_path_buf() };
+        db.configure()?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// A private in-memory database with the full schema, for tests.
+    pub fn open_in_memory() -> Result<Db, DbError> {
+        let conn = rusqlite::Connection::open_in_memory().map_err(|e| classify(Path::new(":memory:"), e))?;
+        let mut db = Db { conn, path: PathBuf::from(":memory:") };
+        db.configure()?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version this database is at.
+    pub fn schema_version(&self) -> Result<i64, DbError> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, DbError> {
+        self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    fn configure(&mut self) -> Result<(), DbError> {
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.err(e))?;
+        // WAL persists in the file; asking again on an open is a cheap no-op. NORMAL sync is
+        // durable across application crashes in WAL mode and much cheaper than FULL.
+        let _mode: String =
+            self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<(), DbError> {
+        let latest = schema::MIGRATIONS.len() as i64;
+        let found = self.schema_version()?;
+        if found > latest {
+            return Err(DbError::TooNew { path: self.path.clone(), found, supported: latest });
+        }
+        if found == latest {
+            return Ok(());
+        }
+        loop {
+            // IMMEDIATE takes the write lock first, so two processes opening a new database at
+            // once apply each step exactly once: the second one re-reads the version below.
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| classify(&self.path, e))?;
+            let version: i64 =
+                tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(&self.path, e))?;
+            if version >= latest {
+                return Ok(());
+            }
+            tx.execute_batch(schema::MIGRATIONS[version as usize]).map_err(|e| classify(&self.path, e))?;
+            // user_version can't take a bound parameter; the value is our own integer.
+            tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))
+                .map_err(|e| classify(&self.path, e))?;
+            tx.commit().map_err(|e| classify(&self.path, e))?;
+        }
+    }
+
+    fn err(&self, e: rusqlite::Error) -> DbError {
+        classify(&self.path, e)
+    }
+}
+
+fn classify(path: &Path, e: rusqlite::Error) -> DbError {
+    let path = path.to_path_buf();
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => DbError::Busy { path },
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                DbError::Corrupt { path, detail: e.to_string() }
+            }
+            _ => DbError::Sqlite { path, source: e },
+        },
+        _ => DbError::Sqlite { path, source: e },
+    }
+}
