@@ -131,7 +131,8 @@ pub struct MemoryJournal {
 impl Journal for MemoryJournal {
     fn about_to_post(&mut self, fingerprint: &str, at: i64) -> Result<(), JournalError> {
         self.recorded.started_at.get_or_insert(at);
-        self.events.push(format!("about_to_post {}", &fingerprint[..fingerprint.len().min(12)]));
+        let short: String = fingerprint.chars().take(12).collect();
+        self.events.push(format!("about_to_post {short}"));
         Ok(())
     }
 
