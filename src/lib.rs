@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod meta;
 pub mod output;
 pub mod prompt;
+pub mod publish;
 pub mod sandbox;
 pub mod secret;
 pub mod settings;

@@ -6,7 +6,7 @@
 //! - [`error`]: Meta's error shapes → [`MetaError`], and its exit-code translation.
 //! - [`usage`]: `X-App-Usage` / `X-Business-Use-Case-Usage` (§9).
 //! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
-//! - [`types`], [`api`]: the typed calls sq needs.
+//! - [`types`], [`api`]: the typed calls sq needs; [`publish`]: the publishing calls (§7).
 
 pub mod api;
 pub mod batch;
@@ -15,6 +15,7 @@ pub mod client;
 pub mod error;
 pub mod hosts;
 pub mod paging;
+pub mod publish;
 pub mod types;
 pub mod usage;
 
