@@ -30,9 +30,103 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;config'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Set a key (secrets only with --stdin)'
+            cand get 'Print a key''s value (secrets masked); exit 1 when it is not set'
+            cand list 'List every key with its value and where it comes from'
+            cand unset 'Remove a key from the config file (or a secret from the credential store)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;config;set'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --stdin 'Read the value from standard input (the first line)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;config;get'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;config;list'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;config;unset'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;config;help'= {
+            cand set 'Set a key (secrets only with --stdin)'
+            cand get 'Print a key''s value (secrets masked); exit 1 when it is not set'
+            cand list 'List every key with its value and where it comes from'
+            cand unset 'Remove a key from the config file (or a secret from the credential store)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;config;help;set'= {
+        }
+        &'sq;config;help;get'= {
+        }
+        &'sq;config;help;list'= {
+        }
+        &'sq;config;help;unset'= {
+        }
+        &'sq;config;help;help'= {
         }
         &'sq;sandbox'= {
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
@@ -91,9 +185,24 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --version 'Print version'
         }
         &'sq;help'= {
+            cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;help;config'= {
+            cand set 'Set a key (secrets only with --stdin)'
+            cand get 'Print a key''s value (secrets masked); exit 1 when it is not set'
+            cand list 'List every key with its value and where it comes from'
+            cand unset 'Remove a key from the config file (or a secret from the credential store)'
+        }
+        &'sq;help;config;set'= {
+        }
+        &'sq;help;config;get'= {
+        }
+        &'sq;help;config;list'= {
+        }
+        &'sq;help;config;unset'= {
         }
         &'sq;help;sandbox'= {
             cand serve 'Serve an offline, stateful emulator of the Meta endpoints sq uses'

@@ -56,6 +56,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Config(cmd::config::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
 }

@@ -1,11 +1,16 @@
 //! The context every command runs in (habit 4): settings plus every side effect as a value or
 //! a trait object, so tests can swap them.
 
+use crate::db::Db;
 use crate::env::Env;
 use crate::error::Error;
+use crate::meta::{AppCredentials, GraphClient, Limits};
 use crate::output::Printer;
 use crate::prompt::Prompter;
+use crate::secret::Secret;
+use crate::settings::Network;
 use crate::settings::Settings;
+use crate::store::{Account, CredentialStore, StoreError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -29,6 +34,7 @@ pub struct Ctx {
     pub prompter: Box<dyn Prompter>,
     pub clock: Arc<dyn Clock>,
     http: OnceLock<reqwest::Client>,
+    store: OnceLock<Arc<dyn CredentialStore>>,
 }
 
 /// Meta answers in well under this; a hung connection must not freeze a cron job.
@@ -42,7 +48,7 @@ impl Ctx {
         prompter: Box<dyn Prompter>,
         clock: Arc<dyn Clock>,
     ) -> Ctx {
-        Ctx { settings, env, printer, prompter, clock, http: OnceLock::new() }
+        Ctx { settings, env, printer, prompter, clock, http: OnceLock::new(), store: OnceLock::new() }
     }
 
     /// One HTTP client for the whole run (connection pooling across batches). Built on first
@@ -62,5 +68,54 @@ impl Ctx {
             .build()
             .map_err(|e| Error::failure("internal", format!("could not start the HTTP client: {e}")))?;
         Ok(self.http.get_or_init(|| client))
+    }
+
+    /// The credential store chosen in settings, opened on first use (the file store may ask
+    /// for its passphrase, so commands that don't need secrets never open it).
+    pub fn store(&self) -> Result<Arc<dyn CredentialStore>, Error> {
+        if let Some(s) = self.store.get() {
+            return Ok(s.clone());
+        }
+        let opened: Arc<dyn CredentialStore> =
+            Arc::from(crate::store::open(&self.settings, &self.env, self.prompter.as_ref())?);
+        Ok(self.store.get_or_init(|| opened).clone())
+    }
+
+    /// Runs a credential-store call off the async runtime (keyring calls block, bounded by the
+    /// store's own timeout).
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn CredentialStore) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store()?;
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::failure("internal", format!("credential store task failed: {e}")))?
+            .map_err(Error::from)
+    }
+
+    /// Opens the database (creating it and running migrations on first use).
+    pub fn db(&self) -> Result<Db, Error> {
+        Db::open(&self.settings.paths.database()).map_err(Error::from)
+    }
+
+    /// The app id (settings) and secret (`SQ_<NET>_APP_SECRET`, else the credential store) of a
+    /// network's app. `Ok(None)` when the id or the secret is not configured.
+    pub async fn app_credentials(&self, network: Network) -> Result<Option<AppCredentials>, Error> {
+        let app = self.settings.app(network);
+        let Some(id) = app.id.as_ref().map(|s| s.value.clone()) else {
+            return Ok(None);
+        };
+        let secret: Option<Secret> = match &app.env_secret {
+            Some(s) => Some(s.clone()),
+            None => self.with_store(move |s| s.load(&Account::app_secret(network))).await?,
+        };
+        Ok(secret.map(|secret| AppCredentials::new(id, secret)))
+    }
+
+    /// A Graph client for one app (or none: calls that need no app credentials).
+    pub fn graph(&self, app: Option<AppCredentials>) -> Result<GraphClient, Error> {
+        Ok(GraphClient::new(self.http()?.clone(), self.settings.endpoints.clone(), app, Limits::default()))
     }
 }

@@ -6,6 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Kind};
 
 pub mod completions;
+pub mod config;
 pub mod sandbox;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
@@ -18,6 +19,7 @@ pub enum Exit {
 
 pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
     match command {
+        Command::Config(args) => config::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
     }
