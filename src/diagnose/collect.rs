@@ -401,6 +401,9 @@ impl Reach {
     }
 }
 
+/// One distinct token and the profiles that publish with it.
+type TokenGroup = (Secret, Vec<usize>);
+
 struct ConnState {
     token: Option<Secret>,
     /// `--token -`: the Pages of `/me/accounts` become profiles.
@@ -570,7 +573,7 @@ impl<'a> Run<'a> {
 
         // Facebook tokens (Page, Instagram via Page): one debug_token per distinct token,
         // batched; profiles that already have a verdict (the pasted Page token) are skipped.
-        let mut groups: Vec<(Secret, Vec<usize>)> = Vec::new();
+        let mut groups: Vec<TokenGroup> = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for &i in &new {
             let kind = self.facts.profiles[i].kind;
@@ -595,7 +598,7 @@ impl<'a> Run<'a> {
         }
         // One job per inspector: the app token for everything, or without the app secret
         // each login's own user token for its Pages.
-        let mut by_inspector: Vec<(Option<Secret>, Vec<(Secret, Vec<usize>)>)> = Vec::new();
+        let mut by_inspector: Vec<(Option<Secret>, Vec<TokenGroup>)> = Vec::new();
         for group in groups {
             let inspector = match &self.app_token {
                 Some(app) => Some(app.clone()),
