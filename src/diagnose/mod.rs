@@ -2,6 +2,7 @@
 //! [`engine::diagnose`] turns them into findings, [`report`] is the `--json` contract, the exit
 //! code rule and the human rendering. Nothing here does I/O or reads a clock.
 
+pub mod collect;
 pub mod engine;
 pub mod facts;
 pub mod report;

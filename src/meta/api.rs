@@ -107,12 +107,33 @@ impl GraphClient {
     /// `/me/accounts`, every result page, `limit=100`, with tasks, Page tokens and the linked
     /// Instagram account (§4.1).
     pub async fn accounts(&self, user_token: &Secret) -> Result<Vec<Page>, MetaError> {
+        let mut all = Vec::new();
+        self.accounts_by_page(user_token, |pages| all.extend(pages)).await?;
+        Ok(all)
+    }
+
+    /// [`accounts`](Self::accounts), one result page at a time: `on_page` gets each page's
+    /// Pages as soon as it arrives (`diagnose` inspects their tokens while the next page is
+    /// on the wire, spec §8). Entries that don't decode or have no id are skipped.
+    pub async fn accounts_by_page(
+        &self,
+        user_token: &Secret,
+        mut on_page: impl FnMut(Vec<Page>),
+    ) -> Result<(), MetaError> {
         let req = self
             .request(Method::Get, Host::FacebookGraph, "me/accounts")
             .query("fields", PAGE_FIELDS)
             .query("limit", PAGE_LIMIT)
             .token(user_token);
-        Ok(self.get_all_as::<Page>(req).await?.into_iter().filter(|p| !p.id.is_empty()).collect())
+        self.get_pages(req, |data| {
+            on_page(
+                data.into_iter()
+                    .filter_map(|v| serde_json::from_value::<Page>(v).ok())
+                    .filter(|p| !p.id.is_empty())
+                    .collect(),
+            )
+        })
+        .await
     }
 
     /// `/me/businesses` (needs `business_management`, §4.3).

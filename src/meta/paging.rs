@@ -81,6 +81,18 @@ impl GraphClient {
     /// empty page, a missing `next`, a repeated `next`, or `Limits::max_pages` (an error).
     pub async fn get_all(&self, req: Request) -> Result<Vec<Value>, MetaError> {
         let mut items = Vec::new();
+        self.get_pages(req, |data| items.extend(data)).await?;
+        Ok(items)
+    }
+
+    /// Like [`get_all`](Self::get_all), but hands each result page's `data` to `on_page` as
+    /// soon as it arrives, so callers can start work on page 1 while page 2 is on the wire
+    /// (spec §8: 1,000 Pages are 10 sequential result pages).
+    pub async fn get_pages(
+        &self,
+        req: Request,
+        mut on_page: impl FnMut(Vec<Value>),
+    ) -> Result<(), MetaError> {
         let mut req = req;
         let mut previous_next: Option<String> = None;
         for _ in 0..self.limits().max_pages.max(1) {
@@ -97,11 +109,13 @@ impl GraphClient {
                 }
             };
             let empty = data.is_empty();
-            items.extend(data);
+            if !empty {
+                on_page(data);
+            }
             let next = page.pointer("/paging/next").and_then(Value::as_str).filter(|s| !s.is_empty());
-            let Some(next) = next else { return Ok(items) };
+            let Some(next) = next else { return Ok(()) };
             if empty || previous_next.as_deref() == Some(next) {
-                return Ok(items);
+                return Ok(());
             }
             previous_next = Some(next.to_string());
             let (url, query) = rebase_next(self.endpoints(), req.host, next)?;

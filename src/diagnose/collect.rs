@@ -1,0 +1,1178 @@
+//! The collection half of `sq diagnose` (spec §4 "Facts collected"): asks Meta about stored
+//! tokens and turns the answers into [`Facts`] for the pure engine.
+//!
+//! Inputs are plain values ([`CollectInput`]: [`StoredProfile`], [`StoredConnection`],
+//! [`AppConfig`]) so this module knows nothing of the database or the credential store; the
+//! caller adapts its rows and does the local probes (store round-trip, redirect port).
+//!
+//! Speed (spec §8): every `debug_token` of a Facebook token goes through Graph batches of ≤ 50
+//! (meta-platform.md §10), Instagram publishing limits too, and the work runs as concurrent
+//! tasks bounded by the client's `Limits::max_in_flight`. `/me/accounts` is read page by page
+//! and, when Pages are discovered from it (`--token -`), each page's tokens are inspected while
+//! the next page is on the wire, so 1,000 Pages cost about the 10 sequential result pages.
+//!
+//! Errors: a transient failure (network, timeout, 5xx, code 1/2, an unfinished batch item)
+//! makes a token's health *unknown* ([`TokenHealth::Unreachable`]), never invalid; only a Graph
+//! error with a code (190/…, §8.3) is a verdict, and the engine reads it.
+//!
+//! `debug_token` needs the app token `app_id|app_secret` (§2.1). Without the app secret sq
+//! inspects with the login's own user token (accepted when that user is a developer of the
+//! app), and when Meta refuses that, falls back to an identity call made with the token itself
+//! (`GET /me`), which proves valid/invalid (with the 190 subcode) but carries no scopes.
+
+use super::facts::{
+    AppCredentials as AppFacts, ConnectionFacts, EnvironmentFacts, Facts, GranularScope, GraphError,
+    Inspection, PageAccount, Permission, PermissionStatus, PortfolioPage, ProfileFacts, ProfileKind,
+    PublishingLimit, RateUsage, Reachability, RedirectFacts, StoreProbe, StoredToken, TokenFacts,
+    TokenHealth, TokenSource, meta_time,
+};
+use crate::meta::types::{self, DebugToken, Page};
+use crate::meta::{AppCredentials, BatchItem, FailureClass, GraphClient, Host, MetaError};
+use crate::secret::Secret;
+use crate::settings::Network;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/// A secret as the credential store gave it.
+#[derive(Debug, Clone)]
+pub enum StoredSecret {
+    Loaded(Secret),
+    /// Nothing stored under the profile's / connection's key.
+    Missing,
+    /// The store could not be read (locked keyring, wrong passphrase); the environment's store
+    /// probe says why. Health stays unknown, never "missing".
+    Unreadable {
+        reason: String,
+    },
+}
+
+impl StoredSecret {
+    fn loaded(&self) -> Option<&Secret> {
+        match self {
+            StoredSecret::Loaded(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One profile as sq stored it (a database row plus its token from the store).
+#[derive(Debug, Clone)]
+pub struct StoredProfile {
+    pub kind: ProfileKind,
+    /// Page id, Instagram user id or Threads user id.
+    pub id: String,
+    pub name: String,
+    /// The [`StoredConnection::id`] it belongs to.
+    pub connection_id: Option<String>,
+    /// Instagram via a Page: the Page it publishes through.
+    pub page_id: Option<String>,
+    /// The token it publishes with: the Page token (Page, Instagram via Page) or the Instagram
+    /// Login / Threads user token.
+    pub token: StoredSecret,
+    pub token_source: TokenSource,
+    /// Unix time sq recorded at exchange/refresh (the only expiry for Instagram Login, §2.4).
+    pub stored_expires_at: Option<i64>,
+    pub stored_issued_at: Option<i64>,
+    /// Permissions returned with the token (Instagram Login exchange/refresh, §5.2).
+    pub stored_scopes: Option<Vec<String>>,
+    /// Posts of this profile in state `failed` on the local queue.
+    pub failed_posts: u64,
+}
+
+impl StoredProfile {
+    /// A profile with a loaded token and nothing else recorded.
+    pub fn new(
+        kind: ProfileKind,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        token: StoredSecret,
+    ) -> Self {
+        StoredProfile {
+            kind,
+            id: id.into(),
+            name: name.into(),
+            connection_id: None,
+            page_id: None,
+            token,
+            token_source: TokenSource::Keyring,
+            stored_expires_at: None,
+            stored_issued_at: None,
+            stored_scopes: None,
+            failed_posts: 0,
+        }
+    }
+}
+
+/// One login (spec §1): for Facebook, the user token whose `debug_token`, permissions and Page
+/// list every Page of the login shares.
+#[derive(Debug, Clone)]
+pub struct StoredConnection {
+    pub id: String,
+    pub network: Network,
+    /// The Meta user id, when known (informational).
+    pub user_id: Option<String>,
+    pub user_token: StoredSecret,
+}
+
+/// An app's id and secret as configured (config file, env, store); either may be missing.
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    pub id: Option<String>,
+    pub secret: Option<Secret>,
+}
+
+impl AppConfig {
+    pub fn new(id: impl Into<String>, secret: Secret) -> AppConfig {
+        AppConfig { id: Some(id.into()), secret: Some(secret) }
+    }
+
+    /// Both halves, as the client wants them.
+    pub fn credentials(&self) -> Option<AppCredentials> {
+        match (&self.id, &self.secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                Some(AppCredentials::new(id.clone(), secret.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The three apps of spec §2 (`instagram` is the Instagram Login app).
+#[derive(Debug, Clone, Default)]
+pub struct Apps {
+    pub facebook: AppConfig,
+    pub instagram: AppConfig,
+    pub threads: AppConfig,
+}
+
+impl Apps {
+    fn facts(&self) -> Vec<AppFacts> {
+        [
+            (Network::Facebook, &self.facebook),
+            (Network::Instagram, &self.instagram),
+            (Network::Threads, &self.threads),
+        ]
+        .into_iter()
+        .map(|(app, c)| AppFacts {
+            app,
+            id_present: c.id.as_deref().is_some_and(|s| !s.is_empty()),
+            secret_present: c.secret.as_ref().is_some_and(|s| !s.is_empty()),
+        })
+        .collect()
+    }
+}
+
+/// Everything [`collect`] needs; the environment probes are the caller's (they are local).
+#[derive(Debug, Clone, Default)]
+pub struct CollectInput {
+    pub profiles: Vec<StoredProfile>,
+    pub connections: Vec<StoredConnection>,
+    pub apps: Apps,
+    /// The credential-store round-trip, done by the caller (bounded by its timeout).
+    pub store: Option<StoreProbe>,
+    /// The redirect URI and whether its port is busy, checked by the caller.
+    pub redirect: Option<RedirectFacts>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/// Collects the facts for stored profiles. `progress(done, total)` is called as profiles'
+/// tokens are settled (for a progress bar on stderr). Never fails: what could not be learned
+/// is recorded as unknown in the facts.
+pub async fn collect(client: &GraphClient, input: &CollectInput, progress: &dyn Fn(usize, usize)) -> Facts {
+    let mut run = Run::new(client, &input.apps, progress);
+    for c in &input.connections {
+        run.add_connection(c, false, None);
+    }
+    for p in &input.profiles {
+        run.add_profile(p);
+    }
+    run.start_all();
+    let mut facts = run.finish().await;
+    facts.environment.store = input.store.clone();
+    facts.environment.redirect = input.redirect.clone();
+    facts
+}
+
+/// The token kind a pasted token looks like, from Meta's prefixes (meta-platform.md §0:
+/// Instagram Login tokens start `IG`, Threads tokens `TH`, Facebook ones `EA`).
+pub fn network_of_token(token: &Secret) -> Option<Network> {
+    let t = token.expose();
+    if t.starts_with("IG") {
+        Some(Network::Instagram)
+    } else if t.starts_with("TH") {
+        Some(Network::Threads)
+    } else if t.starts_with("EA") {
+        Some(Network::Facebook)
+    } else {
+        None
+    }
+}
+
+/// `sq diagnose --token -`: inspects one pasted token without storing anything.
+///
+/// - Facebook user token: the login (permissions, `/me/accounts`, portfolio Pages) plus every
+///   Page it reaches and the Instagram accounts linked to them, as profiles whose tokens come
+///   from `/me/accounts` (source `stdin`). Page tokens are inspected as each result page
+///   arrives.
+/// - Facebook Page token: that Page (and its linked Instagram account).
+/// - Instagram Login (`IG…`) / Threads (`TH…`) token: that profile.
+///
+/// `network` overrides the prefix guess; without either, Facebook is assumed.
+pub async fn collect_for_token(
+    client: &GraphClient,
+    token: Secret,
+    network: Option<Network>,
+    apps: &Apps,
+    progress: &dyn Fn(usize, usize),
+) -> Facts {
+    let network = network.or_else(|| network_of_token(&token)).unwrap_or(Network::Facebook);
+    let mut run = Run::new(client, apps, progress);
+    let stdin = |kind, id: String, name: String| StoredProfile {
+        token_source: TokenSource::Stdin,
+        ..StoredProfile::new(kind, id, name, StoredSecret::Loaded(token.clone()))
+    };
+    match network {
+        Network::Instagram => {
+            let me = client.instagram_me(&token).await;
+            run.reach.note(&me);
+            let (id, name) = match &me {
+                Ok(m) => (
+                    m.user_id.clone().unwrap_or_else(|| m.id.clone()),
+                    m.username.clone().unwrap_or_default(),
+                ),
+                Err(_) => (String::from("me"), String::from("(pasted Instagram token)")),
+            };
+            run.add_profile(&stdin(ProfileKind::InstagramLogin, id, name));
+        }
+        Network::Threads => {
+            let me = client.threads_me(&token).await;
+            run.reach.note(&me);
+            let (id, name) = match &me {
+                Ok(m) => (m.id.clone(), m.username.clone().unwrap_or_default()),
+                Err(_) => (String::from("me"), String::from("(pasted Threads token)")),
+            };
+            run.add_profile(&stdin(ProfileKind::Threads, id, name));
+        }
+        Network::Facebook => {
+            // The type decides the shape: a user token is a login with Pages, a Page token one
+            // Page (§2.2 `type`, `profile_id`).
+            let (health, page_id) =
+                inspect_one(client, &token, run.fb_inspector(Some(&token)).as_ref(), &run.reach).await;
+            match page_id {
+                Some(page_id) => {
+                    // With a Page token, the Page node answers for itself (§4.2).
+                    let node = client.page(&token, "me").await;
+                    run.reach.note(&node);
+                    let (id, name, link) = match node {
+                        Ok(p) => {
+                            let link = p.instagram_business_account.map(|a| a.id).filter(|s| !s.is_empty());
+                            (p.id, p.name.unwrap_or_default(), Some(link))
+                        }
+                        Err(_) => (page_id, String::new(), None),
+                    };
+                    let page = run.add_profile(&stdin(ProfileKind::Page, id.clone(), name.clone()));
+                    let mut settled = vec![page];
+                    if let Some(Some(ig)) = &link {
+                        let mut p = stdin(ProfileKind::InstagramViaPage, ig.clone(), name);
+                        p.page_id = Some(id);
+                        let i = run.add_profile(&p);
+                        run.facts.profiles[i].page_instagram = link.clone();
+                        settled.push(i);
+                    }
+                    run.facts.profiles[page].page_instagram = link;
+                    // Already inspected: the Instagram account publishes with the same token.
+                    run.apply(Ev::Health(vec![(settled, health)]));
+                }
+                None => {
+                    let conn = StoredConnection {
+                        id: String::from("stdin"),
+                        network: Network::Facebook,
+                        user_id: None,
+                        user_token: StoredSecret::Loaded(token.clone()),
+                    };
+                    run.add_connection(&conn, true, Some(health));
+                }
+            }
+        }
+    }
+    run.start_all();
+    run.finish().await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run: spawned jobs report events; one loop folds them into the facts.
+
+/// What a job reports.
+enum Ev {
+    UserToken {
+        conn: usize,
+        health: TokenHealth,
+    },
+    Permissions {
+        conn: usize,
+        result: Result<Vec<types::Permission>, MetaError>,
+    },
+    /// One `/me/accounts` result page (not the end of the job).
+    AccountsPage {
+        conn: usize,
+        pages: Vec<Page>,
+    },
+    AccountsDone {
+        conn: usize,
+        result: Result<(), MetaError>,
+    },
+    Portfolio {
+        conn: usize,
+        result: Result<Vec<Page>, MetaError>,
+    },
+    /// Token health for groups of profiles sharing one token.
+    Health(Vec<(Vec<usize>, TokenHealth)>),
+    Limits(Vec<(usize, Result<types::PublishingLimit, MetaError>)>),
+    /// `GET /{page}?fields=instagram_business_account` per profile (§4.2).
+    Links(Vec<(usize, Result<Option<String>, MetaError>)>),
+    /// An Instagram Login / Threads profile: its verdict and its publishing limit.
+    Solo {
+        i: usize,
+        health: TokenHealth,
+        limit: Result<types::PublishingLimit, MetaError>,
+    },
+    /// A job ended without reporting (it panicked): only the count matters.
+    Lost,
+}
+
+impl Ev {
+    fn ends_job(&self) -> bool {
+        !matches!(self, Ev::AccountsPage { .. })
+    }
+}
+
+/// Sends `Ev::Lost` if a job is dropped before it reported, so the loop never waits forever.
+struct Reporter(Option<mpsc::UnboundedSender<Ev>>);
+
+impl Reporter {
+    fn send(mut self, ev: Ev) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(ev);
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(Ev::Lost);
+        }
+    }
+}
+
+/// Whether Meta answered anything at all (environment `meta` fact).
+#[derive(Default)]
+struct Reach(Mutex<(bool, Option<String>)>);
+
+impl Reach {
+    fn note<T>(&self, r: &Result<T, MetaError>) {
+        let Ok(mut s) = self.0.lock() else { return };
+        match r {
+            Err(e) if e.class() == FailureClass::Transient => {
+                if s.1.is_none() {
+                    s.1 = Some(e.to_string());
+                }
+            }
+            // Any Graph answer, error or not, proves Meta reachable.
+            _ => s.0 = true,
+        }
+    }
+
+    fn fact(&self) -> Option<Reachability> {
+        let s = self.0.lock().ok()?;
+        match &*s {
+            (true, _) => Some(Reachability::Reachable),
+            (false, Some(reason)) => Some(Reachability::Unreachable { reason: reason.clone() }),
+            (false, None) => None,
+        }
+    }
+}
+
+/// One distinct token and the profiles that publish with it.
+type TokenGroup = (Secret, Vec<usize>);
+
+struct ConnState {
+    token: Option<Secret>,
+    /// `--token -`: the Pages of `/me/accounts` become profiles.
+    discover: bool,
+    accounts_done: bool,
+    portfolio_started: bool,
+    throttled: bool,
+}
+
+struct Run<'a> {
+    client: GraphClient,
+    progress: &'a dyn Fn(usize, usize),
+    tx: mpsc::UnboundedSender<Ev>,
+    rx: mpsc::UnboundedReceiver<Ev>,
+    outstanding: usize,
+    reach: Arc<Reach>,
+    app_token: Option<Secret>,
+    facts: Facts,
+    conns: Vec<ConnState>,
+    /// Parallel to `facts.profiles`.
+    tokens: Vec<Option<Secret>>,
+    stored: Vec<Option<StoredToken>>,
+    health: Vec<Option<TokenHealth>>,
+    throttled: Vec<bool>,
+    /// Profiles whose token checks were started (so discovery doesn't start them twice).
+    started: usize,
+    settled: usize,
+}
+
+impl<'a> Run<'a> {
+    fn new(client: &GraphClient, apps: &Apps, progress: &'a dyn Fn(usize, usize)) -> Run<'a> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let facts = Facts {
+            environment: EnvironmentFacts { apps: apps.facts(), ..EnvironmentFacts::default() },
+            ..Facts::default()
+        };
+        Run {
+            client: client.clone(),
+            progress,
+            tx,
+            rx,
+            outstanding: 0,
+            reach: Arc::new(Reach::default()),
+            app_token: apps.facebook.credentials().map(|a| a.app_token()),
+            facts,
+            conns: Vec::new(),
+            tokens: Vec::new(),
+            stored: Vec::new(),
+            health: Vec::new(),
+            throttled: Vec::new(),
+            started: 0,
+            settled: 0,
+        }
+    }
+
+    /// The token `debug_token` is called with: the app token, else (no app secret) the
+    /// login's user token, which Meta accepts when its user is a developer of the app (§2.1).
+    fn fb_inspector(&self, user_token: Option<&Secret>) -> Option<Secret> {
+        self.app_token.clone().or_else(|| user_token.cloned())
+    }
+
+    fn spawn(&mut self, fut: impl Future<Output = Ev> + Send + 'static) {
+        self.outstanding += 1;
+        let reporter = Reporter(Some(self.tx.clone()));
+        tokio::spawn(async move {
+            let ev = fut.await;
+            reporter.send(ev);
+        });
+    }
+
+    fn add_connection(&mut self, c: &StoredConnection, discover: bool, user_health: Option<TokenHealth>) {
+        let mut facts = ConnectionFacts::new(c.id.clone(), c.network);
+        facts.user_token = user_health;
+        self.facts.connections.push(facts);
+        self.conns.push(ConnState {
+            token: c.user_token.loaded().cloned(),
+            discover,
+            accounts_done: false,
+            portfolio_started: false,
+            throttled: false,
+        });
+    }
+
+    fn add_profile(&mut self, p: &StoredProfile) -> usize {
+        let mut f = ProfileFacts::new(p.kind, p.id.clone(), p.name.clone());
+        f.connection = p.connection_id.clone();
+        f.page_id = p.page_id.clone();
+        f.failed_posts = p.failed_posts;
+        let (token, stored) = match &p.token {
+            StoredSecret::Loaded(t) => {
+                let mut s = StoredToken::new(p.token_source, t.masked());
+                s.expires_at = p.stored_expires_at;
+                s.issued_at = p.stored_issued_at;
+                s.scopes = p.stored_scopes.clone();
+                (Some(t.clone()), Some(s))
+            }
+            StoredSecret::Missing => {
+                f.token = TokenFacts::Missing;
+                (None, None)
+            }
+            StoredSecret::Unreadable { reason } => {
+                f.token = TokenFacts::Unreadable { reason: reason.clone() };
+                (None, None)
+            }
+        };
+        self.facts.profiles.push(f);
+        self.tokens.push(token);
+        self.stored.push(stored);
+        self.health.push(None);
+        self.throttled.push(false);
+        self.facts.profiles.len() - 1
+    }
+
+    fn conn_index(&self, profile: usize) -> Option<usize> {
+        let id = self.facts.profiles[profile].connection.as_deref()?;
+        self.facts.connections.iter().position(|c| c.id == id)
+    }
+
+    /// Starts the login checks and every profile's checks.
+    fn start_all(&mut self) {
+        for conn in 0..self.conns.len() {
+            self.start_connection(conn);
+        }
+        self.start_profiles();
+    }
+
+    fn start_connection(&mut self, conn: usize) {
+        let Some(token) = self.conns[conn].token.clone() else { return };
+        if self.facts.connections[conn].network != Network::Facebook {
+            // Instagram Login / Threads logins are checked through their one profile.
+            return;
+        }
+        let client = self.client.clone();
+        let reach = self.reach.clone();
+        if self.facts.connections[conn].user_token.is_none() {
+            let inspector = self.fb_inspector(Some(&token));
+            let (client, reach, token) = (client.clone(), reach.clone(), token.clone());
+            self.spawn(async move {
+                let (health, _) = inspect_one(&client, &token, inspector.as_ref(), &reach).await;
+                Ev::UserToken { conn, health }
+            });
+        }
+        {
+            let (client, reach, token) = (client.clone(), reach.clone(), token.clone());
+            self.spawn(async move {
+                let result = client.permissions(&token).await;
+                reach.note(&result);
+                Ev::Permissions { conn, result }
+            });
+        }
+        let tx = self.tx.clone();
+        self.spawn(async move {
+            let result = client
+                .accounts_by_page(&token, |pages| {
+                    let _ = tx.send(Ev::AccountsPage { conn, pages });
+                })
+                .await;
+            reach.note(&result);
+            Ev::AccountsDone { conn, result }
+        });
+    }
+
+    /// Starts the checks of every profile added since the last call, in batches.
+    fn start_profiles(&mut self) {
+        let new: Vec<usize> = (self.started..self.facts.profiles.len()).collect();
+        self.started = self.facts.profiles.len();
+
+        // Facebook tokens (Page, Instagram via Page): one debug_token per distinct token,
+        // batched; profiles that already have a verdict (the pasted Page token) are skipped.
+        let mut groups: Vec<TokenGroup> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for &i in &new {
+            let kind = self.facts.profiles[i].kind;
+            let Some(t) = self.tokens[i].clone() else { continue };
+            match kind {
+                ProfileKind::Page | ProfileKind::InstagramViaPage => {
+                    if self.health[i].is_some() {
+                        continue;
+                    }
+                    // Same token, one inspection (an Instagram account uses its Page's token).
+                    match seen.get(t.expose()) {
+                        Some(&g) => groups[g].1.push(i),
+                        None => {
+                            seen.insert(t.expose().to_string(), groups.len());
+                            groups.push((t, vec![i]));
+                        }
+                    }
+                }
+                ProfileKind::InstagramLogin => self.start_instagram_login(i, t),
+                ProfileKind::Threads => self.start_threads(i, t),
+            }
+        }
+        // One job per inspector: the app token for everything, or without the app secret
+        // each login's own user token for its Pages.
+        let mut by_inspector: Vec<(Option<Secret>, Vec<TokenGroup>)> = Vec::new();
+        for group in groups {
+            let inspector = match &self.app_token {
+                Some(app) => Some(app.clone()),
+                None => group
+                    .1
+                    .first()
+                    .and_then(|&i| self.conn_index(i))
+                    .and_then(|c| self.conns[c].token.clone()),
+            };
+            match by_inspector.iter_mut().find(|(k, _)| k == &inspector) {
+                Some((_, list)) => list.push(group),
+                None => by_inspector.push((inspector, vec![group])),
+            }
+        }
+        for (inspector, groups) in by_inspector {
+            let (client, reach) = (self.client.clone(), self.reach.clone());
+            self.spawn(async move {
+                let tokens: Vec<Secret> = groups.iter().map(|(t, _)| t.clone()).collect();
+                let health = inspect_many(&client, &tokens, inspector.as_ref(), &reach).await;
+                Ev::Health(groups.into_iter().map(|(_, g)| g).zip(health).collect())
+            });
+        }
+
+        // Instagram publishing limits through Facebook (§7.2), batched with each item's Page
+        // token.
+        let limits: Vec<(usize, BatchItem)> = new
+            .iter()
+            .filter(|&&i| self.facts.profiles[i].kind == ProfileKind::InstagramViaPage)
+            .filter_map(|&i| {
+                let t = self.tokens[i].as_ref()?;
+                let path = format!("{}/content_publishing_limit", segment(&self.facts.profiles[i].id));
+                Some((i, BatchItem::get(&path).query("fields", "quota_usage,config").token(t)))
+            })
+            .collect();
+        if let Some(top) = self.batch_top(&limits) {
+            let (client, reach) = (self.client.clone(), self.reach.clone());
+            self.spawn(async move {
+                let (idx, items): (Vec<usize>, Vec<BatchItem>) = limits.into_iter().unzip();
+                let results = client.batch(&top, items).await;
+                let out = idx
+                    .into_iter()
+                    .zip(results)
+                    .map(|(i, r)| {
+                        reach.note(&r);
+                        (i, r.and_then(|v| limit_data("content_publishing_limit (batched)", v)))
+                    })
+                    .collect();
+                Ev::Limits(out)
+            });
+        }
+
+        // The Page ↔ Instagram link of Instagram-via-Page profiles whose login has no Page
+        // list to read it from (no user token); the others wait for `/me/accounts`.
+        let orphans: Vec<usize> = new
+            .iter()
+            .copied()
+            .filter(|&i| self.facts.profiles[i].kind == ProfileKind::InstagramViaPage)
+            .filter(|&i| self.facts.profiles[i].page_instagram.is_none())
+            .filter(|&i| self.conn_index(i).is_none_or(|c| self.conns[c].token.is_none()))
+            .collect();
+        self.start_links(orphans);
+        (self.progress)(self.settled, self.facts.profiles.len());
+    }
+
+    /// A batch's required top-level token (§10): the app token, else the first item's own.
+    fn batch_top(&self, items: &[(usize, BatchItem)]) -> Option<Secret> {
+        let first = items.first()?;
+        self.app_token.clone().or_else(|| first.1.token.clone())
+    }
+
+    fn start_links(&mut self, profiles: Vec<usize>) {
+        let items: Vec<(usize, BatchItem)> = profiles
+            .into_iter()
+            .filter_map(|i| {
+                let p = &self.facts.profiles[i];
+                let page = p.page_id.as_deref()?;
+                let t = self.tokens[i].as_ref()?;
+                Some((
+                    i,
+                    BatchItem::get(&segment(page)).query("fields", "instagram_business_account").token(t),
+                ))
+            })
+            .collect();
+        let Some(top) = self.batch_top(&items) else { return };
+        let (client, reach) = (self.client.clone(), self.reach.clone());
+        self.spawn(async move {
+            let (idx, items): (Vec<usize>, Vec<BatchItem>) = items.into_iter().unzip();
+            let results = client.batch(&top, items).await;
+            Ev::Links(
+                idx.into_iter()
+                    .zip(results)
+                    .map(|(i, r)| {
+                        reach.note(&r);
+                        let link = r.map(|v| {
+                            v.pointer("/instagram_business_account/id")
+                                .and_then(id_string)
+                                .filter(|s| !s.is_empty())
+                        });
+                        (i, link)
+                    })
+                    .collect(),
+            )
+        });
+    }
+
+    /// Instagram Login has no `debug_token` (§2.4): the identity call decides, plus the
+    /// publishing limit on graph.instagram.com (§7.2).
+    fn start_instagram_login(&mut self, i: usize, token: Secret) {
+        let id = self.facts.profiles[i].id.clone();
+        let (client, reach) = (self.client.clone(), self.reach.clone());
+        self.spawn(async move {
+            let (me, limit) = tokio::join!(
+                client.instagram_me(&token),
+                client.instagram_publishing_limit(Host::InstagramGraph, &id, &token)
+            );
+            reach.note(&me);
+            reach.note(&limit);
+            let health = match me {
+                Ok(_) => TokenHealth::Identity(Ok(())),
+                Err(e) => health_of_error(&e),
+            };
+            Ev::Solo { i, health, limit }
+        });
+    }
+
+    /// Threads: `debug_token` on graph.threads.net needs a Threads tester's token of the same
+    /// app, never an app token (§2.3). The profile's own token is tried as the tester; when
+    /// Meta refuses (not a tester), the identity call decides instead.
+    fn start_threads(&mut self, i: usize, token: Secret) {
+        let id = self.facts.profiles[i].id.clone();
+        let (client, reach) = (self.client.clone(), self.reach.clone());
+        self.spawn(async move {
+            let (debug, limit) = tokio::join!(
+                client.threads_debug_token(&token, &token),
+                client.threads_publishing_limit(&id, &token)
+            );
+            reach.note(&debug);
+            reach.note(&limit);
+            let health = match debug {
+                Ok(d) => TokenHealth::Inspected(inspection(&d)),
+                Err(e) if is_unknown(&e) => health_of_error(&e),
+                Err(_) => {
+                    // Not a tester: the identity call decides.
+                    let me = client.threads_me(&token).await;
+                    reach.note(&me);
+                    match me {
+                        Ok(_) => TokenHealth::Identity(Ok(())),
+                        Err(e) => health_of_error(&e),
+                    }
+                }
+            };
+            Ev::Solo { i, health, limit }
+        });
+    }
+
+    async fn finish(mut self) -> Facts {
+        while self.outstanding > 0 {
+            let Some(ev) = self.rx.recv().await else { break };
+            if ev.ends_job() {
+                self.outstanding -= 1;
+            }
+            self.apply(ev);
+        }
+        self.assemble()
+    }
+
+    fn apply(&mut self, ev: Ev) {
+        match ev {
+            Ev::Lost => {}
+            Ev::Solo { i, health, limit } => {
+                self.apply(Ev::Health(vec![(vec![i], health)]));
+                self.apply(Ev::Limits(vec![(i, limit)]));
+            }
+            Ev::UserToken { conn, health } => {
+                if let TokenHealth::Inspected(i) = &health {
+                    if i.valid && i.scopes.iter().any(|s| s == "business_management") {
+                        self.start_portfolio(conn);
+                    }
+                }
+                if let TokenHealth::Identity(Err(e)) = &health {
+                    self.conns[conn].throttled |= is_throttle_code(e.code);
+                }
+                self.facts.connections[conn].user_token = Some(health);
+            }
+            Ev::Permissions { conn, result } => match result {
+                Ok(perms) => {
+                    let granted = perms.iter().any(|p| {
+                        p.permission == "business_management" && p.status == types::PermissionStatus::Granted
+                    });
+                    self.facts.connections[conn].permissions = Some(
+                        perms
+                            .into_iter()
+                            .filter_map(|p| {
+                                let status = match p.status {
+                                    types::PermissionStatus::Granted => PermissionStatus::Granted,
+                                    types::PermissionStatus::Declined => PermissionStatus::Declined,
+                                    types::PermissionStatus::Expired => PermissionStatus::Expired,
+                                    types::PermissionStatus::Other(_) => return None,
+                                };
+                                Some(Permission { name: p.permission, status })
+                            })
+                            .collect(),
+                    );
+                    if granted {
+                        self.start_portfolio(conn);
+                    }
+                }
+                Err(e) => self.conn_error(conn, "permissions", &e),
+            },
+            Ev::AccountsPage { conn, pages } => {
+                let list = self.facts.connections[conn].accounts.get_or_insert_with(Vec::new);
+                list.extend(pages.iter().map(|p| PageAccount {
+                    id: p.id.clone(),
+                    name: p.name.clone().unwrap_or_default(),
+                    tasks: p.tasks.clone(),
+                    instagram_id:
+                        p.instagram_business_account.as_ref().map(|a| a.id.clone()).filter(|s| !s.is_empty()),
+                }));
+                if self.conns[conn].discover {
+                    for p in pages {
+                        self.discover_page(conn, p);
+                    }
+                    self.start_profiles();
+                }
+            }
+            Ev::AccountsDone { conn, result } => {
+                self.conns[conn].accounts_done = true;
+                match result {
+                    Ok(()) => {
+                        self.facts.connections[conn].accounts.get_or_insert_with(Vec::new);
+                        // Instagram via a Page the list left out: ask the Page itself (§4.2).
+                        let listed: Vec<String> = self.facts.connections[conn]
+                            .accounts
+                            .iter()
+                            .flatten()
+                            .map(|a| a.id.clone())
+                            .collect();
+                        let id = self.facts.connections[conn].id.clone();
+                        let unlisted: Vec<usize> = (0..self.facts.profiles.len())
+                            .filter(|&i| {
+                                let p = &self.facts.profiles[i];
+                                p.kind == ProfileKind::InstagramViaPage
+                                    && p.connection.as_deref() == Some(id.as_str())
+                                    && p.page_instagram.is_none()
+                                    && p.page_id.as_ref().is_some_and(|pg| !listed.contains(pg))
+                            })
+                            .collect();
+                        self.start_links(unlisted);
+                    }
+                    Err(e) => {
+                        // A partial list is not the list: the engine must not read "absent".
+                        self.facts.connections[conn].accounts = None;
+                        self.conn_error(conn, "Page list (/me/accounts)", &e);
+                    }
+                }
+            }
+            Ev::Portfolio { conn, result } => match result {
+                Ok(pages) => {
+                    self.facts.connections[conn].portfolio_pages = Some(
+                        pages
+                            .iter()
+                            .map(|p| PortfolioPage {
+                                id: p.id.clone(),
+                                name: p.name.clone().unwrap_or_default(),
+                                has_token: p.access_token.is_some(),
+                                tasks: (!p.tasks.is_empty()).then(|| p.tasks.clone()),
+                            })
+                            .collect(),
+                    );
+                    if self.conns[conn].discover {
+                        let known: Vec<String> = self.facts.profiles.iter().map(|p| p.id.clone()).collect();
+                        for p in pages.into_iter().filter(|p| !known.contains(&p.id)) {
+                            self.discover_page(conn, p);
+                        }
+                        self.start_profiles();
+                    }
+                }
+                Err(e) => self.conn_error(conn, "business portfolio Pages", &e),
+            },
+            Ev::Health(groups) => {
+                for (profiles, health) in groups {
+                    for i in profiles {
+                        if let TokenHealth::Identity(Err(e)) = &health {
+                            self.throttled[i] |= is_throttle_code(e.code);
+                        }
+                        if self.health[i].is_none() {
+                            self.settled += 1;
+                        }
+                        self.health[i] = Some(health.clone());
+                    }
+                }
+                (self.progress)(self.settled, self.facts.profiles.len());
+            }
+            Ev::Limits(results) => {
+                for (i, r) in results {
+                    match r {
+                        Ok(l) => {
+                            let q = l.posts();
+                            if let Some(total) = q.total.and_then(|t| u64::try_from(t).ok()) {
+                                let usage = u64::try_from(q.usage).unwrap_or(0);
+                                self.facts.profiles[i].publishing_limit =
+                                    Some(PublishingLimit { usage, total });
+                            }
+                        }
+                        Err(e) => self.profile_error(i, "publishing limit", &e),
+                    }
+                }
+            }
+            Ev::Links(results) => {
+                for (i, r) in results {
+                    match r {
+                        Ok(link) => self.facts.profiles[i].page_instagram = Some(link),
+                        Err(e) => self.profile_error(i, "Page ↔ Instagram link", &e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A Page found through `/me/accounts` or a portfolio (`--token -`): a Page profile and,
+    /// when an Instagram account is linked, an Instagram-via-Page profile on the same token.
+    fn discover_page(&mut self, conn: usize, p: Page) {
+        let conn_id = self.facts.connections[conn].id.clone();
+        let name = p.name.clone().unwrap_or_default();
+        let token = match &p.access_token {
+            Some(t) => StoredSecret::Loaded(t.clone()),
+            None => StoredSecret::Missing,
+        };
+        let mut page = StoredProfile::new(ProfileKind::Page, p.id.clone(), name.clone(), token.clone());
+        page.token_source = TokenSource::Stdin;
+        page.connection_id = Some(conn_id.clone());
+        self.add_profile(&page);
+        if let Some(ig) = p.instagram_business_account.filter(|a| !a.id.is_empty()) {
+            let ig_name = ig.username.clone().unwrap_or(name);
+            let mut igp = StoredProfile::new(ProfileKind::InstagramViaPage, ig.id.clone(), ig_name, token);
+            igp.token_source = TokenSource::Stdin;
+            igp.connection_id = Some(conn_id);
+            igp.page_id = Some(p.id);
+            let i = self.add_profile(&igp);
+            self.facts.profiles[i].page_instagram = Some(Some(ig.id));
+        }
+    }
+
+    fn start_portfolio(&mut self, conn: usize) {
+        if self.conns[conn].portfolio_started {
+            return;
+        }
+        let Some(token) = self.conns[conn].token.clone() else { return };
+        self.conns[conn].portfolio_started = true;
+        let (client, reach) = (self.client.clone(), self.reach.clone());
+        self.spawn(async move {
+            let result = client.portfolio_pages(&token).await;
+            reach.note(&result);
+            Ev::Portfolio { conn, result }
+        });
+    }
+
+    fn conn_error(&mut self, conn: usize, what: &str, e: &MetaError) {
+        match e.class() {
+            FailureClass::RateLimit => self.conns[conn].throttled = true,
+            FailureClass::Transient => self.facts.connections[conn].unreachable.push(format!("{what}: {e}")),
+            // Auth errors are the user token's story, told by its debug_token; others leave
+            // the fact unknown (None) rather than guessing.
+            _ => {}
+        }
+    }
+
+    fn profile_error(&mut self, i: usize, what: &str, e: &MetaError) {
+        match e.class() {
+            FailureClass::RateLimit => self.throttled[i] = true,
+            FailureClass::Transient => self.facts.profiles[i].unreachable.push(format!("{what}: {e}")),
+            _ => {}
+        }
+    }
+
+    /// Final facts: token health in place, rate usage from the client (§9).
+    fn assemble(mut self) -> Facts {
+        let usage = self.client.usage();
+        let app_pct = usage.app.map(|a| pct(a.max_percent()));
+        for (c, state) in self.facts.connections.iter_mut().zip(&self.conns) {
+            // X-App-Usage is the Facebook app's budget for app and user tokens (§9); the
+            // Instagram/Threads headers are unconfirmed, so they aren't attributed.
+            let max_pct = if c.network == Network::Facebook { app_pct } else { None };
+            if max_pct.is_some() || state.throttled {
+                c.rate = Some(RateUsage { max_pct, throttled: state.throttled, regain_minutes: None });
+            }
+        }
+        for (i, p) in self.facts.profiles.iter_mut().enumerate() {
+            let buc = usage.business.get(&p.id);
+            let max_pct = usage.percent_for(&p.id).map(pct);
+            let regain = buc
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b.regain_after)
+                .max()
+                .map(|d| u32::try_from(d.as_secs().div_ceil(60)).unwrap_or(u32::MAX))
+                .filter(|&m| m > 0);
+            if max_pct.is_some() || self.throttled[i] || regain.is_some() {
+                p.rate = Some(RateUsage { max_pct, throttled: self.throttled[i], regain_minutes: regain });
+            }
+            if let Some(stored) = self.stored[i].take() {
+                let health = self.health[i].take().unwrap_or_else(|| TokenHealth::Unreachable {
+                    reason: String::from("the check did not finish"),
+                });
+                p.token = TokenFacts::Present { stored, health };
+            }
+        }
+        self.facts.environment.meta = self.reach.fact();
+        self.facts
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection helpers
+
+/// `debug_token` of one Facebook token, with the fallbacks of the module docs. Also returns
+/// the Page id when Meta says it is a Page token (`type: PAGE`, `profile_id`, §2.2).
+async fn inspect_one(
+    client: &GraphClient,
+    token: &Secret,
+    inspector: Option<&Secret>,
+    reach: &Reach,
+) -> (TokenHealth, Option<String>) {
+    if let Some(inspector) = inspector {
+        let answer = client.debug_token(token, inspector).await;
+        reach.note(&answer);
+        match answer {
+            Ok(d) => {
+                let page = (d.token_type.as_deref() == Some("PAGE"))
+                    .then(|| d.profile_id.clone().unwrap_or_else(|| String::from("me")));
+                return (TokenHealth::Inspected(inspection(&d)), page);
+            }
+            Err(e) if is_unknown(&e) => return (health_of_error(&e), None),
+            Err(_) => {}
+        }
+    }
+    (identity(client, token, reach).await, None)
+}
+
+/// `GET /me` with the token itself: valid, or Meta's error about it.
+async fn identity(client: &GraphClient, token: &Secret, reach: &Reach) -> TokenHealth {
+    let me = client.me(token).await;
+    reach.note(&me);
+    match me {
+        Ok(_) => TokenHealth::Identity(Ok(())),
+        Err(e) => health_of_error(&e),
+    }
+}
+
+/// Batched `debug_token` of many Facebook tokens (≤ 50 per request, §10), results in order.
+/// An answer about the token (`is_valid`, its `error`) is a verdict; a failure of the call
+/// itself is not: transient → unknown, otherwise the token is asked about itself (`GET /me`).
+async fn inspect_many(
+    client: &GraphClient,
+    tokens: &[Secret],
+    inspector: Option<&Secret>,
+    reach: &Reach,
+) -> Vec<TokenHealth> {
+    if let [token] = tokens {
+        return vec![inspect_one(client, token, inspector, reach).await.0];
+    }
+    let answers: Vec<Option<Result<DebugToken, MetaError>>> = match inspector {
+        Some(inspector) => client.debug_tokens(tokens, inspector).await.into_iter().map(Some).collect(),
+        None => tokens.iter().map(|_| None).collect(),
+    };
+    let mut out = Vec::with_capacity(tokens.len());
+    for (token, answer) in tokens.iter().zip(answers) {
+        if let Some(a) = &answer {
+            reach.note(a);
+        }
+        out.push(match answer {
+            Some(Ok(d)) => TokenHealth::Inspected(inspection(&d)),
+            Some(Err(e)) if is_unknown(&e) => health_of_error(&e),
+            // Meta refused the inspection (no app secret and not a developer's token, or the
+            // inspector itself is dead): ask with the token itself.
+            _ => identity(client, token, reach).await,
+        });
+    }
+    out
+}
+
+/// Transient failures and throttling: the call says nothing about the token.
+fn is_unknown(e: &MetaError) -> bool {
+    matches!(e.class(), FailureClass::Transient | FailureClass::RateLimit)
+}
+
+/// A failed call made *with* the token, as a verdict on it. Transient → unknown (never
+/// invalid); throttling → unknown with the throttling code (the engine reports
+/// `rate_limited`); a Graph error with a code → that error for the engine to read (190/460 →
+/// `token_password_changed`, …, §8.3); anything else (a garbled answer) → unknown.
+fn health_of_error(e: &MetaError) -> TokenHealth {
+    let api = e.api();
+    match e.class() {
+        FailureClass::Transient => TokenHealth::Unreachable { reason: e.to_string() },
+        FailureClass::RateLimit => {
+            let code = api.and_then(|a| a.code).filter(|&c| is_throttle_code(c)).unwrap_or(4);
+            TokenHealth::Identity(Err(GraphError {
+                code,
+                subcode: api.and_then(|a| a.subcode),
+                message: api.map(|a| a.message.clone()).unwrap_or_else(|| e.to_string()),
+                transient: true,
+            }))
+        }
+        _ => match (api, e.token_death()) {
+            (Some(a), _) if a.code.is_some() => TokenHealth::Identity(Err(GraphError {
+                code: a.code.unwrap_or_default(),
+                subcode: a.subcode,
+                message: a.message.clone(),
+                transient: a.is_transient == Some(true),
+            })),
+            // `WWW-Authenticate: invalid_token` without a Graph body (§8.1).
+            (_, Some(_)) => TokenHealth::Identity(Err(GraphError::new(190, None, e.to_string()))),
+            _ => TokenHealth::Unreachable { reason: e.to_string() },
+        },
+    }
+}
+
+/// The throttling codes of §8.2 (the engine's own list).
+fn is_throttle_code(code: i64) -> bool {
+    matches!(code, 4 | 17 | 32 | 341 | 613 | 80000..=80014)
+}
+
+/// `debug_token`'s `data`, normalized for the engine (§2.2): `0` expiries mean never, an
+/// omitted `target_ids` means every asset.
+fn inspection(d: &DebugToken) -> Inspection {
+    Inspection {
+        valid: d.is_valid,
+        error: d.error.as_ref().and_then(|e| {
+            // An invalid token without a code is still invalid; the engine says "invalid".
+            Some(GraphError::new(e.code?, e.subcode, e.message.clone()))
+        }),
+        token_type: d.token_type.clone(),
+        expires_at: meta_time(d.expires_at),
+        data_access_expires_at: meta_time(d.data_access_expires_at),
+        issued_at: meta_time(d.issued_at),
+        scopes: d.scopes.clone(),
+        granular_scopes: d
+            .granular_scopes
+            .iter()
+            .map(|g| GranularScope {
+                scope: g.scope.clone(),
+                target_ids: (!g.target_ids.is_empty()).then(|| g.target_ids.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// `data[0]` of a publishing-limit answer (§7.2, §7.3).
+fn limit_data(endpoint: &str, v: Value) -> Result<types::PublishingLimit, MetaError> {
+    v.get("data")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+        .ok_or_else(|| MetaError::Unexpected {
+            endpoint: endpoint.to_string(),
+            status: 200,
+            detail: String::from("no `data[0]` in the publishing-limit answer"),
+        })
+}
+
+fn id_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn pct(p: f64) -> u32 {
+    // Percentages are whole numbers on the wire (§9); clamp whatever else arrives.
+    p.round().clamp(0.0, f64::from(u32::MAX)) as u32
+}
+
+/// Ids from the database or Meta, made safe as one path segment of a batch item.
+fn segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
