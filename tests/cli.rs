@@ -71,7 +71,7 @@ fn sandbox_serve_runs_as_a_process() {
     use std::io::{Read, Write};
     let env = TestEnv::new();
     let port_file = env.dir.path().join("port");
-    let mut child = env
+    let child = env
         .command(&["sandbox", "serve", "--port-file", port_file.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
