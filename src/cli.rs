@@ -56,6 +56,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Diagnose(cmd::diagnose::Args),
+    Profiles(cmd::profiles::Args),
     Config(cmd::config::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),

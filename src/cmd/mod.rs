@@ -7,6 +7,9 @@ use crate::error::{Error, Kind};
 
 pub mod completions;
 pub mod config;
+pub mod diagnose;
+pub mod profiles;
+pub mod token_print;
 pub mod sandbox;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
@@ -19,6 +22,8 @@ pub enum Exit {
 
 pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
     match command {
+        Command::Diagnose(args) => diagnose::run(ctx, args).await,
+        Command::Profiles(args) => profiles::run(ctx, args).await,
         Command::Config(args) => config::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,

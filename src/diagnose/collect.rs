@@ -292,13 +292,25 @@ pub async fn collect_for_token(
                     run.apply(Ev::Health(vec![(settled, health)]));
                 }
                 None => {
-                    let conn = StoredConnection {
-                        id: String::from("stdin"),
-                        network: Network::Facebook,
-                        user_id: None,
-                        user_token: StoredSecret::Loaded(token.clone()),
-                    };
-                    run.add_connection(&conn, true, Some(health));
+                    // A dead or unreachable login has no Page list to show: report the token
+                    // itself, so the verdict (and exit code) isn't an empty "0 profiles".
+                    let usable = matches!(&health, TokenHealth::Inspected(i) if i.valid);
+                    if !usable {
+                        let i = run.add_profile(&stdin(
+                            ProfileKind::Page,
+                            String::from("me"),
+                            String::from("(pasted Facebook token)"),
+                        ));
+                        run.apply(Ev::Health(vec![(vec![i], health)]));
+                    } else {
+                        let conn = StoredConnection {
+                            id: String::from("stdin"),
+                            network: Network::Facebook,
+                            user_id: None,
+                            user_token: StoredSecret::Loaded(token.clone()),
+                        };
+                        run.add_connection(&conn, true, Some(health));
+                    }
                 }
             }
         }

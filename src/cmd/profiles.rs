@@ -1,0 +1,262 @@
+use crate::cmd::Exit;
+use crate::ctx::Ctx;
+use crate::db::{ProfileWithConnection, Via};
+use crate::diagnose::report::{human_time, rfc3339};
+use crate::error::Error;
+use crate::output::sanitize;
+use crate::store::Account;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// List or remove the connected profiles
+///
+/// A profile is a Facebook Page, an Instagram professional account (via its Page or through
+/// Instagram Login) or a Threads profile. Its reference (facebook:<page-id>,
+/// instagram:<id>, threads:<id>) or its name works wherever a PROFILE is asked for.
+///
+/// Examples:
+///   sq profiles
+///   sq profiles --json | jq -r '.profiles[].profile'
+///   sq profiles remove facebook:777
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<ProfilesCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ProfilesCommand {
+    /// List profiles: kind, name, reference, connection, token source and masked token, expiry
+    List,
+    /// Remove a profile and the secrets only it uses
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// facebook:<page-id>, instagram:<id>, threads:<id>, or the profile's name
+    pub profile: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenView {
+    source: &'static str,
+    /// `null` when nothing is stored (or the store could not be read: see `error`).
+    masked: Option<String>,
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ConnectionView {
+    network: &'static str,
+    user_id: String,
+    name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProfileView {
+    profile: String,
+    network: &'static str,
+    kind: &'static str,
+    via: Option<&'static str>,
+    name: String,
+    username: Option<String>,
+    page_id: Option<String>,
+    tasks: Option<Vec<String>>,
+    connection: ConnectionView,
+    token: TokenView,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
+    match args.command {
+        None | Some(ProfilesCommand::List) => list(ctx).await,
+        Some(ProfilesCommand::Remove(a)) => remove(ctx, &a.profile).await,
+    }
+}
+
+fn via(p: &ProfileWithConnection) -> Option<&'static str> {
+    match (p.profile.kind, p.profile.via) {
+        (crate::settings::Network::Instagram, Via::Page) => Some("page"),
+        (crate::settings::Network::Instagram, Via::InstagramLogin) => Some("instagram_login"),
+        _ => None,
+    }
+}
+
+async fn list(ctx: &Ctx) -> Result<Exit, Error> {
+    let rows = ctx.db()?.list_profiles()?;
+    if rows.is_empty() {
+        if ctx.printer.is_json() {
+            ctx.printer.json(&serde_json::json!({"profiles": []}))?;
+        } else {
+            ctx.printer.status("No profiles yet.");
+            ctx.printer.hint("connect one with `sq connect facebook`, or `sq token import facebook` with a token on stdin");
+        }
+        return Ok(Exit::Success);
+    }
+    // Masks come from the store at display time: the database never holds any part of a token.
+    let accounts: Vec<Account> = rows.iter().map(|r| r.profile.token_account(&r.connection)).collect();
+    let masks: Result<BTreeMap<String, Option<String>>, Error> = match ctx.store() {
+        Ok(_) => {
+            ctx.with_store(move |s| {
+                let mut out = BTreeMap::new();
+                for a in accounts {
+                    let m = s.load(&a)?.map(|t| t.masked());
+                    out.insert(a.as_str().to_string(), m);
+                }
+                Ok(out)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let store_error = masks.as_ref().err().map(|e| e.message.clone());
+    if let Some(e) = &store_error {
+        ctx.printer.warn(format!("tokens can't be shown: {e}"));
+    }
+    let masks = masks.unwrap_or_default();
+    let source = ctx.settings.store.value.name();
+    let views: Vec<ProfileView> = rows
+        .iter()
+        .map(|r| {
+            let p = &r.profile;
+            let account = p.token_account(&r.connection);
+            let expires = match p.via {
+                Via::Page => p.token_expires_at,
+                _ => p.token_expires_at.or(r.connection.token_expires_at),
+            };
+            ProfileView {
+                profile: p.reference(),
+                network: p.kind.name(),
+                kind: p.kind.name(),
+                via: via(r),
+                name: sanitize(&p.display_name()),
+                username: p.username.as_deref().map(sanitize),
+                page_id: p.page_id.clone(),
+                tasks: p.tasks.clone(),
+                connection: ConnectionView {
+                    network: r.connection.network.name(),
+                    user_id: r.connection.meta_user_id.clone(),
+                    name: r.connection.name.as_deref().map(sanitize),
+                },
+                token: TokenView {
+                    source,
+                    masked: masks.get(account.as_str()).cloned().flatten(),
+                    expires_at: expires.and_then(rfc3339),
+                    error: store_error.clone(),
+                },
+            }
+        })
+        .collect();
+    if ctx.printer.is_json() {
+        ctx.printer.json(&serde_json::json!({"profiles": views}))?;
+        return Ok(Exit::Success);
+    }
+    let table: Vec<[String; 6]> = views
+        .iter()
+        .zip(&rows)
+        .map(|(v, r)| {
+            let kind = match v.via {
+                Some(via) => format!("{} ({})", v.kind, via.replace('_', " ")),
+                None => v.kind.to_string(),
+            };
+            let conn = format!(
+                "{} {}",
+                r.connection.network.name(),
+                v.connection.name.clone().unwrap_or_else(|| v.connection.user_id.clone())
+            );
+            let token = match (&v.token.masked, &store_error) {
+                (Some(m), _) => format!("{source} {m}"),
+                (None, Some(_)) => format!("{source} ?"),
+                (None, None) => "missing".to_string(),
+            };
+            let expiry = match (r.profile.via, v.token.expires_at.as_ref()) {
+                (_, Some(_)) => {
+                    let at = match r.profile.via {
+                        Via::Page => r.profile.token_expires_at,
+                        _ => r.profile.token_expires_at.or(r.connection.token_expires_at),
+                    };
+                    at.and_then(human_time).map(|t| format!("expires {t}")).unwrap_or_default()
+                }
+                (Via::Page, None) => "never expires".to_string(),
+                (_, None) => "expiry unknown".to_string(),
+            };
+            [kind, v.name.clone(), v.profile.clone(), conn, token, expiry]
+        })
+        .collect();
+    let header = ["KIND", "NAME", "PROFILE", "CONNECTION", "TOKEN", "EXPIRES"].map(String::from);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(table.iter()) {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    for (n, row) in std::iter::once(&header).chain(table.iter()).enumerate() {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 5 {
+                    c.clone()
+                } else {
+                    format!("{c}{}", " ".repeat(widths[i] - c.chars().count()))
+                }
+            })
+            .collect();
+        let line = line.join("  ").trim_end().to_string();
+        ctx.printer.answer(if n == 0 { ctx.printer.paint(crate::output::Style::Bold, &line) } else { line });
+    }
+    Ok(Exit::Success)
+}
+
+async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
+    let db = ctx.db()?;
+    let row = db.resolve(reference)?;
+    let all = db.list_profiles()?;
+    let account = row.profile.token_account(&row.connection);
+    // A Page token also serves the Instagram account linked through that Page, and a login's
+    // user token serves every profile of the login: delete a secret only when nothing else
+    // stored uses it.
+    let still_used = |a: &Account| {
+        all.iter().any(|o| o.profile.id != row.profile.id && o.profile.token_account(&o.connection) == *a)
+    };
+    let conn_account = row.connection.token_account();
+    let conn_used = all.iter().any(|o| o.profile.id != row.profile.id && o.connection.id == row.connection.id);
+    let mut to_delete = Vec::new();
+    if !still_used(&account) {
+        to_delete.push(account.clone());
+    }
+    if !conn_used && conn_account != account {
+        to_delete.push(conn_account);
+    }
+    drop(db);
+    // Secrets first: if the store fails, the profile stays listed (and its token with it)
+    // rather than leaving a token behind that nothing points to.
+    let deleted = {
+        let list = to_delete.clone();
+        ctx.with_store(move |s| {
+            let mut n = 0;
+            for a in &list {
+                if s.delete(a)? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await?
+    };
+    let mut db = ctx.db()?;
+    db.remove_profile(row.profile.kind, &row.profile.remote_id)?;
+    let name = sanitize(&row.profile.display_name());
+    let reference = row.profile.reference();
+    ctx.printer.status(format!("Removed {name} ({reference}) and {deleted} stored secret(s)."));
+    if to_delete.len() < 2 && !to_delete.contains(&account) {
+        ctx.printer.status("Its token is kept: another profile still publishes with it.");
+    }
+    if ctx.printer.is_json() {
+        ctx.printer.json(&serde_json::json!({"removed": {"profile": reference, "name": name, "secrets_deleted": deleted}}))?;
+    }
+    Ok(Exit::Success)
+}
