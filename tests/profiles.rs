@@ -38,7 +38,9 @@ fn secret_tool_lookup(env: &TestEnv, account: &str) -> Option<String> {
 /// Runs only inside the D-Bus session with gnome-keyring that `scripts/test` starts.
 fn keyring_available() -> bool {
     if std::env::var_os("SQ_TEST_KEYRING").is_none() {
-        eprintln!("skipped: set SQ_TEST_KEYRING=1 inside a D-Bus session with gnome-keyring (scripts/test does)");
+        eprintln!(
+            "skipped: set SQ_TEST_KEYRING=1 inside a D-Bus session with gnome-keyring (scripts/test does)"
+        );
         return false;
     }
     true
@@ -120,7 +122,10 @@ fn secrets_appear_only_where_token_print_was_asked() {
     }
     for (what, run) in &printed {
         for secret in [USER, PAGE_777, PAGE_888, FB_SECRET] {
-            assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "`sq {what}` printed a secret");
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "`sq {what}` printed a secret"
+            );
         }
     }
     for dir in [env.data_dir(), env.config_dir()] {

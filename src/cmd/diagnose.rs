@@ -118,11 +118,14 @@ async fn apps(ctx: &Ctx, store_ok: bool) -> Apps {
 
 async fn token_facts(ctx: &Ctx, network: Option<Network>) -> Result<Facts, Error> {
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|e| Error::io("reading the token from standard input", e))?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the token from standard input", e))?;
     let token = Secret::new(line.trim());
     if token.is_empty() {
-        return Err(Error::usage("no token on standard input")
-            .hint("printf '%s' \"$TOKEN\" | sq diagnose --token -"));
+        return Err(
+            Error::usage("no token on standard input").hint("printf '%s' \"$TOKEN\" | sq diagnose --token -")
+        );
     }
     // The store is only needed for app secrets here; a broken one is not this command's topic.
     let store_ok = ctx.settings.app(Network::Facebook).env_secret.is_some() || ctx.store().is_ok();
@@ -181,7 +184,10 @@ async fn stored_facts(ctx: &Ctx, args: &Args) -> Result<Facts, Error> {
             }
         }
         Err(err) => (
-            StoreProbe::Failed { backend: ctx.settings.store.value.name().to_string(), reason: err.message.clone() },
+            StoreProbe::Failed {
+                backend: ctx.settings.store.value.name().to_string(),
+                reason: err.message.clone(),
+            },
             false,
             err.message,
         ),

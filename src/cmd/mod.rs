@@ -9,8 +9,8 @@ pub mod completions;
 pub mod config;
 pub mod diagnose;
 pub mod profiles;
-pub mod token_print;
 pub mod sandbox;
+pub mod token_print;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
 /// report on a broken profile exits 4 without that being an error.

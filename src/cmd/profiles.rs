@@ -92,7 +92,9 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
             ctx.printer.json(&serde_json::json!({"profiles": []}))?;
         } else {
             ctx.printer.status("No profiles yet.");
-            ctx.printer.hint("connect one with `sq connect facebook`, or `sq token import facebook` with a token on stdin");
+            ctx.printer.hint(
+                "connect one with `sq connect facebook`, or `sq token import facebook` with a token on stdin",
+            );
         }
         return Ok(Exit::Success);
     }
@@ -194,17 +196,17 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
         }
     }
     for (n, row) in std::iter::once(&header).chain(table.iter()).enumerate() {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 5 {
-                    c.clone()
-                } else {
-                    format!("{c}{}", " ".repeat(widths[i] - c.chars().count()))
-                }
-            })
-            .collect();
+        let line: Vec<String> =
+            row.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 5 {
+                        c.clone()
+                    } else {
+                        format!("{c}{}", " ".repeat(widths[i] - c.chars().count()))
+                    }
+                })
+                .collect();
         let line = line.join("  ").trim_end().to_string();
         ctx.printer.answer(if n == 0 { ctx.printer.paint(crate::output::Style::Bold, &line) } else { line });
     }
@@ -223,7 +225,8 @@ async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
         all.iter().any(|o| o.profile.id != row.profile.id && o.profile.token_account(&o.connection) == *a)
     };
     let conn_account = row.connection.token_account();
-    let conn_used = all.iter().any(|o| o.profile.id != row.profile.id && o.connection.id == row.connection.id);
+    let conn_used =
+        all.iter().any(|o| o.profile.id != row.profile.id && o.connection.id == row.connection.id);
     let mut to_delete = Vec::new();
     if !still_used(&account) {
         to_delete.push(account.clone());
@@ -256,7 +259,9 @@ async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
         ctx.printer.status("Its token is kept: another profile still publishes with it.");
     }
     if ctx.printer.is_json() {
-        ctx.printer.json(&serde_json::json!({"removed": {"profile": reference, "name": name, "secrets_deleted": deleted}}))?;
+        ctx.printer.json(
+            &serde_json::json!({"removed": {"profile": reference, "name": name, "secrets_deleted": deleted}}),
+        )?;
     }
     Ok(Exit::Success)
 }

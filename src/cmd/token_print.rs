@@ -29,7 +29,8 @@ pub async fn print(ctx: &Ctx, args: PrintArgs) -> Result<Exit, Error> {
             .hint(format!("reconnect it: sq reauth {} {reference}", row.profile.kind.name()))
     })?;
     if ctx.printer.is_json() {
-        ctx.printer.json(&serde_json::json!({"profile": row.profile.reference(), "token": token.expose()}))?;
+        ctx.printer
+            .json(&serde_json::json!({"profile": row.profile.reference(), "token": token.expose()}))?;
     } else {
         ctx.printer.answer(token.expose());
     }

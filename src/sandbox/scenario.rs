@@ -717,8 +717,10 @@ fn findings_world() -> Value {
         json!({"targets": targets}),
     ));
     tokens.push(with(
+        // §4.3: the token itself stays valid; calls on the unticked Page fail with a
+        // permission error (code 10/200), and target_ids no longer list it.
         page_token("EAASandboxFindings300Page30020000000001", "100000000000300", "3002", gu),
-        json!({"targets": targets, "invalid": "invalid"}),
+        json!({"targets": targets}),
     ));
     tokens.push(with(
         page_token("EAASandboxFindings300Page30030000000001", "100000000000300", "3003", gu),
