@@ -30,10 +30,85 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
+            cand profiles 'List or remove the connected profiles'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;diagnose'= {
+            cand --network 'Only profiles of this network'
+            cand --token 'Read a token from standard input ("-") and diagnose it without storing anything'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --show-token 'Also show each token''s details: type, scopes, granular targets (never the whole token: that is `sq token print`)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;profiles'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List profiles: kind, name, reference, connection, token source and masked token, expiry'
+            cand remove 'Remove a profile and the secrets only it uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;profiles;list'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;profiles;remove'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;profiles;help'= {
+            cand list 'List profiles: kind, name, reference, connection, token source and masked token, expiry'
+            cand remove 'Remove a profile and the secrets only it uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;profiles;help;list'= {
+        }
+        &'sq;profiles;help;remove'= {
+        }
+        &'sq;profiles;help;help'= {
         }
         &'sq;config'= {
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
@@ -185,10 +260,22 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --version 'Print version'
         }
         &'sq;help'= {
+            cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
+            cand profiles 'List or remove the connected profiles'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;help;diagnose'= {
+        }
+        &'sq;help;profiles'= {
+            cand list 'List profiles: kind, name, reference, connection, token source and masked token, expiry'
+            cand remove 'Remove a profile and the secrets only it uses'
+        }
+        &'sq;help;profiles;list'= {
+        }
+        &'sq;help;profiles;remove'= {
         }
         &'sq;help;config'= {
             cand set 'Set a key (secrets only with --stdin)'
