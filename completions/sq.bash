@@ -28,6 +28,9 @@ _sq() {
             sq,sandbox)
                 cmd="sq__subcmd__sandbox"
                 ;;
+            sq,token)
+                cmd="sq__subcmd__token"
+                ;;
             sq__subcmd__config,get)
                 cmd="sq__subcmd__config__subcmd__get"
                 ;;
@@ -70,6 +73,9 @@ _sq() {
             sq__subcmd__help,sandbox)
                 cmd="sq__subcmd__help__subcmd__sandbox"
                 ;;
+            sq__subcmd__help,token)
+                cmd="sq__subcmd__help__subcmd__token"
+                ;;
             sq__subcmd__help__subcmd__config,get)
                 cmd="sq__subcmd__help__subcmd__config__subcmd__get"
                 ;;
@@ -85,6 +91,9 @@ _sq() {
             sq__subcmd__help__subcmd__sandbox,serve)
                 cmd="sq__subcmd__help__subcmd__sandbox__subcmd__serve"
                 ;;
+            sq__subcmd__help__subcmd__token,import)
+                cmd="sq__subcmd__help__subcmd__token__subcmd__import"
+                ;;
             sq__subcmd__sandbox,help)
                 cmd="sq__subcmd__sandbox__subcmd__help"
                 ;;
@@ -97,6 +106,18 @@ _sq() {
             sq__subcmd__sandbox__subcmd__help,serve)
                 cmd="sq__subcmd__sandbox__subcmd__help__subcmd__serve"
                 ;;
+            sq__subcmd__token,help)
+                cmd="sq__subcmd__token__subcmd__help"
+                ;;
+            sq__subcmd__token,import)
+                cmd="sq__subcmd__token__subcmd__import"
+                ;;
+            sq__subcmd__token__subcmd__help,help)
+                cmd="sq__subcmd__token__subcmd__help__subcmd__help"
+                ;;
+            sq__subcmd__token__subcmd__help,import)
+                cmd="sq__subcmd__token__subcmd__help__subcmd__import"
+                ;;
             *)
                 ;;
         esac
@@ -104,7 +125,7 @@ _sq() {
 
     case "${cmd}" in
         sq)
-            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version config sandbox completions help"
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version config sandbox completions token help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,7 +363,7 @@ _sq() {
             return 0
             ;;
         sq__subcmd__help)
-            opts="config sandbox completions help"
+            opts="config sandbox completions token help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +502,34 @@ _sq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sq__subcmd__help__subcmd__token)
+            opts="import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__token__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sq__subcmd__sandbox)
             opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -568,6 +617,92 @@ _sq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__token)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__token__subcmd__help)
+            opts="import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__token__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__token__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__token__subcmd__import)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version facebook instagram threads"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

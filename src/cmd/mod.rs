@@ -8,6 +8,7 @@ use crate::error::{Error, Kind};
 pub mod completions;
 pub mod config;
 pub mod sandbox;
+pub mod token;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
 /// report on a broken profile exits 4 without that being an error.
@@ -22,5 +23,6 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
         Command::Config(args) => config::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
+        Command::Token(args) => token::run(ctx, args).await,
     }
 }
