@@ -35,6 +35,7 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
+            cand token 'Import and print stored tokens'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sq;diagnose'= {
@@ -259,12 +260,69 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'sq;token'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
+            cand print 'Print a profile''s whole token on stdout (the only command that does)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;token;import'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;token;print'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;token;help'= {
+            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
+            cand print 'Print a profile''s whole token on stdout (the only command that does)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;token;help;import'= {
+        }
+        &'sq;token;help;print'= {
+        }
+        &'sq;token;help;help'= {
+        }
         &'sq;help'= {
             cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
             cand profiles 'List or remove the connected profiles'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
+            cand token 'Import and print stored tokens'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sq;help;diagnose'= {
@@ -297,6 +355,14 @@ set edit:completion:arg-completer[sq] = {|@words|
         &'sq;help;sandbox;serve'= {
         }
         &'sq;help;completions'= {
+        }
+        &'sq;help;token'= {
+            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
+            cand print 'Print a profile''s whole token on stdout (the only command that does)'
+        }
+        &'sq;help;token;import'= {
+        }
+        &'sq;help;token;print'= {
         }
         &'sq;help;help'= {
         }

@@ -61,6 +61,7 @@ pub enum Command {
     Config(cmd::config::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
+    Token(cmd::token::Args),
 }
 
 impl Command {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod connect;
 pub mod ctx;
 pub mod db;
 pub mod diagnose;

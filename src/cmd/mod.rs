@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagnose;
 pub mod profiles;
 pub mod sandbox;
+pub mod token;
 pub mod token_print;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
@@ -27,5 +28,6 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
         Command::Config(args) => config::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
+        Command::Token(args) => token::run(ctx, args).await,
     }
 }
