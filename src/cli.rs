@@ -60,6 +60,9 @@ pub enum Command {
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
     Token(cmd::token::Args),
+    #[command(visible_alias = "connect")]
+    Reauth(cmd::reauth::Args),
+    Refresh(cmd::refresh::Args),
 }
 
 impl Command {
