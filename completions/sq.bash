@@ -22,8 +22,17 @@ _sq() {
             sq,config)
                 cmd="sq__subcmd__config"
                 ;;
+            sq,connect)
+                cmd="sq__subcmd__reauth"
+                ;;
             sq,help)
                 cmd="sq__subcmd__help"
+                ;;
+            sq,reauth)
+                cmd="sq__subcmd__reauth"
+                ;;
+            sq,refresh)
+                cmd="sq__subcmd__refresh"
                 ;;
             sq,sandbox)
                 cmd="sq__subcmd__sandbox"
@@ -69,6 +78,12 @@ _sq() {
                 ;;
             sq__subcmd__help,help)
                 cmd="sq__subcmd__help__subcmd__help"
+                ;;
+            sq__subcmd__help,reauth)
+                cmd="sq__subcmd__help__subcmd__reauth"
+                ;;
+            sq__subcmd__help,refresh)
+                cmd="sq__subcmd__help__subcmd__refresh"
                 ;;
             sq__subcmd__help,sandbox)
                 cmd="sq__subcmd__help__subcmd__sandbox"
@@ -125,7 +140,7 @@ _sq() {
 
     case "${cmd}" in
         sq)
-            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version config sandbox completions token help"
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version config sandbox completions token reauth connect refresh help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,7 +378,7 @@ _sq() {
             return 0
             ;;
         sq__subcmd__help)
-            opts="config sandbox completions token help"
+            opts="config sandbox completions token reauth refresh help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,6 +489,34 @@ _sq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sq__subcmd__help__subcmd__reauth)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sq__subcmd__help__subcmd__sandbox)
             opts="serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -523,6 +566,62 @@ _sq() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__reauth)
+            opts="-q -v -h -V --all --revoke --no-browser --redirect-uri --timeout --scope --via-page --instagram-login --json --quiet --verbose --no-input --color --config --help --version facebook instagram threads"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --redirect-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__refresh)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

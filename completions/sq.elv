@@ -34,6 +34,9 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
             cand token 'Import and print stored tokens'
+            cand reauth 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand connect 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand refresh 'Refresh Instagram Login and Threads tokens inside their refresh window'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sq;config'= {
@@ -223,11 +226,71 @@ set edit:completion:arg-completer[sq] = {|@words|
         }
         &'sq;token;help;help'= {
         }
+        &'sq;reauth'= {
+            cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
+            cand --timeout 'How long to wait for the browser, in seconds'
+            cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --all 'Connect every profile the login reaches that can publish (no prompt)'
+            cand --revoke 'First revoke the app''s permissions for this login (Business Integrations → Remove)'
+            cand --no-browser 'Don''t launch a browser: print the URL and accept the pasted redirect address'
+            cand --via-page 'instagram: reconnect through the linked Facebook Page'
+            cand --instagram-login 'instagram: use Instagram Login (the Instagram app id and secret)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;connect'= {
+            cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
+            cand --timeout 'How long to wait for the browser, in seconds'
+            cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --all 'Connect every profile the login reaches that can publish (no prompt)'
+            cand --revoke 'First revoke the app''s permissions for this login (Business Integrations → Remove)'
+            cand --no-browser 'Don''t launch a browser: print the URL and accept the pasted redirect address'
+            cand --via-page 'instagram: reconnect through the linked Facebook Page'
+            cand --instagram-login 'instagram: use Instagram Login (the Instagram app id and secret)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;refresh'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sq;help'= {
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
             cand token 'Import and print stored tokens'
+            cand reauth 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand refresh 'Refresh Instagram Login and Threads tokens inside their refresh window'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sq;help;config'= {
@@ -255,6 +318,10 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
         }
         &'sq;help;token;import'= {
+        }
+        &'sq;help;reauth'= {
+        }
+        &'sq;help;refresh'= {
         }
         &'sq;help;help'= {
         }

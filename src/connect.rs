@@ -124,6 +124,8 @@ pub struct Reached {
     pub token: Option<Secret>,
     pub token_expires_at: Option<i64>,
     pub source: Source,
+    /// Instagram via a Page whose login lacks the Instagram permissions (§3.3).
+    pub missing_instagram_permissions: bool,
 }
 
 impl Reached {
@@ -169,6 +171,9 @@ impl Reached {
         if self.token.is_none() {
             f.push("no_page_token");
         }
+        if self.missing_instagram_permissions {
+            f.push("instagram_permissions_missing");
+        }
         f
     }
 
@@ -181,6 +186,9 @@ impl Reached {
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",
                 "portfolio_only" => "reached through a business portfolio only",
                 "no_page_token" => "Meta gave no Page token",
+                "instagram_permissions_missing" => {
+                    "the login lacks instagram_basic/instagram_content_publish (sq reauth instagram --via-page)"
+                }
                 other => other,
             })
             .collect()
@@ -416,6 +424,8 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             p.access_token = node.access_token;
         }
     }
+    let ig_granted =
+        ["instagram_basic", "instagram_content_publish"].iter().all(|p| login.scopes.iter().any(|s| s == p));
     let page_expiry = if login.short_lived { login.expires_at } else { None };
     let mut out = Vec::new();
     for p in pages {
@@ -431,6 +441,7 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             token: p.access_token.clone(),
             token_expires_at: page_expiry,
             source,
+            missing_instagram_permissions: false,
         };
         let ig = p.instagram_business_account.as_ref().filter(|a| !a.id.is_empty()).map(|a| Reached {
             network: Network::Instagram,
@@ -443,6 +454,7 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             token: p.access_token.clone(),
             token_expires_at: page_expiry,
             source,
+            missing_instagram_permissions: !ig_granted,
         });
         out.push(page);
         out.extend(ig);
@@ -521,6 +533,7 @@ pub async fn inspect_instagram(
         token: Some(token),
         token_expires_at: expires_at,
         source: Source::Identity,
+        missing_instagram_permissions: false,
     };
     Ok((login, profile))
 }
@@ -613,6 +626,7 @@ pub async fn inspect_threads(
         token: Some(token),
         token_expires_at: expires_at,
         source: Source::Identity,
+        missing_instagram_permissions: false,
     };
     Ok((login, profile))
 }

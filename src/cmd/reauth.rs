@@ -367,10 +367,23 @@ async fn facebook(
 
     // What can be chosen: Pages (and linked Instagram accounts); for `reauth instagram`, the
     // Instagram accounts.
+    // Instagram accounts only when this grant covers Instagram publishing.
+    let instagram_granted =
+        ProfileKind::InstagramViaPage.permissions().iter().all(|p| login.scopes.iter().any(|s| s == p));
     let choices: Vec<&Reached> = reached
         .iter()
         .filter(|r| !(args.network == Network::Instagram && r.network == Network::Facebook))
+        .filter(|r| r.network != Network::Instagram || instagram_granted)
         .collect();
+    if !instagram_granted
+        && args.network == Network::Facebook
+        && reached.iter().any(|r| r.network == Network::Instagram)
+    {
+        ctx.printer.status(
+            "Instagram accounts linked to these Pages were left out (this login has no Instagram permissions); \
+             add them with: sq reauth instagram --via-page",
+        );
+    }
     let same_login: Vec<&ProfileWithConnection> =
         previous.iter().copied().filter(|p| p.connection.meta_user_id == login.user_id).collect();
     let was_connected = |r: &Reached| previous.iter().any(|p| p.profile.reference() == r.reference());
