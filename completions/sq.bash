@@ -22,6 +22,9 @@ _sq() {
             sq,config)
                 cmd="sq__subcmd__config"
                 ;;
+            sq,connect)
+                cmd="sq__subcmd__reauth"
+                ;;
             sq,diagnose)
                 cmd="sq__subcmd__diagnose"
                 ;;
@@ -30,6 +33,12 @@ _sq() {
                 ;;
             sq,profiles)
                 cmd="sq__subcmd__profiles"
+                ;;
+            sq,reauth)
+                cmd="sq__subcmd__reauth"
+                ;;
+            sq,refresh)
+                cmd="sq__subcmd__refresh"
                 ;;
             sq,sandbox)
                 cmd="sq__subcmd__sandbox"
@@ -81,6 +90,12 @@ _sq() {
                 ;;
             sq__subcmd__help,profiles)
                 cmd="sq__subcmd__help__subcmd__profiles"
+                ;;
+            sq__subcmd__help,reauth)
+                cmd="sq__subcmd__help__subcmd__reauth"
+                ;;
+            sq__subcmd__help,refresh)
+                cmd="sq__subcmd__help__subcmd__refresh"
                 ;;
             sq__subcmd__help,sandbox)
                 cmd="sq__subcmd__help__subcmd__sandbox"
@@ -170,7 +185,7 @@ _sq() {
 
     case "${cmd}" in
         sq)
-            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version diagnose profiles config sandbox completions token help"
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version diagnose reauth connect refresh profiles token config sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,7 +453,7 @@ _sq() {
             return 0
             ;;
         sq__subcmd__help)
-            opts="diagnose profiles config sandbox completions token help"
+            opts="diagnose reauth refresh profiles token config sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +609,34 @@ _sq() {
         sq__subcmd__help__subcmd__profiles__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__reauth)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -778,6 +821,62 @@ _sq() {
         sq__subcmd__profiles__subcmd__remove)
             opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__reauth)
+            opts="-q -v -h -V --all --revoke --no-browser --redirect-uri --timeout --scope --via-page --instagram-login --json --quiet --verbose --no-input --color --config --help --version facebook instagram threads"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --redirect-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__refresh)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

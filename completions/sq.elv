@@ -31,11 +31,14 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
+            cand reauth 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand connect 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand refresh 'Refresh Instagram Login and Threads tokens inside their refresh window'
             cand profiles 'List or remove the connected profiles'
+            cand token 'Import and print stored tokens'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
-            cand token 'Import and print stored tokens'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sq;diagnose'= {
@@ -44,6 +47,64 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
             cand --config 'Config file [default: <config dir>/config.toml]'
             cand --show-token 'Also show each token''s details: type, scopes, granular targets (never the whole token: that is `sq token print`)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;reauth'= {
+            cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
+            cand --timeout 'How long to wait for the browser, in seconds'
+            cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --all 'Connect every profile the login reaches that can publish (no prompt)'
+            cand --revoke 'First revoke the app''s permissions for this login (Business Integrations → Remove)'
+            cand --no-browser 'Don''t launch a browser: print the URL and accept the pasted redirect address'
+            cand --via-page 'instagram: reconnect through the linked Facebook Page'
+            cand --instagram-login 'instagram: use Instagram Login (the Instagram app id and secret)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;connect'= {
+            cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
+            cand --timeout 'How long to wait for the browser, in seconds'
+            cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --all 'Connect every profile the login reaches that can publish (no prompt)'
+            cand --revoke 'First revoke the app''s permissions for this login (Business Integrations → Remove)'
+            cand --no-browser 'Don''t launch a browser: print the URL and accept the pasted redirect address'
+            cand --via-page 'instagram: reconnect through the linked Facebook Page'
+            cand --instagram-login 'instagram: use Instagram Login (the Instagram app id and secret)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;refresh'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
             cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
             cand -q 'Only errors on stderr'
             cand --quiet 'Only errors on stderr'
@@ -110,6 +171,62 @@ set edit:completion:arg-completer[sq] = {|@words|
         &'sq;profiles;help;remove'= {
         }
         &'sq;profiles;help;help'= {
+        }
+        &'sq;token'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
+            cand print 'Print a profile''s whole token on stdout (the only command that does)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;token;import'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;token;print'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;token;help'= {
+            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
+            cand print 'Print a profile''s whole token on stdout (the only command that does)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;token;help;import'= {
+        }
+        &'sq;token;help;print'= {
+        }
+        &'sq;token;help;help'= {
         }
         &'sq;config'= {
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
@@ -260,72 +377,22 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'sq;token'= {
-            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
-            cand --config 'Config file [default: <config dir>/config.toml]'
-            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
-            cand -q 'Only errors on stderr'
-            cand --quiet 'Only errors on stderr'
-            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
-            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
-            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
-            cand print 'Print a profile''s whole token on stdout (the only command that does)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'sq;token;import'= {
-            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
-            cand --config 'Config file [default: <config dir>/config.toml]'
-            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
-            cand -q 'Only errors on stderr'
-            cand --quiet 'Only errors on stderr'
-            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
-            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
-            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'sq;token;print'= {
-            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
-            cand --config 'Config file [default: <config dir>/config.toml]'
-            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
-            cand -q 'Only errors on stderr'
-            cand --quiet 'Only errors on stderr'
-            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
-            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
-            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'sq;token;help'= {
-            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
-            cand print 'Print a profile''s whole token on stdout (the only command that does)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'sq;token;help;import'= {
-        }
-        &'sq;token;help;print'= {
-        }
-        &'sq;token;help;help'= {
-        }
         &'sq;help'= {
             cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
+            cand reauth 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand refresh 'Refresh Instagram Login and Threads tokens inside their refresh window'
             cand profiles 'List or remove the connected profiles'
+            cand token 'Import and print stored tokens'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
             cand completions 'Print a shell completion script'
-            cand token 'Import and print stored tokens'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'sq;help;diagnose'= {
+        }
+        &'sq;help;reauth'= {
+        }
+        &'sq;help;refresh'= {
         }
         &'sq;help;profiles'= {
             cand list 'List profiles: kind, name, reference, connection, token source and masked token, expiry'
@@ -334,6 +401,14 @@ set edit:completion:arg-completer[sq] = {|@words|
         &'sq;help;profiles;list'= {
         }
         &'sq;help;profiles;remove'= {
+        }
+        &'sq;help;token'= {
+            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
+            cand print 'Print a profile''s whole token on stdout (the only command that does)'
+        }
+        &'sq;help;token;import'= {
+        }
+        &'sq;help;token;print'= {
         }
         &'sq;help;config'= {
             cand set 'Set a key (secrets only with --stdin)'
@@ -355,14 +430,6 @@ set edit:completion:arg-completer[sq] = {|@words|
         &'sq;help;sandbox;serve'= {
         }
         &'sq;help;completions'= {
-        }
-        &'sq;help;token'= {
-            cand import 'Store a token you already have (read from standard input), like `gh auth login --with-token`'
-            cand print 'Print a profile''s whole token on stdout (the only command that does)'
-        }
-        &'sq;help;token;import'= {
-        }
-        &'sq;help;token;print'= {
         }
         &'sq;help;help'= {
         }

@@ -57,11 +57,14 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Diagnose(cmd::diagnose::Args),
+    #[command(visible_alias = "connect")]
+    Reauth(cmd::reauth::Args),
+    Refresh(cmd::refresh::Args),
     Profiles(cmd::profiles::Args),
+    Token(cmd::token::Args),
     Config(cmd::config::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
-    Token(cmd::token::Args),
 }
 
 impl Command {

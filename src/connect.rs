@@ -124,6 +124,8 @@ pub struct Reached {
     pub token: Option<Secret>,
     pub token_expires_at: Option<i64>,
     pub source: Source,
+    /// Instagram via a Page whose login lacks the Instagram permissions (§3.3).
+    pub missing_instagram_permissions: bool,
 }
 
 impl Reached {
@@ -169,6 +171,9 @@ impl Reached {
         if self.token.is_none() {
             f.push("no_page_token");
         }
+        if self.missing_instagram_permissions {
+            f.push("instagram_permissions_missing");
+        }
         f
     }
 
@@ -181,6 +186,9 @@ impl Reached {
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",
                 "portfolio_only" => "reached through a business portfolio only",
                 "no_page_token" => "Meta gave no Page token",
+                "instagram_permissions_missing" => {
+                    "the login lacks instagram_basic/instagram_content_publish (sq reauth instagram --via-page)"
+                }
                 other => other,
             })
             .collect()
@@ -416,6 +424,8 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             p.access_token = node.access_token;
         }
     }
+    let ig_granted =
+        ["instagram_basic", "instagram_content_publish"].iter().all(|p| login.scopes.iter().any(|s| s == p));
     let page_expiry = if login.short_lived { login.expires_at } else { None };
     let mut out = Vec::new();
     for p in pages {
@@ -431,6 +441,7 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             token: p.access_token.clone(),
             token_expires_at: page_expiry,
             source,
+            missing_instagram_permissions: false,
         };
         let ig = p.instagram_business_account.as_ref().filter(|a| !a.id.is_empty()).map(|a| Reached {
             network: Network::Instagram,
@@ -443,6 +454,7 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             token: p.access_token.clone(),
             token_expires_at: page_expiry,
             source,
+            missing_instagram_permissions: !ig_granted,
         });
         out.push(page);
         out.extend(ig);
@@ -521,6 +533,7 @@ pub async fn inspect_instagram(
         token: Some(token),
         token_expires_at: expires_at,
         source: Source::Identity,
+        missing_instagram_permissions: false,
     };
     Ok((login, profile))
 }
@@ -536,24 +549,43 @@ pub async fn inspect_threads(
     known_short: bool,
 ) -> Result<(Login, Reached), Error> {
     let mut warnings = Vec::new();
-    let (mut token, mut expires_at, mut issued_at) = (token, None, None);
-    if let Some(app) = app {
-        match graph.threads_long_lived(&app.secret, &token).await {
-            Ok(long) => {
-                token = long.access_token;
-                expires_at = long.expires_in.map(|s| now + s);
-                issued_at = Some(now);
+    let (mut token, mut expires_at, mut issued_at, mut scopes) = (token, None, None, Vec::new());
+    // What the token says about itself (works when its user is a tester of the app, §2.3): a
+    // long-lived token keeps its age, so `sq refresh` knows its window.
+    if !known_short {
+        match graph.threads_debug_token(&token, &token).await {
+            Ok(d) => {
+                if let Some((death, msg)) = debug_token_death(&d) {
+                    return Err(dead_token(Network::Threads, death, &msg));
+                }
+                expires_at = crate::diagnose::meta_time(d.expires_at);
+                issued_at = crate::diagnose::meta_time(d.issued_at);
+                scopes = d.scopes;
             }
             Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
-            Err(e @ MetaError::WrongThreadsAppId { .. }) => return Err(Error::from(e)),
-            Err(e) if known_short => return Err(meta_to_error(Network::Threads, e)),
             Err(_) => {}
         }
-    } else if known_short {
-        return Err(Error::action(
-            "app_not_configured",
-            "the Threads app secret is needed to get a long-lived token",
-        ));
+    }
+    let short = known_short || expires_at.is_none_or(|e| e - now < SHORT_LIVED_SECS);
+    if short {
+        if let Some(app) = app {
+            match graph.threads_long_lived(&app.secret, &token).await {
+                Ok(long) => {
+                    token = long.access_token;
+                    expires_at = long.expires_in.map(|s| now + s);
+                    issued_at = Some(now);
+                }
+                Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
+                Err(e @ MetaError::WrongThreadsAppId { .. }) => return Err(Error::from(e)),
+                Err(e) if known_short => return Err(meta_to_error(Network::Threads, e)),
+                Err(_) => {}
+            }
+        } else if known_short {
+            return Err(Error::action(
+                "app_not_configured",
+                "the Threads app secret is needed to get a long-lived token",
+            ));
+        }
     }
     let me = graph.threads_me(&token).await.map_err(|e| meta_to_error(Network::Threads, e))?;
     if me.id.is_empty() {
@@ -562,20 +594,10 @@ pub async fn inspect_threads(
             "Threads did not say whose token this is (/me has no id)",
         ));
     }
-    let mut scopes = Vec::new();
     if expires_at.is_none() {
-        if let Ok(d) = graph.threads_debug_token(&token, &token).await {
-            if let Some((death, msg)) = debug_token_death(&d) {
-                return Err(dead_token(Network::Threads, death, &msg));
-            }
-            expires_at = crate::diagnose::meta_time(d.expires_at);
-            issued_at = crate::diagnose::meta_time(d.issued_at);
-            scopes = d.scopes;
-        } else {
-            warnings.push(String::from(
-                "the token's age and expiry are unknown (Threads inspects tokens only for its testers)",
-            ));
-        }
+        warnings.push(String::from(
+            "the token's age and expiry are unknown (Threads inspects tokens only for its testers)",
+        ));
     }
     let login = Login {
         network: Network::Threads,
@@ -604,6 +626,7 @@ pub async fn inspect_threads(
         token: Some(token),
         token_expires_at: expires_at,
         source: Source::Identity,
+        missing_instagram_permissions: false,
     };
     Ok((login, profile))
 }
@@ -685,4 +708,134 @@ pub async fn save(
             .await;
     }
     Ok(Saved { connection_id: replaced.connection_id, removed: replaced.removed })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The closing diagnose of reauth/refresh
+
+/// Failed posts per profile reference, from the queue's `posts` table when this database has
+/// one (the queue is built elsewhere; a database without it, or with another shape, reads as
+/// "no failed posts").
+pub fn failed_posts(ctx: &Ctx) -> std::collections::HashMap<String, u64> {
+    let mut out = std::collections::HashMap::new();
+    let path = ctx.settings.paths.database();
+    let Ok(conn) = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return out;
+    };
+    let columns: Vec<String> = match conn.prepare("SELECT name FROM pragma_table_info('posts')") {
+        Ok(mut s) => s
+            .query_map([], |r| r.get::<_, String>(0))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default(),
+        Err(_) => return out,
+    };
+    let has = |c: &str| columns.iter().any(|x| x == c);
+    if !has("state") {
+        return out;
+    }
+    let sql = if has("profile") {
+        "SELECT profile, count(*) FROM posts WHERE state = 'failed' GROUP BY profile"
+    } else if has("profile_id") {
+        "SELECT pr.kind || ':' || pr.remote_id, count(*) FROM posts p JOIN profiles pr ON pr.id = p.profile_id
+         WHERE p.state = 'failed' GROUP BY p.profile_id"
+    } else {
+        return out;
+    };
+    if let Ok(mut stmt) = conn.prepare(sql) {
+        if let Ok(rows) = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))) {
+            for (reference, n) in rows.flatten() {
+                out.insert(reference, u64::try_from(n).unwrap_or(0));
+            }
+        }
+    }
+    out
+}
+
+/// Runs `diagnose` (collect + engine) on the stored profiles named by `refs`.
+pub async fn diagnose_profiles(ctx: &Ctx, refs: &[String]) -> Result<crate::diagnose::Report, Error> {
+    use crate::diagnose::ProfileKind as K;
+    use crate::diagnose::TokenSource;
+    use crate::diagnose::collect::{AppConfig, CollectInput, StoredConnection, StoredProfile, StoredSecret};
+    let db = ctx.db()?;
+    let rows: Vec<_> =
+        db.list_profiles()?.into_iter().filter(|p| refs.contains(&p.profile.reference())).collect();
+    let store = ctx.store()?;
+    let source = match store.kind() {
+        StoreKind::Keyring => TokenSource::Keyring,
+        StoreKind::File => TokenSource::File,
+    };
+    let failed = failed_posts(ctx);
+    let mut accounts: Vec<Account> = Vec::new();
+    for r in &rows {
+        accounts.push(r.profile.token_account(&r.connection));
+        if r.connection.network == Network::Facebook {
+            accounts.push(r.connection.token_account());
+        }
+    }
+    let loaded: Vec<(Account, StoredSecret)> = ctx
+        .with_store(move |s| {
+            Ok(accounts
+                .into_iter()
+                .map(|a| {
+                    let v = match s.load(&a) {
+                        Ok(Some(t)) => StoredSecret::Loaded(t),
+                        Ok(None) => StoredSecret::Missing,
+                        Err(e) => StoredSecret::Unreadable { reason: e.to_string() },
+                    };
+                    (a, v)
+                })
+                .collect())
+        })
+        .await?;
+    let secret = |a: &Account| {
+        loaded.iter().find(|(x, _)| x == a).map(|(_, s)| s.clone()).unwrap_or(StoredSecret::Missing)
+    };
+    let mut input = CollectInput::default();
+    for r in &rows {
+        let (p, c) = (&r.profile, &r.connection);
+        let kind = match (p.kind, p.via) {
+            (Network::Facebook, _) => K::Page,
+            (Network::Instagram, Via::Page) => K::InstagramViaPage,
+            (Network::Instagram, _) => K::InstagramLogin,
+            (Network::Threads, _) => K::Threads,
+        };
+        let conn_id = c.id.to_string();
+        if c.network == Network::Facebook && !input.connections.iter().any(|x| x.id == conn_id) {
+            input.connections.push(StoredConnection {
+                id: conn_id.clone(),
+                network: c.network,
+                user_id: Some(c.meta_user_id.clone()),
+                user_token: secret(&c.token_account()),
+            });
+        }
+        let mut sp =
+            StoredProfile::new(kind, p.remote_id.clone(), p.display_name(), secret(&p.token_account(c)));
+        sp.connection_id = (c.network == Network::Facebook).then(|| conn_id.clone());
+        sp.page_id = p.page_id.clone().filter(|_| kind == K::InstagramViaPage);
+        sp.token_source = source;
+        sp.stored_expires_at = p.token_expires_at.or(c.token_expires_at);
+        sp.stored_issued_at = c.issued_at;
+        if c.network != Network::Facebook {
+            sp.stored_scopes = Some(c.scopes.clone()).filter(|s| !s.is_empty());
+        }
+        sp.failed_posts = failed.get(&p.reference()).copied().unwrap_or(0);
+        input.profiles.push(sp);
+    }
+    for (net, slot) in [
+        (Network::Facebook, &mut input.apps.facebook),
+        (Network::Instagram, &mut input.apps.instagram),
+        (Network::Threads, &mut input.apps.threads),
+    ] {
+        let creds = ctx.app_credentials(net).await.ok().flatten();
+        *slot = match creds {
+            Some(c) => AppConfig::new(c.id, c.secret),
+            None => {
+                AppConfig { id: ctx.settings.app(net).id.as_ref().map(|s| s.value.clone()), secret: None }
+            }
+        };
+    }
+    let graph = ctx.graph(input.apps.facebook.credentials())?;
+    let facts = crate::diagnose::collect::collect(&graph, &input, &|_, _| {}).await;
+    Ok(crate::diagnose::diagnose(&facts, ctx.clock.now_unix()))
 }

@@ -9,6 +9,8 @@ pub mod completions;
 pub mod config;
 pub mod diagnose;
 pub mod profiles;
+pub mod reauth;
+pub mod refresh;
 pub mod sandbox;
 pub mod token;
 pub mod token_print;
@@ -29,5 +31,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
         Command::Token(args) => token::run(ctx, args).await,
+        Command::Reauth(args) => reauth::run(ctx, args).await,
+        Command::Refresh(args) => refresh::run(ctx, args).await,
     }
 }

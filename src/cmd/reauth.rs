@@ -1,0 +1,617 @@
+use crate::auth::{
+    self, AuthorizeParams, BrowserDecision, BrowserOpener, Listener, Login as AuthLogin, Outcome,
+    PkceVerifier, ProfileKind, RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
+};
+use crate::cmd::Exit;
+use crate::connect::{self, Login, Reached};
+use crate::ctx::Ctx;
+use crate::db::{NewProfile, ProfileWithConnection, Via};
+use crate::error::{Error, Kind};
+use crate::meta::AppCredentials;
+use crate::output::{Style, sanitize};
+use crate::prompt::Choice;
+use crate::secret::Secret;
+use crate::settings::Network;
+use crate::store::Account;
+use serde_json::json;
+use std::io::Write;
+use std::time::Duration;
+
+/// Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)
+///
+/// Runs Meta's login in your browser with every permission the profiles need, waits for the
+/// redirect on a loopback address (default http://localhost:8765/callback; register it in
+/// the app), exchanges the code for a long-lived token, lets you choose the Pages and
+/// accounts to (re)connect, stores the new tokens and then diagnoses them. Nothing is stored
+/// unless the whole flow succeeds; the old tokens keep working until the new ones are stored.
+///
+/// facebook: Pages, and the Instagram accounts linked to them. instagram: through the linked
+/// Page (--via-page) or Instagram Login (--instagram-login); by default the way the account
+/// is connected now. threads: the Threads app id and secret (not the Facebook ones).
+///
+/// Headless (--no-browser, SSH, no display): nothing is launched; open the printed URL on any
+/// machine and paste the address the browser ends on here, or forward the port with
+/// `ssh -L 8765:localhost:8765`. See docs/reauth.md.
+///
+/// Examples:
+///   sq reauth facebook                       # choose the Pages interactively
+///   sq reauth facebook facebook:777 "Acme Catering"
+///   sq reauth facebook --all --no-browser    # scripts, or a server over SSH
+///   sq reauth instagram instagram:17841400000000002 --instagram-login
+///   sq reauth threads
+///   sq connect facebook --all --redirect-uri https://localhost:8765/callback
+///   sq reauth facebook --revoke --all        # start from a clean grant
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Which login to run
+    #[arg(value_enum)]
+    pub network: Network,
+    /// Profiles to (re)connect: facebook:<id>, instagram:<id>, threads:<id>, or a name
+    #[arg(value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Connect every profile the login reaches that can publish (no prompt)
+    #[arg(long, conflicts_with = "profiles")]
+    pub all: bool,
+    /// First revoke the app's permissions for this login (Business Integrations → Remove)
+    #[arg(long)]
+    pub revoke: bool,
+    /// Don't launch a browser: print the URL and accept the pasted redirect address
+    #[arg(long)]
+    pub no_browser: bool,
+    /// The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// How long to wait for the browser, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
+    /// Ask for an extra permission too (repeatable; comma-separated lists work)
+    #[arg(long = "scope", value_name = "PERM")]
+    pub scopes: Vec<String>,
+    /// instagram: reconnect through the linked Facebook Page
+    #[arg(long, conflicts_with = "instagram_login")]
+    pub via_page: bool,
+    /// instagram: use Instagram Login (the Instagram app id and secret)
+    #[arg(long)]
+    pub instagram_login: bool,
+}
+
+/// Cancels the listener when the command's future is dropped (Ctrl-C in `lib::run`), so the
+/// blocking wait ends at once and the port is released; nothing has been stored at that point.
+struct CancelOnDrop(auth::CancelHandle);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Stderr lines that must show even with `--quiet`: the URL is the one thing the user needs.
+fn always(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
+    if (args.via_page || args.instagram_login) && args.network != Network::Instagram {
+        return Err(Error::usage("--via-page and --instagram-login are for `sq reauth instagram`"));
+    }
+    if args.timeout == 0 {
+        return Err(Error::usage("--timeout must be at least 1 second"));
+    }
+    let stored = ctx.db()?.list_profiles()?;
+    match args.network {
+        Network::Facebook => facebook(ctx, &args, &stored, false).await,
+        Network::Threads => own_login(ctx, &args, &stored, AuthLogin::Threads).await,
+        Network::Instagram => {
+            if args.instagram_login {
+                return own_login(ctx, &args, &stored, AuthLogin::InstagramLogin).await;
+            }
+            if args.via_page {
+                return facebook(ctx, &args, &stored, true).await;
+            }
+            // Default: how the named (or stored) Instagram profiles are connected now.
+            let named: Vec<&ProfileWithConnection> =
+                stored.iter().filter(|p| args.profiles.iter().any(|a| matches_stored(a, p))).collect();
+            let pool: Vec<&ProfileWithConnection> = if named.is_empty() {
+                stored.iter().filter(|p| p.profile.kind == Network::Instagram).collect()
+            } else {
+                named
+            };
+            let via_login = pool.iter().filter(|p| p.profile.via == Via::InstagramLogin).count();
+            let via_page = pool.len() - via_login;
+            if via_login > 0 && via_page > 0 {
+                return Err(Error::usage(
+                    "these Instagram profiles are connected in two ways (through a Page and with Instagram Login)",
+                )
+                .hint("choose one with --via-page or --instagram-login (and name the profiles of that kind)"));
+            }
+            let instagram_login = via_login > 0
+                || (pool.is_empty()
+                    && ctx.settings.facebook.id.is_none()
+                    && ctx.settings.instagram.id.is_some());
+            if instagram_login {
+                own_login(ctx, &args, &stored, AuthLogin::InstagramLogin).await
+            } else {
+                facebook(ctx, &args, &stored, true).await
+            }
+        }
+    }
+}
+
+fn matches_stored(arg: &str, p: &ProfileWithConnection) -> bool {
+    let a = arg.trim();
+    let a_low = a.to_lowercase();
+    a_low == p.profile.reference()
+        || (!p.profile.name.is_empty() && p.profile.name.to_lowercase() == a_low)
+        || p.profile.username.as_deref().is_some_and(|u| u.to_lowercase() == a_low.trim_start_matches('@'))
+}
+
+fn matches_reached(arg: &str, r: &Reached) -> bool {
+    let a_low = arg.trim().to_lowercase();
+    a_low == r.reference()
+        || (!r.name.is_empty() && r.name.to_lowercase() == a_low)
+        || r.username.as_deref().is_some_and(|u| u.to_lowercase() == a_low.trim_start_matches('@'))
+}
+
+fn app_missing(network: Network) -> Error {
+    let n = network.name();
+    let which = match network {
+        Network::Facebook => "the Facebook app",
+        Network::Instagram => "the Instagram app (Instagram → API setup with Instagram login)",
+        Network::Threads => "the Threads app (Use cases → Threads API → Settings; not the Facebook app id)",
+    };
+    Error::action("app_not_configured", format!("{n}: the app id or app secret of {which} is not configured"))
+        .hint(format!("sq config set {n}.app_id <APP-ID>"))
+        .hint(format!("printf '%s' \"$APP_SECRET\" | sq config set {n}.app_secret --stdin"))
+}
+
+/// The selection must be possible before the browser opens: without a terminal, the profiles
+/// come from PROFILE arguments or --all.
+fn require_selection(ctx: &Ctx, args: &Args) -> Result<(), Error> {
+    if args.profiles.is_empty() && !args.all && !ctx.prompter.can_prompt() {
+        let n = args.network.name();
+        return Err(Error::usage("sq can't ask which profiles to connect (no terminal, or --no-input)")
+            .hint(format!(
+                "name them: sq reauth {n} {n}:<id> ..., or connect everything with: sq reauth {n} --all"
+            )));
+    }
+    Ok(())
+}
+
+/// The code that came back, with what is needed to exchange it.
+struct Grant {
+    code: Secret,
+    redirect: RedirectUri,
+    verifier: Option<PkceVerifier>,
+}
+
+/// Pre-flight (redirect URI, port), the authorization URL, the browser, and the wait for the
+/// loopback callback (raced with a pasted redirect when headless).
+async fn authorize(
+    ctx: &Ctx,
+    args: &Args,
+    login: AuthLogin,
+    app_id: &str,
+    scopes: &[String],
+) -> Result<Grant, Error> {
+    let raw = args.redirect_uri.clone().unwrap_or_else(|| ctx.settings.redirect_uri.value.clone());
+    let redirect = RedirectUri::parse(&raw)?;
+    auth::check_port_free(&redirect)?;
+    let tls = if redirect.is_https() {
+        Some(TlsIdentity::load_or_create(&ctx.settings.paths.data_dir)?)
+    } else {
+        None
+    };
+    let state = State::generate()?;
+    let verifier = if login.supports_pkce() { Some(PkceVerifier::generate()?) } else { None };
+    let challenge = verifier.as_ref().map(PkceVerifier::challenge);
+    let url = auth::authorize_url(
+        &ctx.settings.endpoints,
+        login,
+        &AuthorizeParams { app_id, redirect: &redirect, scopes, state: &state, pkce: challenge.as_ref() },
+    );
+    let listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
+    let guard = CancelOnDrop(listener.cancel_handle());
+
+    if let Some(t) = &tls {
+        if t.was_created() {
+            ctx.printer.warn(t.browser_warning_text());
+        }
+    }
+    if let Some(note) = auth::live_mode_note(&redirect) {
+        ctx.printer.verbose(1, note);
+    }
+    ctx.printer.verbose(1, format!("asking for: {}", scopes.join(", ")));
+    let decision = auth::browser_decision(args.no_browser, ctx.settings.headless);
+    always(&auth::open_url_text(&url, &redirect, &decision));
+    if decision == BrowserDecision::Launch {
+        if let Err(e) = SystemBrowser::new(ctx.settings.browser.clone()).open(&url) {
+            ctx.printer.warn(format!("{e}; open the URL above by hand"));
+        }
+    }
+    ctx.printer.status(format!(
+        "Waiting for the browser (up to {}; Ctrl-C cancels)...",
+        humantime::format_duration(Duration::from_secs(args.timeout))
+    ));
+    let timeout = Duration::from_secs(args.timeout);
+    let printer = ctx.printer.clone();
+    let outcome = if matches!(decision, BrowserDecision::PrintOnly { .. }) {
+        let redirect2 = redirect.clone();
+        tokio::task::spawn_blocking(move || {
+            auth::race(
+                listener,
+                timeout,
+                Box::new(StdinSource::new()),
+                &redirect2,
+                Some(state),
+                Box::new(move |n| printer.warn(n.to_string())),
+            )
+        })
+        .await
+    } else {
+        tokio::task::spawn_blocking(move || listener.wait_with(timeout, &mut |n| printer.verbose(1, n))).await
+    }
+    .unwrap_or(Outcome::Cancelled);
+    drop(guard);
+    let code = outcome.into_result()?;
+    Ok(Grant { code, redirect, verifier })
+}
+
+/// Prints the declined/missing permissions with the fix; returns the ones missing.
+fn report_missing(ctx: &Ctx, login: &Login, wanted: &[String]) -> Vec<String> {
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|s| !login.scopes.contains(s))
+        // business_management only matters for portfolio Pages: missing it is not an error
+        // unless the user declined it.
+        .filter(|s| *s != "business_management" || login.declined.contains(s))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        ctx.printer.warn(format!(
+            "permission{} not granted: {} — publishing needs {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        ));
+        ctx.printer.hint(format!(
+            "run `sq reauth {}` again and, on Meta's page, choose \"Edit access\" (or \"Edit settings\") and switch every toggle on",
+            login.network.name()
+        ));
+    }
+    missing
+}
+
+/// `--revoke`: `DELETE /me/permissions` with each stored user token of this network's
+/// Facebook logins; a dead token gets the manual steps instead.
+async fn revoke(ctx: &Ctx, app: &AppCredentials, stored: &[ProfileWithConnection]) -> Result<(), Error> {
+    let mut accounts: Vec<Account> = stored
+        .iter()
+        .filter(|p| p.connection.network == Network::Facebook)
+        .map(|p| p.connection.token_account())
+        .collect();
+    accounts.dedup();
+    if accounts.is_empty() {
+        ctx.printer.status("--revoke: no stored Facebook login to revoke; continuing with the login");
+        return Ok(());
+    }
+    let tokens: Vec<Option<Secret>> =
+        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
+    let graph = ctx.graph(Some(app.clone()))?;
+    for t in tokens.into_iter().flatten() {
+        match graph.revoke_permissions(&t, None).await {
+            Ok(_) => {
+                ctx.printer.status(format!("Revoked the app's permissions for the login {}", t.masked()))
+            }
+            Err(e) if e.token_death().is_some() => {
+                ctx.printer.warn(format!(
+                    "the stored login {} is already dead, so sq can't revoke it; remove the app by hand:",
+                    t.masked()
+                ));
+                for step in [
+                    "on Facebook: Settings & privacy → Settings → Business Integrations (Apps and Websites for a personal login)",
+                    "find the app, choose Remove, and confirm",
+                    "then come back here: the login below asks for everything again",
+                ] {
+                    ctx.printer.status(format!("  - {step}"));
+                }
+            }
+            Err(e) => return Err(Error::from(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Facebook Login: Pages and the Instagram accounts linked to them.
+async fn facebook(
+    ctx: &Ctx,
+    args: &Args,
+    stored: &[ProfileWithConnection],
+    instagram: bool,
+) -> Result<Exit, Error> {
+    let app = ctx.app_credentials(Network::Facebook).await?.ok_or_else(|| app_missing(Network::Facebook))?;
+    require_selection(ctx, args)?;
+    let previous: Vec<&ProfileWithConnection> =
+        stored.iter().filter(|p| p.connection.network == Network::Facebook).collect();
+    let with_instagram = instagram
+        || previous.iter().any(|p| p.profile.kind == Network::Instagram)
+        || args.profiles.iter().any(|p| p.trim().to_lowercase().starts_with("instagram:"));
+    let mut kinds = vec![ProfileKind::FacebookPage];
+    if with_instagram {
+        kinds.push(ProfileKind::InstagramViaPage);
+    }
+    let scopes = auth::scopes_for(&kinds, &args.scopes);
+    if args.revoke {
+        revoke(ctx, &app, stored).await?;
+    }
+
+    let grant = authorize(ctx, args, AuthLogin::Facebook, &app.id, &scopes).await?;
+    ctx.printer.status("Got the authorization; exchanging it for a token...");
+    let graph = ctx.graph(Some(app.clone()))?;
+    let short = graph
+        .exchange_facebook_code(
+            &app,
+            &grant.code,
+            grant.redirect.as_str(),
+            grant.verifier.as_ref().map(|v| v.secret()),
+        )
+        .await?;
+    let now = ctx.clock.now_unix();
+    let mut login =
+        connect::inspect_facebook(&graph, Some(&app), Some(&app.id), short.access_token, now).await?;
+    let reached = connect::facebook_profiles(&graph, &mut login).await?;
+    for w in &login.warnings {
+        ctx.printer.warn(w);
+    }
+    let missing = report_missing(ctx, &login, &scopes);
+
+    // What can be chosen: Pages (and linked Instagram accounts); for `reauth instagram`, the
+    // Instagram accounts.
+    // Instagram accounts only when this grant covers Instagram publishing.
+    let instagram_granted =
+        ProfileKind::InstagramViaPage.permissions().iter().all(|p| login.scopes.iter().any(|s| s == p));
+    let choices: Vec<&Reached> = reached
+        .iter()
+        .filter(|r| !(args.network == Network::Instagram && r.network == Network::Facebook))
+        .filter(|r| r.network != Network::Instagram || instagram_granted)
+        .collect();
+    if !instagram_granted
+        && args.network == Network::Facebook
+        && reached.iter().any(|r| r.network == Network::Instagram)
+    {
+        ctx.printer.status(
+            "Instagram accounts linked to these Pages were left out (this login has no Instagram permissions); \
+             add them with: sq reauth instagram --via-page",
+        );
+    }
+    let same_login: Vec<&ProfileWithConnection> =
+        previous.iter().copied().filter(|p| p.connection.meta_user_id == login.user_id).collect();
+    let was_connected = |r: &Reached| previous.iter().any(|p| p.profile.reference() == r.reference());
+    let selectable = |r: &Reached| r.can_publish() && r.token.is_some();
+
+    let mut chosen: Vec<Reached> = Vec::new();
+    let mut unreachable_named: Vec<String> = Vec::new();
+    if args.all {
+        chosen.extend(choices.iter().filter(|r| selectable(r)).map(|r| (*r).clone()));
+    } else if !args.profiles.is_empty() {
+        for a in &args.profiles {
+            match choices.iter().find(|r| matches_reached(a, r)) {
+                Some(r) if selectable(r) => chosen.push((*r).clone()),
+                Some(r) => ctx.printer.warn(format!(
+                    "{} {} can't be connected: {}",
+                    r.reference(),
+                    r.display_name(),
+                    r.flag_words().join("; ")
+                )),
+                None => {
+                    let label = stored
+                        .iter()
+                        .find(|p| matches_stored(a, p))
+                        .map(|p| format!("{} {}", p.profile.reference(), sanitize(&p.profile.display_name())))
+                        .unwrap_or_else(|| sanitize(a));
+                    unreachable_named.push(label);
+                }
+            }
+        }
+    } else {
+        let items: Vec<Choice> = choices
+            .iter()
+            .map(|r| {
+                let mut label = format!("{:<9} {} ({})", r.network.name(), r.display_name(), r.reference());
+                if !r.is_admin() && r.can_publish() {
+                    label.push_str("  [not a Page Admin]");
+                }
+                Choice {
+                    label,
+                    disabled: (!selectable(r)).then(|| r.flag_words().join("; ")),
+                    selected: was_connected(r) || previous.is_empty(),
+                }
+            })
+            .collect();
+        if items.is_empty() {
+            return Err(Error::action("nothing_to_connect", "this login reaches no Page or Instagram account")
+                .hint("run the command again and tick the Pages (\"opt in to all current and future Pages\") on Meta's page"));
+        }
+        let flag = format!("PROFILE arguments or --all (sq reauth {} --all)", args.network.name());
+        for i in ctx.prompter.multi_select("Which profiles should sq (re)connect?", &items, &flag)? {
+            if let Some(r) = choices.get(i) {
+                chosen.push((*r).clone());
+            }
+        }
+    }
+    // An Instagram account publishes with its Page's token: store that Page's token too by
+    // keeping the Page in the set when it is already a profile.
+    if chosen.is_empty() {
+        let mut e = Error::action("nothing_selected", "no profile was selected; nothing was changed");
+        for u in &unreachable_named {
+            e = e.hint(format!("{u} is not among the profiles this login reaches: tick it on Meta's page"));
+        }
+        return Err(
+            e.hint(format!("run `sq reauth {}` again and tick the Pages to connect", args.network.name()))
+        );
+    }
+
+    // Profiles of this login that were not re-selected stay as they were.
+    let keep: Vec<NewProfile> = same_login
+        .iter()
+        .filter(|p| !chosen.iter().any(|c| c.reference() == p.profile.reference()))
+        .map(|p| connect::keep_profile(&p.profile))
+        .collect();
+    connect::save(ctx, &login, &chosen, &keep).await?;
+    finish(ctx, &login, &chosen, &keep, &unreachable_named, &missing).await
+}
+
+/// Instagram Login and Threads: their own authorize/exchange/long-lived endpoints.
+async fn own_login(
+    ctx: &Ctx,
+    args: &Args,
+    stored: &[ProfileWithConnection],
+    login_kind: AuthLogin,
+) -> Result<Exit, Error> {
+    let network = login_kind.network();
+    if args.all {
+        ctx.printer.verbose(1, "--all: an Instagram Login / Threads login is one profile");
+    }
+    let app = ctx.app_credentials(network).await?.ok_or_else(|| app_missing(network))?;
+    if network == Network::Threads {
+        if let Some(fb) = &ctx.settings.facebook.id {
+            if fb.value == app.id {
+                return Err(Error::usage(format!(
+                    "threads.app_id is {}, which is the Facebook app id; Threads only accepts the Threads app id (Meta error 4476002)",
+                    app.id
+                ))
+                .hint("find the Threads app id and secret in the Meta dashboard: Use cases → Threads API → Settings")
+                .hint("sq config set threads.app_id <THREADS-APP-ID>, and printf '%s' \"$THREADS_SECRET\" | sq config set threads.app_secret --stdin"));
+            }
+        }
+    }
+    let kind = if network == Network::Threads { ProfileKind::Threads } else { ProfileKind::InstagramLogin };
+    let scopes = auth::scopes_for(&[kind], &args.scopes);
+    let grant = authorize(ctx, args, login_kind, &app.id, &scopes).await?;
+    ctx.printer.status("Got the authorization; exchanging it for a token...");
+    let graph = ctx.graph(None)?;
+    let now = ctx.clock.now_unix();
+    let (login, reached) = if network == Network::Threads {
+        let short = graph.exchange_threads_code(&app, &grant.code, grant.redirect.as_str()).await?;
+        connect::inspect_threads(&graph, Some(&app), short.access_token, now, true).await?
+    } else {
+        let short = graph.exchange_instagram_code(&app, &grant.code, grant.redirect.as_str()).await?;
+        let perms = short.permissions.clone();
+        let (mut login, r) =
+            connect::inspect_instagram(&graph, Some(&app), short.access_token, perms, now, true).await?;
+        if login.scopes.is_empty() {
+            login.scopes = scopes.clone();
+        }
+        (login, r)
+    };
+    for w in &login.warnings {
+        ctx.printer.warn(w);
+    }
+    let missing = if login.scopes.is_empty() { Vec::new() } else { report_missing(ctx, &login, &scopes) };
+    // The login is one account: if other ones were named, say that they were not reconnected.
+    let unreachable_named: Vec<String> = args
+        .profiles
+        .iter()
+        .filter(|a| !matches_reached(a, &reached))
+        .map(|a| {
+            stored
+                .iter()
+                .find(|p| matches_stored(a, p))
+                .map(|p| format!("{} {}", p.profile.reference(), sanitize(&p.profile.display_name())))
+                .unwrap_or_else(|| sanitize(a))
+        })
+        .collect();
+    let chosen = vec![reached];
+    connect::save(ctx, &login, &chosen, &[]).await?;
+    finish(ctx, &login, &chosen, &[], &unreachable_named, &missing).await
+}
+
+/// The report: what was reconnected, kept, not reached; then the closing diagnose and the
+/// requeue hint.
+async fn finish(
+    ctx: &Ctx,
+    login: &Login,
+    chosen: &[Reached],
+    kept: &[NewProfile],
+    unreachable_named: &[String],
+    missing: &[String],
+) -> Result<Exit, Error> {
+    let refs: Vec<String> = chosen.iter().map(Reached::reference).collect();
+    let report = match connect::diagnose_profiles(ctx, &refs).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            ctx.printer.warn(format!("the closing diagnose could not run: {}", e.message));
+            None
+        }
+    };
+    let failed: u64 = report.as_ref().map_or(0, |r| {
+        r.profiles
+            .iter()
+            .flat_map(|p| p.findings.iter())
+            .filter(|f| f.code == crate::diagnose::Code::FailedPosts)
+            .count() as u64
+    });
+    let failed_refs: Vec<String> =
+        connect::failed_posts(ctx).into_keys().filter(|r| refs.contains(r)).collect();
+    let requeue_hint = (!failed_refs.is_empty() || failed > 0).then(|| {
+        let mut refs = failed_refs.clone();
+        refs.sort();
+        format!("failed posts are waiting for these profiles: sq requeue --failed {}", refs.join(" "))
+    });
+
+    let mut exit = report.as_ref().map_or(Exit::Success, |r| r.exit());
+    if !unreachable_named.is_empty() {
+        exit = Exit::Code(Kind::ActionRequired);
+    }
+    let p = &ctx.printer;
+    if p.is_json() {
+        let kept_json: Vec<_> = kept
+            .iter()
+            .map(|k| {
+                json!({"profile": format!("{}:{}", k.kind.name(), k.remote_id), "network": k.kind.name(),
+                            "kind": k.kind.name(), "name": sanitize(&k.name), "status": "kept"})
+            })
+            .collect();
+        p.json(&json!({
+            "connection": login.json(),
+            "profiles": chosen.iter().map(|r| r.json("reconnected")).chain(kept_json).collect::<Vec<_>>(),
+            "not_reached": unreachable_named,
+            "missing_permissions": missing,
+            "diagnose": report,
+            "requeue_hint": requeue_hint,
+        }))?;
+        return Ok(exit);
+    }
+    p.answer(format!("Connected {} with a new token {}:", login.label(), login.token.masked()));
+    for r in chosen {
+        let words = r.flag_words();
+        let flags = if words.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", p.paint(Style::Warn, &format!("[{}]", words.join("; "))))
+        };
+        p.answer(format!("  reconnected  {:<30} {}{flags}", r.reference(), r.display_name()));
+    }
+    for k in kept {
+        p.answer(format!(
+            "  kept as is   {:<30} {} (not selected: its old token was left unchanged)",
+            format!("{}:{}", k.kind.name(), k.remote_id),
+            sanitize(&k.name)
+        ));
+    }
+    for u in unreachable_named {
+        p.answer(format!(
+            "  not reached  {u}: this login can't reach it; tick it on Meta's page and run again"
+        ));
+    }
+    if let Some(r) = &report {
+        p.answer("");
+        for line in crate::diagnose::render_human(r, &|s, t| p.paint(s, t)) {
+            p.answer(line);
+        }
+    }
+    if let Some(h) = requeue_hint {
+        p.hint(h);
+    }
+    Ok(exit)
+}
