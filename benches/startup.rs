@@ -30,9 +30,14 @@ fn time_runs(bin: &Path, args: &[&str], env: &[(&str, &str)], n: usize) -> (Dura
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(env!("CARGO")).args(["build", "--release", "--quiet"]).current_dir(root).status().unwrap();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet"])
+        .current_dir(root)
+        .status()
+        .unwrap();
     assert!(status.success());
-    let target = std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or(root.join("target"));
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or(root.join("target"));
     let bin = target.join("release").join("sq");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -5,6 +5,7 @@
 pub mod collect;
 pub mod engine;
 pub mod facts;
+pub mod local;
 pub mod report;
 
 pub use engine::diagnose;

@@ -1,0 +1,174 @@
+//! The local half of collection: database rows and credential-store secrets (plus the
+//! environment probes that need no Meta) turned into a [`CollectInput`]. Shared by
+//! `sq diagnose` and the closing diagnose of `sq reauth`.
+
+use crate::ctx::Ctx;
+use crate::db::{ProfileWithConnection, Via};
+use crate::diagnose::Facts;
+use crate::diagnose::collect::{
+    self, AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret,
+};
+use crate::diagnose::facts::{ProfileKind, RedirectFacts, StoreProbe, TokenSource};
+use crate::error::Error;
+use crate::settings::{Network, StoreKind};
+use crate::store::{self, Account};
+use std::collections::BTreeMap;
+
+pub fn profile_kind(p: &ProfileWithConnection) -> ProfileKind {
+    match (p.profile.kind, p.profile.via) {
+        (Network::Facebook, _) => ProfileKind::Page,
+        (Network::Instagram, Via::Page) => ProfileKind::InstagramViaPage,
+        (Network::Instagram, _) => ProfileKind::InstagramLogin,
+        (Network::Threads, _) => ProfileKind::Threads,
+    }
+}
+
+/// Reads the app id and secret of every network, tolerating a store that can't be read (that
+/// is diagnosed as `store_unavailable`, not a reason to stop).
+pub async fn apps(ctx: &Ctx, store_ok: bool) -> Apps {
+    let mut apps = Apps::default();
+    for network in Network::ALL {
+        let app = ctx.settings.app(network);
+        let id = app.id.as_ref().map(|s| s.value.clone());
+        let secret = match (&app.env_secret, store_ok) {
+            (Some(s), _) => Some(s.clone()),
+            (None, true) => {
+                ctx.with_store(move |s| s.load(&Account::app_secret(network))).await.ok().flatten()
+            }
+            (None, false) => None,
+        };
+        let config = AppConfig { id, secret };
+        match network {
+            Network::Facebook => apps.facebook = config,
+            Network::Instagram => apps.instagram = config,
+            Network::Threads => apps.threads = config,
+        }
+    }
+    apps
+}
+
+/// Collects the facts (local and Meta's) for the given stored profiles.
+pub async fn facts_for(
+    ctx: &Ctx,
+    rows: &[ProfileWithConnection],
+    progress: &dyn Fn(usize, usize),
+) -> Result<Facts, Error> {
+    let input = input_for(ctx, rows).await?;
+    let client = ctx.graph(None)?;
+    Ok(collect::collect(&client, &input, progress).await)
+}
+
+/// The [`CollectInput`] for stored profiles: their tokens from the store (probed first, bounded
+/// by its timeout), their connections, failed-post counts, app credentials and the redirect URI.
+pub async fn input_for(ctx: &Ctx, rows: &[ProfileWithConnection]) -> Result<CollectInput, Error> {
+    let failed = crate::connect::failed_posts(ctx);
+    // The store: open it and probe it (write, read, delete), bounded by its own timeout.
+    let (store_probe, store_ok, store_reason) = match ctx.store() {
+        Ok(store) => {
+            let probe = tokio::task::spawn_blocking(move || store::probe(store.as_ref()))
+                .await
+                .map_err(|e| Error::failure("internal", format!("store probe failed: {e}")))?;
+            match probe.to_error() {
+                None => (StoreProbe::Ok, true, String::new()),
+                Some(err) => (
+                    StoreProbe::Failed { backend: probe.backend.clone(), reason: err.message.clone() },
+                    false,
+                    err.message,
+                ),
+            }
+        }
+        Err(err) => (
+            StoreProbe::Failed {
+                backend: ctx.settings.store.value.name().to_string(),
+                reason: err.message.clone(),
+            },
+            false,
+            err.message,
+        ),
+    };
+
+    let source = match ctx.settings.store.value {
+        StoreKind::Keyring => TokenSource::Keyring,
+        StoreKind::File => TokenSource::File,
+    };
+
+    // Every account to read, once: Page tokens and user tokens.
+    let mut accounts: Vec<Account> = Vec::new();
+    let mut push = |a: Account| {
+        if !accounts.contains(&a) {
+            accounts.push(a);
+        }
+    };
+    for r in rows {
+        push(r.profile.token_account(&r.connection));
+        // Only a Facebook login has a user token of its own (permissions, Page list); an
+        // Instagram Login or Threads connection's token is the profile's token.
+        if r.connection.network == Network::Facebook {
+            push(r.connection.token_account());
+        }
+    }
+    let loaded: BTreeMap<String, StoredSecret> = if store_ok {
+        let list = accounts.clone();
+        ctx.with_store(move |s| {
+            let mut out = BTreeMap::new();
+            for a in list {
+                let v = match s.load(&a) {
+                    Ok(Some(t)) => StoredSecret::Loaded(t),
+                    Ok(None) => StoredSecret::Missing,
+                    Err(e) => StoredSecret::Unreadable { reason: e.to_string() },
+                };
+                out.insert(a.as_str().to_string(), v);
+            }
+            Ok(out)
+        })
+        .await?
+    } else {
+        accounts
+            .iter()
+            .map(|a| (a.as_str().to_string(), StoredSecret::Unreadable { reason: store_reason.clone() }))
+            .collect()
+    };
+    let secret_of = |a: &Account| loaded.get(a.as_str()).cloned().unwrap_or(StoredSecret::Missing);
+
+    let mut connections: BTreeMap<i64, StoredConnection> = BTreeMap::new();
+    let mut profiles = Vec::new();
+    for r in rows {
+        let c = &r.connection;
+        let facebook = c.network == Network::Facebook;
+        if facebook {
+            connections.entry(c.id).or_insert_with(|| StoredConnection {
+                id: c.id.to_string(),
+                network: c.network,
+                user_id: Some(c.meta_user_id.clone()),
+                user_token: secret_of(&c.token_account()),
+            });
+        }
+        let p = &r.profile;
+        let kind = profile_kind(r);
+        let mut sp =
+            StoredProfile::new(kind, p.remote_id.clone(), p.display_name(), secret_of(&p.token_account(c)));
+        sp.connection_id = facebook.then(|| c.id.to_string());
+        sp.page_id = p.page_id.clone().filter(|_| kind == ProfileKind::InstagramViaPage);
+        sp.token_source = source;
+        sp.stored_expires_at = p.token_expires_at.or(match p.via {
+            Via::Page => None,
+            _ => c.token_expires_at,
+        });
+        sp.stored_issued_at = c.issued_at;
+        sp.stored_scopes = (!c.scopes.is_empty() && p.via != Via::Page).then(|| c.scopes.clone());
+        sp.failed_posts = failed.get(&p.reference()).copied().unwrap_or(0);
+        profiles.push(sp);
+    }
+
+    let redirect = crate::auth::RedirectUri::parse(&ctx.settings.redirect_uri.value).ok().map(|uri| {
+        let port_busy = crate::auth::check_port_free(&uri).is_err();
+        RedirectFacts { uri: uri.as_str().to_string(), port: uri.port(), port_busy }
+    });
+    Ok(CollectInput {
+        profiles,
+        connections: connections.into_values().collect(),
+        apps: apps(ctx, store_ok).await,
+        store: Some(store_probe),
+        redirect,
+    })
+}
