@@ -59,12 +59,15 @@ pub enum Command {
     Config(cmd::config::Args),
     Sandbox(cmd::sandbox::Args),
     Completions(cmd::completions::Args),
+    Queue(cmd::queue::Args),
+    Publish(cmd::publish::Args),
+    Requeue(cmd::requeue::Args),
 }
 
 impl Command {
     /// Long-running commands that stop cleanly on Ctrl-C/SIGTERM themselves (a server, a
     /// watcher); for the rest, Ctrl-C ends the command with exit 130.
     pub fn handles_signals(&self) -> bool {
-        matches!(self, Command::Sandbox(_))
+        matches!(self, Command::Sandbox(_) | Command::Publish(_))
     }
 }

@@ -7,6 +7,9 @@ use crate::error::{Error, Kind};
 
 pub mod completions;
 pub mod config;
+pub mod publish;
+pub mod queue;
+pub mod requeue;
 pub mod sandbox;
 
 /// How a command that did its job ended: most end in success, but `diagnose` finishing its
@@ -22,5 +25,8 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
         Command::Config(args) => config::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
+        Command::Queue(args) => queue::run(ctx, args).await,
+        Command::Publish(args) => publish::run(ctx, args).await,
+        Command::Requeue(args) => requeue::run(ctx, args).await,
     }
 }

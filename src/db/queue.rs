@@ -183,8 +183,8 @@ pub struct RequeueCandidate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
     Canceled(Box<Post>),
-    /// The post is in a state that can't be canceled (published, publishing, unknown,
-    /// canceled); the post as it is.
+    /// The post is in a state that can't be canceled (published, publishing, canceled); the
+    /// post as it is.
     Refused(Box<Post>),
     NotFound,
 }
@@ -386,12 +386,13 @@ impl Db {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
-    /// Cancels a `queued` or `failed` post. A post being published, published, or whose
-    /// outcome is unknown (it may be live) is refused.
+    /// Cancels a `queued`, `failed` or `unknown` post (an unknown one may be live on Meta;
+    /// canceling it is the user's word that sq must not send or reconcile it again). A post
+    /// being published or already published is refused.
     pub fn cancel_post(&mut self, id: i64, now: i64) -> Result<CancelOutcome, DbError> {
         self.in_tx(|tx| {
             let Some(post) = get_post(tx, id)? else { return Ok(CancelOutcome::NotFound) };
-            if !matches!(post.state, PostState::Queued | PostState::Failed) {
+            if !matches!(post.state, PostState::Queued | PostState::Failed | PostState::Unknown) {
                 return Ok(CancelOutcome::Refused(Box::new(post)));
             }
             tx.execute(
