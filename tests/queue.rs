@@ -340,3 +340,279 @@ fn wait_until(mut f: impl FnMut() -> bool, what: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+// --- publish: failure matrix ------------------------------------------------------------------
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+impl World {
+    /// The default world with some `settings` changed (through a scenario file).
+    fn with_settings(settings: Value) -> World {
+        let probe = SandboxThread::start(SandboxOptions::new(Scenario::load("default").unwrap())).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut scenario: Value = rt.block_on(async {
+            reqwest::get(format!("{}/_sandbox/scenario", probe.base_url())).await.unwrap().json().await.unwrap()
+        });
+        for (k, v) in settings.as_object().unwrap() {
+            scenario["settings"][k] = v.clone();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("world.json");
+        std::fs::write(&path, scenario.to_string()).unwrap();
+        World::with(Scenario::load(path.to_str().unwrap()).unwrap())
+    }
+
+    fn sql(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(self.env.data_dir().join("sq.db")).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn.execute_batch(sql).unwrap();
+    }
+
+    fn events(&self, id: i64) -> Vec<String> {
+        self.post(id)["history"].as_array().unwrap().iter().map(|h| h["event"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+#[test]
+fn instagram_container_slow_then_9007_then_success() {
+    let w = World::with_settings(json!({"container_polls": 2}));
+    w.fault(json!({"kind": "error", "code": 9007, "subcode": 2207027, "status": 400,
+                   "message": "The media is not ready to be published. Please wait a moment.",
+                   "match": {"path": "/media_publish"}, "count": 1}));
+    let id = w.add("instagram:17841400000000001", "Slow loaf", &["--image-url", IMAGE]);
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let p = w.post(id);
+    assert_eq!(state(&p), "published", "{p}");
+    assert!(p["container_id"].is_string());
+    assert_eq!(w.published("instagram", IG_VIA_PAGE).len(), 1);
+}
+
+#[test]
+fn media_and_duplicate_fail_with_exit_1_and_others_go_out() {
+    let w = World::new();
+    let media = w.add("instagram:17841400000000001", "Bad image", &["--image-url", "https://cdn.example.com/broken.jpg"]);
+    let first = w.add("facebook:777", "Same words", &[]);
+    let dup = w.add("facebook:777", "Same words", &[]);
+    let fine = w.add("threads:7000000000000001", "Fine", &[]);
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let p = w.post(media);
+    assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("failed", Some("media")), "{p}");
+    assert_eq!(p["last_error"]["code"], 9004);
+    assert_eq!(state(&w.post(first)), "published");
+    let p = w.post(dup);
+    assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("failed", Some("content")), "{p}");
+    assert_eq!(p["last_error"]["code"], 506);
+    assert_eq!(state(&w.post(fine)), "published");
+    assert_eq!(w.published("facebook", PAGE).len(), 1);
+    assert!(w.published("instagram", IG_VIA_PAGE).is_empty());
+}
+
+#[test]
+fn quota_reached_and_throttling_go_back_to_the_queue_with_exit_3() {
+    let w = World::new();
+    w.control("events", json!({"event": "quota_reached", "account": IG_LOGIN}));
+    w.fault(json!({"kind": "throttle", "code": 80001, "minutes": 7, "match": {"page": PAGE, "path": "/feed"}}));
+    let ig = w.add("instagram:17841400000000002", "Over quota", &["--image-url", IMAGE]);
+    let fb = w.add("facebook:777", "Throttled", &[]);
+    let fb2 = w.add("facebook:777", "Throttled too", &[]);
+    let before = now();
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    let p = w.post(ig);
+    assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("queued", Some("rate_limit")), "{p}");
+    // The limit was read at run time and the re-check is later, not now.
+    let due = |p: &Value| {
+        time::OffsetDateTime::parse(p["scheduled_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+    };
+    assert!(due(&p) >= before + 1800, "{p}");
+    let p = w.post(fb);
+    assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("queued", Some("rate_limit")), "{p}");
+    // Meta's estimated_time_to_regain_access (7 min) is honoured.
+    assert!(due(&p) >= before + 7 * 60, "{p}");
+    assert_eq!(p["attempts"], 1);
+    assert!(w.events(fb).contains(&"retry".to_string()));
+    // Per-profile order: the second post waits behind the first.
+    assert_eq!((state(&w.post(fb2)), w.post(fb2)["attempts"].as_i64()), ("queued", Some(0)));
+    assert!(w.published("facebook", PAGE).is_empty() && w.published("instagram", IG_LOGIN).is_empty());
+}
+
+#[test]
+fn auth_failure_mid_run_holds_the_profile_and_others_keep_publishing() {
+    let w = World::new();
+    w.fault(json!({"kind": "error", "code": 190, "subcode": 460, "status": 400,
+                   "message": "Error validating access token: The session has been invalidated because the user changed their password.",
+                   "match": {"page": PAGE, "path": "/feed", "method": "POST"}}));
+    let a = w.add("facebook:777", "one", &[]);
+    let b = w.add("facebook:777", "two", &[]);
+    let c = w.add("facebook:888", "three", &[]);
+    let d = w.add("facebook:888", "four", &[]);
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["held"][0]["profile"], "facebook:777", "{v}");
+    assert_eq!(v["held"][0]["posts"], 1);
+    assert!(v["held"][0]["fix"].as_str().unwrap().contains("sq reauth facebook facebook:777"));
+    let p = w.post(a);
+    assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("failed", Some("auth")), "{p}");
+    assert_eq!(p["last_error"]["subcode"], 460);
+    assert_eq!((state(&w.post(b)), w.post(b)["attempts"].as_i64()), ("queued", Some(0)));
+    assert_eq!(state(&w.post(c)), "published");
+    assert_eq!(state(&w.post(d)), "published");
+    // The next run keeps holding it (nothing sent) until the profile is fixed.
+    w.clear_faults();
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert_eq!(state(&w.post(b)), "queued");
+    assert!(w.published("facebook", PAGE).is_empty());
+}
+
+#[test]
+fn bad_gateway_on_publish_is_retried_later_never_resent_blind() {
+    let w = World::new();
+    w.fault(json!({"kind": "bad_gateway", "match": {"path": "/feed", "method": "POST"}, "count": 1}));
+    let id = w.add("facebook:777", "Through the 502", &[]);
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    let p = w.post(id);
+    assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("queued", Some("transient")), "{p}");
+    // Meta may have acted on it: no resend in this run, and the next attempt reconciles first
+    // (the journal kept the start).
+    assert!(w.published("facebook", PAGE).len() <= 1);
+    let r = w.publish(&[]);
+    assert_eq!(r.json()["summary"]["published"], 0, "not due yet: {r:?}");
+}
+
+#[test]
+fn a_dead_claim_becomes_unknown_and_is_reconciled_not_resent() {
+    let w = World::new();
+    let id = w.add("facebook:777", "Already out", &[]);
+    // It went out, then the process died before recording the answer.
+    w.rt.block_on(async {
+        let url = format!("{}/graph.facebook.com/v27.0/777/feed", w.sb.base_url());
+        let r = w.http.post(url).form(&[("message", "Already out"), ("access_token", "EAASandboxDefaultPage777000000000000001")]).send().await.unwrap();
+        assert!(r.status().is_success());
+    });
+    let started = now() - 600;
+    w.sql(&format!(
+        "UPDATE posts SET state = 'publishing', claim_owner = 'pid:1:dead', claim_until = 1, started_at = {started},
+             attempts = 1 WHERE id = {id}"
+    ));
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["recovered"][0]["state"], "unknown", "{v}");
+    let p = w.post(id);
+    assert_eq!(state(&p), "published", "{p}");
+    assert!(p["remote_id"].as_str().unwrap().starts_with("777_"));
+    let ev = w.events(id);
+    assert!(ev.contains(&"lease_expired".into()) && ev.contains(&"reconciling".into()), "{ev:?}");
+    assert_eq!(w.published("facebook", PAGE).len(), 1, "never twice");
+
+    // A claim that died before anything was sent goes back to the queue and out once.
+    let id = w.add("facebook:888", "Never sent", &[]);
+    w.sql(&format!("UPDATE posts SET state = 'publishing', claim_owner = 'pid:1:dead', claim_until = 1 WHERE id = {id}"));
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["recovered"][0]["state"], "queued");
+    assert_eq!(state(&w.post(id)), "published");
+    assert_eq!(w.published("facebook", PAGE2).len(), 1);
+}
+
+#[test]
+fn killed_mid_publish_then_reconciled_through_the_container() {
+    let w = World::new();
+    w.fault(json!({"kind": "hang", "match": {"path": "/media_publish"}}));
+    let id = w.add("instagram:17841400000000002", "Killed", &["--image-url", IMAGE]);
+    let mut child = w
+        .env
+        .command(&["publish", "--lease", "1s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| w.post(id)["container_id"].is_string() && w.events(id).len() >= 2 && {
+        let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
+        conn.query_row(&format!("SELECT started_at IS NOT NULL FROM posts WHERE id = {id}"), [], |r| r.get::<_, bool>(0)).unwrap()
+    }, "the publish request to go out");
+    child.kill().unwrap();
+    let _ = child.wait();
+    w.clear_faults();
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["recovered"][0]["state"], "unknown");
+    assert_eq!(state(&w.post(id)), "published");
+    assert_eq!(w.published("instagram", IG_LOGIN).len(), 1);
+}
+
+#[test]
+fn two_publish_processes_never_publish_a_post_twice() {
+    let w = World::new();
+    w.control("latency", json!({"ms": 30}));
+    let mut texts = Vec::new();
+    for i in 0..12 {
+        for page in ["facebook:777", "facebook:888"] {
+            let t = format!("post {i} to {page}");
+            w.add(page, &t, &[]);
+            texts.push(t);
+        }
+    }
+    let spawn = || {
+        w.env
+            .command(&["--json", "publish"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success(), "{a:?} {b:?}");
+    // Whatever one run left (the other held the profile at the time), a third run finishes.
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let mut seen: Vec<String> = [PAGE, PAGE2]
+        .iter()
+        .flat_map(|p| w.published("facebook", p))
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    seen.sort();
+    texts.sort();
+    assert_eq!(seen, texts, "each post exactly once");
+    // Per-profile order held across processes.
+    for page in [PAGE, PAGE2] {
+        let order: Vec<String> = w.published("facebook", page).iter().map(|p| p["text"].as_str().unwrap().to_string()).collect();
+        let mut sorted = order.clone();
+        sorted.sort_by_key(|t| t.split(' ').nth(1).unwrap().parse::<u32>().unwrap());
+        assert_eq!(order, sorted);
+    }
+}
+
+#[test]
+fn watch_stops_cleanly_on_sigterm() {
+    let w = World::new();
+    let id = w.add("facebook:777", "Watched", &[]);
+    let child = w
+        .env
+        .command(&["publish", "--watch", "--interval", "200ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(|| state(&w.post(id)) == "published", "the watcher to publish");
+    let later = w.add("facebook:777", "Watched later", &[]);
+    wait_until(|| state(&w.post(later)) == "published", "the next pass");
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
+    let claimed: i64 = conn.query_row("SELECT count(*) FROM posts WHERE state = 'publishing'", [], |r| r.get(0)).unwrap();
+    assert_eq!(claimed, 0);
+}
