@@ -616,3 +616,182 @@ fn watch_stops_cleanly_on_sigterm() {
     let claimed: i64 = conn.query_row("SELECT count(*) FROM posts WHERE state = 'publishing'", [], |r| r.get(0)).unwrap();
     assert_eq!(claimed, 0);
 }
+
+// --- requeue ----------------------------------------------------------------------------------
+
+impl World {
+    /// Marks a post failed with a class, `ago` seconds ago (requeue tests start from failures
+    /// without waiting for Meta to produce each one).
+    fn fail(&self, id: i64, class: &str, ago: i64) {
+        let at = now() - ago;
+        self.sql(&format!(
+            "UPDATE posts SET state = 'failed', error_class = '{class}', error_message = 'test {class}',
+                 attempts = 1, finished_at = {at} WHERE id = {id}"
+        ));
+    }
+
+    fn requeue(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["--json", "requeue"];
+        args.extend_from_slice(extra);
+        self.sq(&args)
+    }
+}
+
+fn ids(v: &Value, key: &str) -> Vec<i64> {
+    let mut out: Vec<i64> = v[key].as_array().unwrap().iter().map(|x| x["id"].as_i64().unwrap()).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn requeue_filters_classes_and_json_shape() {
+    let w = World::new();
+    let auth = w.add("facebook:777", "a", &[]);
+    let rate = w.add("facebook:888", "b", &[]);
+    let media = w.add("instagram:17841400000000002", "c", &["--image-url", IMAGE]);
+    let content = w.add("threads:7000000000000001", "d", &[]);
+    let old = w.add("threads:7000000000000001", "e", &[]);
+    w.fail(auth, "auth", 60);
+    w.fail(rate, "rate_limit", 60);
+    w.fail(media, "media", 60);
+    w.fail(content, "content", 60);
+    w.fail(old, "transient", 3 * 86400);
+
+    // --dry-run changes nothing.
+    let r = w.requeue(&["--failed", "--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(ids(&v, "requeued"), vec![auth, rate, old], "media/content need --class: {v}");
+    assert_eq!(v["held"], json!([]));
+    for key in ["id", "profile", "scheduled_at"] {
+        assert!(v["requeued"][0].get(key).is_some(), "{v}");
+    }
+    assert_eq!(state(&w.post(auth)), "failed");
+
+    // Filters.
+    assert_eq!(ids(&w.requeue(&["--failed", "--dry-run", "facebook:888"]).json(), "requeued"), vec![rate]);
+    assert_eq!(ids(&w.requeue(&["--failed", "--dry-run", "--network", "threads"]).json(), "requeued"), vec![old]);
+    assert_eq!(ids(&w.requeue(&["--failed", "--dry-run", "--since", "1h"]).json(), "requeued"), vec![auth, rate]);
+    assert_eq!(
+        ids(&w.requeue(&["--failed", "--dry-run", "--class", "media"]).json(), "requeued"),
+        vec![media]
+    );
+    assert_eq!(
+        ids(&w.requeue(&["--failed", "--dry-run", "--class", "all"]).json(), "requeued"),
+        vec![auth, rate, media, content, old]
+    );
+
+    // For real: history kept, attempts not reset.
+    let r = w.requeue(&["--failed", "--class", "media", "--class", "auth"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(ids(&r.json(), "requeued"), vec![auth, media]);
+    let p = w.post(media);
+    assert_eq!((state(&p), p["attempts"].as_i64()), ("queued", Some(1)), "{p}");
+    assert_eq!(w.events(media).last().unwrap(), "requeued");
+    assert_eq!(state(&w.post(content)), "failed");
+
+    // Bad input.
+    assert_eq!(w.sq(&["requeue", "--failed", "--since", "soon"]).code, 2);
+    assert_eq!(w.sq(&["requeue", "--failed", "--class", "bogus"]).code, 2);
+    assert_eq!(w.sq(&["requeue"]).code, 2);
+    assert_eq!(w.sq(&["requeue", "999"]).code, 2);
+}
+
+#[test]
+fn requeue_holds_broken_profiles_with_the_fix_unless_forced() {
+    let w = World::new();
+    let fb = w.add("facebook:777", "a", &[]);
+    let th = w.add("threads:7000000000000001", "b", &[]);
+    w.fail(fb, "auth", 60);
+    w.fail(th, "transient", 60);
+    // Dana changed her password: the Page token is dead (190/460).
+    w.control("events", json!({"event": "password_changed", "user": DANA}));
+    let r = w.requeue(&["--failed"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let v = r.json();
+    assert_eq!(ids(&v, "requeued"), vec![th], "{v}");
+    assert_eq!(ids(&v, "held"), vec![fb]);
+    let held = &v["held"][0];
+    assert_eq!(held["profile"], "facebook:777");
+    assert!(held["fix"].as_str().unwrap().contains("sq reauth facebook"), "{held}");
+    assert!(held["reason"].as_str().unwrap().len() > 10, "{held}");
+    assert_eq!(state(&w.post(fb)), "failed");
+    assert_eq!(state(&w.post(th)), "queued");
+
+    // Human output lists the fix too.
+    let r = w.sq(&["requeue", "--failed"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stdout.contains("fix: sq reauth facebook"), "{r:?}");
+
+    let r = w.requeue(&["--failed", "--force"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(ids(&r.json(), "requeued"), vec![fb]);
+    assert_eq!(state(&w.post(fb)), "queued");
+}
+
+#[test]
+fn requeue_at_original_and_by_id() {
+    let w = World::new();
+    let future = w.add("facebook:777", "later", &["--at", "+3h"]);
+    let past = w.add("facebook:888", "earlier", &[]);
+    w.fail(future, "transient", 10);
+    w.fail(past, "transient", 10);
+    let r = w.requeue(&["--failed", "--at", "original"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    let at = |id: i64| {
+        let s = v["requeued"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap()["scheduled_at"].clone();
+        time::OffsetDateTime::parse(s.as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+    };
+    assert!(at(future) >= now() + 3 * 3600 - 120, "{v}");
+    assert!(at(past) <= now() + 5, "{v}");
+
+    // By id: a media failure named by id is requeued; an unknown post is refused with the fix.
+    let media = w.add("facebook:777", "m", &[]);
+    w.fail(media, "media", 10);
+    let unknown = w.add("facebook:888", "u", &[]);
+    w.sql(&format!("UPDATE posts SET state = 'unknown', started_at = 1 WHERE id = {unknown}"));
+    let r = w.requeue(&[&media.to_string(), &unknown.to_string()]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let v = r.json();
+    assert_eq!(ids(&v, "requeued"), vec![media]);
+    assert_eq!(v["held"][0]["fix"], "sq publish facebook:888");
+    assert_eq!(state(&w.post(unknown)), "unknown");
+    // Requeueing a queued post again is refused (exit 1), nothing changes.
+    let r = w.requeue(&[&media.to_string()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.json()["skipped"][0]["state"], "queued");
+}
+
+#[test]
+fn two_requeue_processes_requeue_each_post_once() {
+    let w = World::new();
+    let mut all = Vec::new();
+    for i in 0..200 {
+        let id = w.add(if i % 2 == 0 { "facebook:777" } else { "facebook:888" }, &format!("p{i}"), &[]);
+        all.push(id);
+    }
+    w.sql("UPDATE posts SET state = 'failed', error_class = 'transient', finished_at = 1000");
+    let spawn = || {
+        w.env
+            .command(&["--json", "requeue", "--failed", "--force"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let n = |o: &std::process::Output| {
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["requeued"].as_array().unwrap().len()
+    };
+    assert_eq!(n(&a) + n(&b), all.len(), "each post requeued by exactly one process");
+    let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM post_history WHERE event = 'requeued'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, all.len() as i64);
+}
