@@ -155,7 +155,13 @@ impl World {
 
     fn control(&self, path: &str, body: Value) -> Value {
         self.rt.block_on(async {
-            let r = self.http.post(format!("{}/_sandbox/{path}", self.sb.base_url())).json(&body).send().await.unwrap();
+            let r = self
+                .http
+                .post(format!("{}/_sandbox/{path}", self.sb.base_url()))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             assert!(r.status().is_success(), "control {path}");
             r.json().await.unwrap()
         })
@@ -353,7 +359,12 @@ impl World {
         let probe = SandboxThread::start(SandboxOptions::new(Scenario::load("default").unwrap())).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut scenario: Value = rt.block_on(async {
-            reqwest::get(format!("{}/_sandbox/scenario", probe.base_url())).await.unwrap().json().await.unwrap()
+            reqwest::get(format!("{}/_sandbox/scenario", probe.base_url()))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
         });
         for (k, v) in settings.as_object().unwrap() {
             scenario["settings"][k] = v.clone();
@@ -371,7 +382,12 @@ impl World {
     }
 
     fn events(&self, id: i64) -> Vec<String> {
-        self.post(id)["history"].as_array().unwrap().iter().map(|h| h["event"].as_str().unwrap().to_string()).collect()
+        self.post(id)["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["event"].as_str().unwrap().to_string())
+            .collect()
     }
 }
 
@@ -393,7 +409,11 @@ fn instagram_container_slow_then_9007_then_success() {
 #[test]
 fn media_and_duplicate_fail_with_exit_1_and_others_go_out() {
     let w = World::new();
-    let media = w.add("instagram:17841400000000001", "Bad image", &["--image-url", "https://cdn.example.com/broken.jpg"]);
+    let media = w.add(
+        "instagram:17841400000000001",
+        "Bad image",
+        &["--image-url", "https://cdn.example.com/broken.jpg"],
+    );
     let first = w.add("facebook:777", "Same words", &[]);
     let dup = w.add("facebook:777", "Same words", &[]);
     let fine = w.add("threads:7000000000000001", "Fine", &[]);
@@ -415,7 +435,9 @@ fn media_and_duplicate_fail_with_exit_1_and_others_go_out() {
 fn quota_reached_and_throttling_go_back_to_the_queue_with_exit_3() {
     let w = World::new();
     w.control("events", json!({"event": "quota_reached", "account": IG_LOGIN}));
-    w.fault(json!({"kind": "throttle", "code": 80001, "minutes": 7, "match": {"page": PAGE, "path": "/feed"}}));
+    w.fault(
+        json!({"kind": "throttle", "code": 80001, "minutes": 7, "match": {"page": PAGE, "path": "/feed"}}),
+    );
     let ig = w.add("instagram:17841400000000002", "Over quota", &["--image-url", IMAGE]);
     let fb = w.add("facebook:777", "Throttled", &[]);
     let fb2 = w.add("facebook:777", "Throttled too", &[]);
@@ -426,9 +448,12 @@ fn quota_reached_and_throttling_go_back_to_the_queue_with_exit_3() {
     assert_eq!((state(&p), p["last_error"]["class"].as_str()), ("queued", Some("rate_limit")), "{p}");
     // The limit was read at run time and the re-check is later, not now.
     let due = |p: &Value| {
-        time::OffsetDateTime::parse(p["scheduled_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .unix_timestamp()
+        time::OffsetDateTime::parse(
+            p["scheduled_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp()
     };
     assert!(due(&p) >= before + 1800, "{p}");
     let p = w.post(fb);
@@ -495,7 +520,13 @@ fn a_dead_claim_becomes_unknown_and_is_reconciled_not_resent() {
     // It went out, then the process died before recording the answer.
     w.rt.block_on(async {
         let url = format!("{}/graph.facebook.com/v27.0/777/feed", w.sb.base_url());
-        let r = w.http.post(url).form(&[("message", "Already out"), ("access_token", "EAASandboxDefaultPage777000000000000001")]).send().await.unwrap();
+        let r = w
+            .http
+            .post(url)
+            .form(&[("message", "Already out"), ("access_token", "EAASandboxDefaultPage777000000000000001")])
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
     });
     let started = now() - 600;
@@ -516,7 +547,9 @@ fn a_dead_claim_becomes_unknown_and_is_reconciled_not_resent() {
 
     // A claim that died before anything was sent goes back to the queue and out once.
     let id = w.add("facebook:888", "Never sent", &[]);
-    w.sql(&format!("UPDATE posts SET state = 'publishing', claim_owner = 'pid:1:dead', claim_until = 1 WHERE id = {id}"));
+    w.sql(&format!(
+        "UPDATE posts SET state = 'publishing', claim_owner = 'pid:1:dead', claim_until = 1 WHERE id = {id}"
+    ));
     let r = w.publish(&[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["recovered"][0]["state"], "queued");
@@ -536,10 +569,20 @@ fn killed_mid_publish_then_reconciled_through_the_container() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_until(|| w.post(id)["container_id"].is_string() && w.events(id).len() >= 2 && {
-        let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
-        conn.query_row(&format!("SELECT started_at IS NOT NULL FROM posts WHERE id = {id}"), [], |r| r.get::<_, bool>(0)).unwrap()
-    }, "the publish request to go out");
+    wait_until(
+        || {
+            w.post(id)["container_id"].is_string() && w.events(id).len() >= 2 && {
+                let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
+                conn.query_row(
+                    &format!("SELECT started_at IS NOT NULL FROM posts WHERE id = {id}"),
+                    [],
+                    |r| r.get::<_, bool>(0),
+                )
+                .unwrap()
+            }
+        },
+        "the publish request to go out",
+    );
     child.kill().unwrap();
     let _ = child.wait();
     w.clear_faults();
@@ -587,7 +630,8 @@ fn two_publish_processes_never_publish_a_post_twice() {
     assert_eq!(seen, texts, "each post exactly once");
     // Per-profile order held across processes.
     for page in [PAGE, PAGE2] {
-        let order: Vec<String> = w.published("facebook", page).iter().map(|p| p["text"].as_str().unwrap().to_string()).collect();
+        let order: Vec<String> =
+            w.published("facebook", page).iter().map(|p| p["text"].as_str().unwrap().to_string()).collect();
         let mut sorted = order.clone();
         sorted.sort_by_key(|t| t.split(' ').nth(1).unwrap().parse::<u32>().unwrap());
         assert_eq!(order, sorted);
@@ -613,7 +657,8 @@ fn watch_stops_cleanly_on_sigterm() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
-    let claimed: i64 = conn.query_row("SELECT count(*) FROM posts WHERE state = 'publishing'", [], |r| r.get(0)).unwrap();
+    let claimed: i64 =
+        conn.query_row("SELECT count(*) FROM posts WHERE state = 'publishing'", [], |r| r.get(0)).unwrap();
     assert_eq!(claimed, 0);
 }
 
@@ -670,8 +715,14 @@ fn requeue_filters_classes_and_json_shape() {
 
     // Filters.
     assert_eq!(ids(&w.requeue(&["--failed", "--dry-run", "facebook:888"]).json(), "requeued"), vec![rate]);
-    assert_eq!(ids(&w.requeue(&["--failed", "--dry-run", "--network", "threads"]).json(), "requeued"), vec![old]);
-    assert_eq!(ids(&w.requeue(&["--failed", "--dry-run", "--since", "1h"]).json(), "requeued"), vec![auth, rate]);
+    assert_eq!(
+        ids(&w.requeue(&["--failed", "--dry-run", "--network", "threads"]).json(), "requeued"),
+        vec![old]
+    );
+    assert_eq!(
+        ids(&w.requeue(&["--failed", "--dry-run", "--since", "1h"]).json(), "requeued"),
+        vec![auth, rate]
+    );
     assert_eq!(
         ids(&w.requeue(&["--failed", "--dry-run", "--class", "media"]).json(), "requeued"),
         vec![media]
@@ -740,7 +791,8 @@ fn requeue_at_original_and_by_id() {
     assert_eq!(r.code, 0, "{r:?}");
     let v = r.json();
     let at = |id: i64| {
-        let s = v["requeued"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap()["scheduled_at"].clone();
+        let s =
+            v["requeued"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap()["scheduled_at"].clone();
         time::OffsetDateTime::parse(s.as_str().unwrap(), &time::format_description::well_known::Rfc3339)
             .unwrap()
             .unix_timestamp()

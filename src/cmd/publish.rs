@@ -66,7 +66,7 @@ pub struct Args {
 
 /// Profiles published to at once. Each holds at most one request in flight (per-profile
 /// order), and the Graph client caps HTTP concurrency on its own.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 12;
 /// Automatic retries of one post before it is marked failed (the user can requeue it).
 const MAX_AUTO_RETRIES: i64 = 8;
 /// After Ctrl-C/SIGTERM, in-flight steps get this long to finish before they are abandoned
@@ -104,7 +104,11 @@ async fn run_passes(ctx: &Ctx, args: &Args, stop: watch::Receiver<bool>) -> Resu
     let owner = owner_id();
     let mut last;
     loop {
-        let report = if args.dry_run { dry_run(ctx, &refs, args.limit)? } else { pass(ctx, args, &refs, &owner, &stop).await? };
+        let report = if args.dry_run {
+            dry_run(ctx, &refs, args.limit)?
+        } else {
+            pass(ctx, args, &refs, &owner, &stop).await?
+        };
         last = report.exit();
         report.print(&ctx.printer, args.watch)?;
         if !args.watch || *stop.borrow() {
@@ -282,7 +286,10 @@ impl Report {
         for r in &self.results {
             let mut line = format!("#{:<5} {:<10} {}", r.id, r.outcome, r.profile);
             match r.outcome {
-                "published" => line.push_str(&format!("  → {}", r.remote_id.as_deref().map(sanitize).unwrap_or_else(|| "(id not found)".into()))),
+                "published" => line.push_str(&format!(
+                    "  → {}",
+                    r.remote_id.as_deref().map(sanitize).unwrap_or_else(|| "(id not found)".into())
+                )),
                 "retry" => line.push_str(&format!("  next try at {}", r.scheduled_at)),
                 _ => {}
             }
@@ -298,7 +305,12 @@ impl Report {
             p.answer(line);
         }
         for h in &self.held {
-            p.answer(format!("held     {}  {} due post(s) left queued: {}", h.profile, h.posts, sanitize(&h.reason)));
+            p.answer(format!(
+                "held     {}  {} due post(s) left queued: {}",
+                h.profile,
+                h.posts,
+                sanitize(&h.reason)
+            ));
             p.hint(format!("fix: {}", h.fix));
         }
         let c = self.summary;
@@ -358,13 +370,21 @@ async fn targets(
                 &reference,
                 due,
                 "the profile is not connected any more".into(),
-                format!("sq reauth {} (or cancel its posts with `sq queue cancel`)", reference.split(':').next().unwrap_or("facebook")),
+                format!(
+                    "sq reauth {} (or cancel its posts with `sq queue cancel`)",
+                    reference.split(':').next().unwrap_or("facebook")
+                ),
             );
             continue;
         };
         if let Some(p) = db.auth_hold(&reference, Some(found.profile.updated_at))? {
             let why = p.last_error.map(|e| e.message).unwrap_or_default();
-            report.hold(&reference, due, format!("post #{} failed to authenticate: {why}", p.id), reauth_fix(&reference));
+            report.hold(
+                &reference,
+                due,
+                format!("post #{} failed to authenticate: {why}", p.id),
+                reauth_fix(&reference),
+            );
             continue;
         }
         ready.push(found);
@@ -387,7 +407,12 @@ async fn targets(
             }),
             None => {
                 let due = db.due_count(&reference, now)?;
-                report.hold(&reference, due, "no token is stored for this profile".into(), reauth_fix(&reference));
+                report.hold(
+                    &reference,
+                    due,
+                    "no token is stored for this profile".into(),
+                    reauth_fix(&reference),
+                );
             }
         }
     }
@@ -425,7 +450,8 @@ fn dry_run(ctx: &Ctx, refs: &[String], limit: Option<usize>) -> Result<Report, E
             }
             if p.state == PostState::Unknown || p.scheduled_at <= now {
                 if !ctx.printer.is_json() {
-                    let what = if p.state == PostState::Unknown { "would reconcile" } else { "would publish" };
+                    let what =
+                        if p.state == PostState::Unknown { "would reconcile" } else { "would publish" };
                     ctx.printer.answer(format!("{what}  {}", post_line(&p)));
                 }
                 report.due.push(crate::cmd::queue::PostView::from(&p));
@@ -476,7 +502,11 @@ async fn pass(
         return Ok(report);
     }
     let app = ctx.app_credentials(Network::Facebook).await.unwrap_or(None);
-    let opts = PublishOptions { retry: RetryPolicy::default(), clock: ctx.clock.clone(), ..PublishOptions::default() };
+    let opts = PublishOptions {
+        retry: RetryPolicy::default(),
+        clock: ctx.clock.clone(),
+        ..PublishOptions::default()
+    };
     let shared = Arc::new(Shared {
         db: Arc::new(Mutex::new(db)),
         owner: owner.to_string(),
@@ -625,7 +655,11 @@ async fn profile_worker(s: &Shared, t: Target) -> Result<WorkerResult, Error> {
                     (Outcome::Release { reason: "sq was stopped while publishing".into() }, "released")
                 }
                 Some(Ok(p)) => (
-                    Outcome::Published { remote_id: p.remote_id, container_id: p.container_id, already: p.already },
+                    Outcome::Published {
+                        remote_id: p.remote_id,
+                        container_id: p.container_id,
+                        already: p.already,
+                    },
                     "published",
                 ),
                 Some(Err(PublishFailure::Failed(f))) if f.is_retryable() => {
@@ -634,28 +668,49 @@ async fn profile_worker(s: &Shared, t: Target) -> Result<WorkerResult, Error> {
                     stop_profile = true;
                     if post.auto_retries + 1 >= MAX_AUTO_RETRIES {
                         let mut rec = error_record(&f);
-                        rec.message =
-                            format!("{} (gave up after {} automatic retries)", rec.message, post.auto_retries + 1);
+                        rec.message = format!(
+                            "{} (gave up after {} automatic retries)",
+                            rec.message,
+                            post.auto_retries + 1
+                        );
                         (Outcome::Failed { error: rec, container_id: f.container_id.clone() }, "failed")
                     } else {
                         let wait = f.retry_after.unwrap_or_else(|| {
-                            RetryPolicy::default().backoff(u32::try_from(post.auto_retries + 1).unwrap_or(1), 0.5)
+                            RetryPolicy::default()
+                                .backoff(u32::try_from(post.auto_retries + 1).unwrap_or(1), 0.5)
                         });
                         let at = s.clock.now_unix().saturating_add(wait.as_secs().max(1) as i64);
-                        (Outcome::Retry { error: error_record(&f), at, container_id: f.container_id.clone() }, "retry")
+                        (
+                            Outcome::Retry {
+                                error: error_record(&f),
+                                at,
+                                container_id: f.container_id.clone(),
+                            },
+                            "retry",
+                        )
                     }
                 }
                 Some(Err(PublishFailure::Failed(f))) => {
                     if f.holds_profile() {
                         stop_profile = true;
-                        out.held = Some((t.reference.clone(), format!("post #{} failed to authenticate: {}", post.id, f.message)));
+                        out.held = Some((
+                            t.reference.clone(),
+                            format!("post #{} failed to authenticate: {}", post.id, f.message),
+                        ));
                     }
-                    (Outcome::Failed { error: error_record(&f), container_id: f.container_id.clone() }, "failed")
+                    (
+                        Outcome::Failed { error: error_record(&f), container_id: f.container_id.clone() },
+                        "failed",
+                    )
                 }
                 Some(Err(PublishFailure::Unknown { reason, recorded })) => {
                     stop_profile = true;
                     (
-                        Outcome::Unknown { reason, container_id: recorded.container_id, started_at: recorded.started_at },
+                        Outcome::Unknown {
+                            reason,
+                            container_id: recorded.container_id,
+                            started_at: recorded.started_at,
+                        },
                         "unknown",
                     )
                 }

@@ -192,7 +192,9 @@ pub(crate) fn profile_ref(db: &Db, arg: &str) -> Result<String, Error> {
     match db.resolve(arg) {
         Ok(p) => Ok(p.profile.reference()),
         Err(e) => match arg.split_once(':') {
-            Some((net, id)) if Network::parse(&net.to_ascii_lowercase()).is_some() && !id.trim().is_empty() => {
+            Some((net, id))
+                if Network::parse(&net.to_ascii_lowercase()).is_some() && !id.trim().is_empty() =>
+            {
                 Ok(format!("{}:{}", net.to_ascii_lowercase(), id.trim()))
             }
             _ => Err(e.into()),
@@ -397,7 +399,11 @@ fn show(ctx: &Ctx, id: i64) -> Result<Exit, Error> {
     }
     let p = &ctx.printer;
     p.answer(format!("post #{}  {}  {}", post.id, post.state, post.profile));
-    p.answer(format!("  scheduled  {} (added for {})", time_str(post.scheduled_at), time_str(post.original_at)));
+    p.answer(format!(
+        "  scheduled  {} (added for {})",
+        time_str(post.scheduled_at),
+        time_str(post.original_at)
+    ));
     p.answer(format!("  text       {}", sanitize(&post.text)));
     if let Some(l) = &post.link {
         p.answer(format!("  link       {}", sanitize(l)));
@@ -452,7 +458,10 @@ fn cancel(ctx: &Ctx, id: i64) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         CancelOutcome::Refused(post) => {
-            let e = Error::failure("post_not_cancelable", format!("post #{id} is {} and can't be canceled", post.state));
+            let e = Error::failure(
+                "post_not_cancelable",
+                format!("post #{id} is {} and can't be canceled", post.state),
+            );
             Err(match post.state {
                 PostState::Publishing => e.hint("it is being published right now"),
                 PostState::Published => e.hint("delete it on Meta's side if it should not be there"),

@@ -3,7 +3,9 @@ use crate::cmd::queue::{parse_duration, profile_ref, time_str};
 use crate::ctx::Ctx;
 use crate::db::Db;
 use crate::db::queue::{PostState, RequeueCandidate};
-use crate::diagnose::collect::{AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret};
+use crate::diagnose::collect::{
+    AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret,
+};
 use crate::diagnose::{Code, ProfileKind as DiagKind, Status, TokenSource};
 use crate::error::{Error, Kind};
 use crate::meta::classify::FailureClass;
@@ -219,7 +221,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
         BTreeMap::new()
     } else {
         if !ctx.printer.is_json() {
-            ctx.printer.status(format!("checking {} profile(s) with Meta before requeueing…", profiles.len()));
+            ctx.printer
+                .status(format!("checking {} profile(s) with Meta before requeueing…", profiles.len()));
         }
         health(ctx, &db, &profiles, now).await?
     };
@@ -241,7 +244,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     }
     if !args.dry_run && !items.is_empty() {
         let mut db = ctx.db()?;
-        let reason = if args.force { "requeued with --force" } else { "requeued; the profile checked healthy" };
+        let reason =
+            if args.force { "requeued with --force" } else { "requeued; the profile checked healthy" };
         let done: BTreeSet<i64> = db.requeue(&items, reason, now)?.into_iter().collect();
         // Another process may have requeued or canceled some meanwhile: report only ours.
         requeued.retain(|r| done.contains(&r.id));
@@ -320,7 +324,10 @@ async fn health(
             Ok(f) => found.push(f),
             Err(_) => {
                 let net = r.split(':').next().unwrap_or("facebook");
-                out.insert(r.clone(), ("the profile is not connected".into(), format!("sq reauth {net} {r}")));
+                out.insert(
+                    r.clone(),
+                    ("the profile is not connected".into(), format!("sq reauth {net} {r}")),
+                );
             }
         }
     }
@@ -333,7 +340,8 @@ async fn health(
         accounts.push(f.profile.token_account(&f.connection));
         accounts.push(f.connection.token_account());
     }
-    let tokens = ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
+    let tokens =
+        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
     let source = match ctx.settings.store.value {
         StoreKind::Keyring => TokenSource::Keyring,
         StoreKind::File => TokenSource::File,

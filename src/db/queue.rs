@@ -350,7 +350,8 @@ impl Db {
         }
         sql.push_str(" ORDER BY scheduled_at, id");
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), post_at).map_err(|e| self.err(e))?;
+        let rows =
+            stmt.query_map(rusqlite::params_from_iter(args.iter()), post_at).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
@@ -551,7 +552,13 @@ impl Db {
 
     /// Records the end of a claim. `false` when this process no longer held the post (nothing
     /// was written).
-    pub fn finish_claim(&mut self, id: i64, owner: &str, outcome: &Outcome, now: i64) -> Result<bool, DbError> {
+    pub fn finish_claim(
+        &mut self,
+        id: i64,
+        owner: &str,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Result<bool, DbError> {
         self.in_tx(|tx| {
             let Some(post) = get_post(tx, id)? else { return Ok(false) };
             if post.state != PostState::Publishing || post.claim_owner.as_deref() != Some(owner) {
@@ -662,7 +669,11 @@ impl Db {
 
     /// `failed` posts for `requeue --failed`: failed at or after `since`, of the given
     /// profiles (all when empty). Class filtering is the caller's (it needs the rules).
-    pub fn failed_posts(&self, profiles: &[String], since: Option<i64>) -> Result<Vec<RequeueCandidate>, DbError> {
+    pub fn failed_posts(
+        &self,
+        profiles: &[String],
+        since: Option<i64>,
+    ) -> Result<Vec<RequeueCandidate>, DbError> {
         let mut sql = String::from(
             "SELECT id, profile, network, state, error_class, original_at, finished_at FROM posts
              WHERE state = 'failed' AND finished_at >= ?1",
@@ -693,7 +704,11 @@ impl Db {
         self.candidates(&sql, ids.iter().map(|i| (*i).into()).collect())
     }
 
-    fn candidates(&self, sql: &str, args: Vec<rusqlite::types::Value>) -> Result<Vec<RequeueCandidate>, DbError> {
+    fn candidates(
+        &self,
+        sql: &str,
+        args: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<RequeueCandidate>, DbError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), |r| {
@@ -765,16 +780,35 @@ pub enum JournalStep<'a> {
 /// How a claim ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Published { remote_id: Option<String>, container_id: Option<String>, already: bool },
+    Published {
+        remote_id: Option<String>,
+        container_id: Option<String>,
+        already: bool,
+    },
     /// Transient or rate-limited: back to `queued`, due at `at`, with the container to reuse.
-    Retry { error: ErrorRecord, at: i64, container_id: Option<String> },
+    Retry {
+        error: ErrorRecord,
+        at: i64,
+        container_id: Option<String>,
+    },
     /// Final until the user acts.
-    Failed { error: ErrorRecord, container_id: Option<String> },
+    Failed {
+        error: ErrorRecord,
+        container_id: Option<String>,
+    },
     /// A publishing request got no usable answer.
-    Unknown { reason: String, container_id: Option<String>, started_at: Option<i64> },
+    Unknown {
+        reason: String,
+        container_id: Option<String>,
+        started_at: Option<i64>,
+    },
     /// Reconciliation found the post not published: `queued` again, due now.
-    NotPublished { reason: String },
+    NotPublished {
+        reason: String,
+    },
     /// Given up without an outcome (shutdown, lost journal): `queued` if nothing was sent,
     /// else `unknown`.
-    Release { reason: String },
+    Release {
+        reason: String,
+    },
 }

@@ -18,7 +18,13 @@ pub struct DbJournal {
 }
 
 impl DbJournal {
-    pub fn new(db: Arc<Mutex<Db>>, post_id: i64, owner: &str, lease: Duration, clock: Arc<dyn Clock>) -> DbJournal {
+    pub fn new(
+        db: Arc<Mutex<Db>>,
+        post_id: i64,
+        owner: &str,
+        lease: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> DbJournal {
         DbJournal { db, post_id, owner: owner.to_string(), lease, clock }
     }
 
