@@ -36,6 +36,9 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Say exactly why each profile can''t publish, and what fixes it')
             [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)')
+            [CompletionResult]::new('requeue', 'requeue', [CompletionResultType]::ParameterValue, 'Put failed posts back on the queue, once their profile is healthy')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish the posts that are due')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Add, list, show and cancel posts on the local queue')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Refresh Instagram Login and Threads tokens inside their refresh window')
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List or remove the connected profiles')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Import and print stored tokens')
@@ -107,6 +110,156 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;requeue' {
+            [CompletionResult]::new('--network', '--network', [CompletionResultType]::ParameterName, 'Only posts of this network')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only posts that failed within this long (e.g. 24h, 7d)')
+            [CompletionResult]::new('--class', '--class', [CompletionResultType]::ParameterName, 'Only these failure classes (repeatable). Default: auth, rate_limit, transient, unknown')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'When the posts go out: now, or their original time when that is still ahead')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--failed', '--failed', [CompletionResultType]::ParameterName, 'Select failed posts (by profile and the filters below)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be requeued and held; change nothing')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Requeue without the health check (posts of a broken profile will fail again)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;publish' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch (e.g. 30s, 1m, 5m)')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Publish at most N posts in this run (per pass with --watch)')
+            [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'How long a claim on a post lasts without a heartbeat before another run treats its process as dead (tests use a short one)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep running: publish due posts every --interval until stopped (Ctrl-C / SIGTERM stop it cleanly)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be published; send nothing, change nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;queue' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Put a post on the queue for one profile')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List posts on the queue (due first)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one post with its history')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel a queued, failed or unknown post')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sq;queue;add' {
+            [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'The post''s text (caption on Instagram)')
+            [CompletionResult]::new('--link', '--link', [CompletionResultType]::ParameterName, 'A link to share (Facebook only)')
+            [CompletionResult]::new('--image-url', '--image-url', [CompletionResultType]::ParameterName, 'A public image URL (one per post for now)')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'When to publish: now, +30m, +2h, +1d, or an RFC 3339 time (2026-11-20T08:00:00Z)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;queue;list' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only posts in this state (repeatable)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;queue;show' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;queue;cancel' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file [default: <config dir>/config.toml]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more); secrets are always masked')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sq;queue;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Put a post on the queue for one profile')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List posts on the queue (due first)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one post with its history')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel a queued, failed or unknown post')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sq;queue;help;add' {
+            break
+        }
+        'sq;queue;help;list' {
+            break
+        }
+        'sq;queue;help;show' {
+            break
+        }
+        'sq;queue;help;cancel' {
+            break
+        }
+        'sq;queue;help;help' {
             break
         }
         'sq;refresh' {
@@ -419,6 +572,9 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
         'sq;help' {
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Say exactly why each profile can''t publish, and what fixes it')
             [CompletionResult]::new('reauth', 'reauth', [CompletionResultType]::ParameterValue, 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)')
+            [CompletionResult]::new('requeue', 'requeue', [CompletionResultType]::ParameterValue, 'Put failed posts back on the queue, once their profile is healthy')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish the posts that are due')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'Add, list, show and cancel posts on the local queue')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Refresh Instagram Login and Threads tokens inside their refresh window')
             [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'List or remove the connected profiles')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Import and print stored tokens')
@@ -432,6 +588,31 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
             break
         }
         'sq;help;reauth' {
+            break
+        }
+        'sq;help;requeue' {
+            break
+        }
+        'sq;help;publish' {
+            break
+        }
+        'sq;help;queue' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Put a post on the queue for one profile')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List posts on the queue (due first)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one post with its history')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel a queued, failed or unknown post')
+            break
+        }
+        'sq;help;queue;add' {
+            break
+        }
+        'sq;help;queue;list' {
+            break
+        }
+        'sq;help;queue;show' {
+            break
+        }
+        'sq;help;queue;cancel' {
             break
         }
         'sq;help;refresh' {

@@ -34,11 +34,20 @@ _sq() {
             sq,profiles)
                 cmd="sq__subcmd__profiles"
                 ;;
+            sq,publish)
+                cmd="sq__subcmd__publish"
+                ;;
+            sq,queue)
+                cmd="sq__subcmd__queue"
+                ;;
             sq,reauth)
                 cmd="sq__subcmd__reauth"
                 ;;
             sq,refresh)
                 cmd="sq__subcmd__refresh"
+                ;;
+            sq,requeue)
+                cmd="sq__subcmd__requeue"
                 ;;
             sq,sandbox)
                 cmd="sq__subcmd__sandbox"
@@ -91,11 +100,20 @@ _sq() {
             sq__subcmd__help,profiles)
                 cmd="sq__subcmd__help__subcmd__profiles"
                 ;;
+            sq__subcmd__help,publish)
+                cmd="sq__subcmd__help__subcmd__publish"
+                ;;
+            sq__subcmd__help,queue)
+                cmd="sq__subcmd__help__subcmd__queue"
+                ;;
             sq__subcmd__help,reauth)
                 cmd="sq__subcmd__help__subcmd__reauth"
                 ;;
             sq__subcmd__help,refresh)
                 cmd="sq__subcmd__help__subcmd__refresh"
+                ;;
+            sq__subcmd__help,requeue)
+                cmd="sq__subcmd__help__subcmd__requeue"
                 ;;
             sq__subcmd__help,sandbox)
                 cmd="sq__subcmd__help__subcmd__sandbox"
@@ -120,6 +138,18 @@ _sq() {
                 ;;
             sq__subcmd__help__subcmd__profiles,remove)
                 cmd="sq__subcmd__help__subcmd__profiles__subcmd__remove"
+                ;;
+            sq__subcmd__help__subcmd__queue,add)
+                cmd="sq__subcmd__help__subcmd__queue__subcmd__add"
+                ;;
+            sq__subcmd__help__subcmd__queue,cancel)
+                cmd="sq__subcmd__help__subcmd__queue__subcmd__cancel"
+                ;;
+            sq__subcmd__help__subcmd__queue,list)
+                cmd="sq__subcmd__help__subcmd__queue__subcmd__list"
+                ;;
+            sq__subcmd__help__subcmd__queue,show)
+                cmd="sq__subcmd__help__subcmd__queue__subcmd__show"
                 ;;
             sq__subcmd__help__subcmd__sandbox,serve)
                 cmd="sq__subcmd__help__subcmd__sandbox__subcmd__serve"
@@ -147,6 +177,36 @@ _sq() {
                 ;;
             sq__subcmd__profiles__subcmd__help,remove)
                 cmd="sq__subcmd__profiles__subcmd__help__subcmd__remove"
+                ;;
+            sq__subcmd__queue,add)
+                cmd="sq__subcmd__queue__subcmd__add"
+                ;;
+            sq__subcmd__queue,cancel)
+                cmd="sq__subcmd__queue__subcmd__cancel"
+                ;;
+            sq__subcmd__queue,help)
+                cmd="sq__subcmd__queue__subcmd__help"
+                ;;
+            sq__subcmd__queue,list)
+                cmd="sq__subcmd__queue__subcmd__list"
+                ;;
+            sq__subcmd__queue,show)
+                cmd="sq__subcmd__queue__subcmd__show"
+                ;;
+            sq__subcmd__queue__subcmd__help,add)
+                cmd="sq__subcmd__queue__subcmd__help__subcmd__add"
+                ;;
+            sq__subcmd__queue__subcmd__help,cancel)
+                cmd="sq__subcmd__queue__subcmd__help__subcmd__cancel"
+                ;;
+            sq__subcmd__queue__subcmd__help,help)
+                cmd="sq__subcmd__queue__subcmd__help__subcmd__help"
+                ;;
+            sq__subcmd__queue__subcmd__help,list)
+                cmd="sq__subcmd__queue__subcmd__help__subcmd__list"
+                ;;
+            sq__subcmd__queue__subcmd__help,show)
+                cmd="sq__subcmd__queue__subcmd__help__subcmd__show"
                 ;;
             sq__subcmd__sandbox,help)
                 cmd="sq__subcmd__sandbox__subcmd__help"
@@ -185,7 +245,7 @@ _sq() {
 
     case "${cmd}" in
         sq)
-            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version diagnose reauth connect refresh profiles token config sandbox completions help"
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version diagnose reauth connect requeue publish queue refresh profiles token config sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,7 +513,7 @@ _sq() {
             return 0
             ;;
         sq__subcmd__help)
-            opts="diagnose reauth refresh profiles token config sandbox completions help"
+            opts="diagnose reauth requeue publish queue refresh profiles token config sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,6 +680,90 @@ _sq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sq__subcmd__help__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__queue)
+            opts="add list show cancel"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__queue__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__queue__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__queue__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__queue__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sq__subcmd__help__subcmd__reauth)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -635,6 +779,20 @@ _sq() {
             return 0
             ;;
         sq__subcmd__help__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__requeue)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -840,6 +998,254 @@ _sq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sq__subcmd__publish)
+            opts="-q -v -h -V --watch --interval --dry-run --limit --lease --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version add list show cancel help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__add)
+            opts="-q -v -h -V --text --link --image-url --at --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --link)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__cancel)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__help)
+            opts="add list show cancel help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__list)
+            opts="-q -v -h -V --state --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -W "queued publishing published failed unknown canceled" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__queue__subcmd__show)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sq__subcmd__reauth)
             opts="-q -v -h -V --all --revoke --no-browser --redirect-uri --timeout --scope --via-page --instagram-login --json --quiet --verbose --no-input --color --config --help --version facebook instagram threads"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -881,6 +1287,44 @@ _sq() {
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__requeue)
+            opts="-q -v -h -V --failed --network --since --class --at --dry-run --force --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -W "facebook instagram threads" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --class)
+                    COMPREPLY=($(compgen -W "auth rate_limit transient media content unknown all" -- "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -W "now original" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0

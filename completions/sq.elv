@@ -33,6 +33,9 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
             cand reauth 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
             cand connect 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand requeue 'Put failed posts back on the queue, once their profile is healthy'
+            cand publish 'Publish the posts that are due'
+            cand queue 'Add, list, show and cancel posts on the local queue'
             cand refresh 'Refresh Instagram Login and Threads tokens inside their refresh window'
             cand profiles 'List or remove the connected profiles'
             cand token 'Import and print stored tokens'
@@ -101,6 +104,143 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'sq;requeue'= {
+            cand --network 'Only posts of this network'
+            cand --since 'Only posts that failed within this long (e.g. 24h, 7d)'
+            cand --class 'Only these failure classes (repeatable). Default: auth, rate_limit, transient, unknown'
+            cand --at 'When the posts go out: now, or their original time when that is still ahead'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --failed 'Select failed posts (by profile and the filters below)'
+            cand --dry-run 'Show what would be requeued and held; change nothing'
+            cand --force 'Requeue without the health check (posts of a broken profile will fail again)'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;publish'= {
+            cand --interval 'Time between passes with --watch (e.g. 30s, 1m, 5m)'
+            cand --limit 'Publish at most N posts in this run (per pass with --watch)'
+            cand --lease 'How long a claim on a post lasts without a heartbeat before another run treats its process as dead (tests use a short one)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --watch 'Keep running: publish due posts every --interval until stopped (Ctrl-C / SIGTERM stop it cleanly)'
+            cand --dry-run 'Show what would be published; send nothing, change nothing'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;queue'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Put a post on the queue for one profile'
+            cand list 'List posts on the queue (due first)'
+            cand show 'Show one post with its history'
+            cand cancel 'Cancel a queued, failed or unknown post'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;queue;add'= {
+            cand --text 'The post''s text (caption on Instagram)'
+            cand --link 'A link to share (Facebook only)'
+            cand --image-url 'A public image URL (one per post for now)'
+            cand --at 'When to publish: now, +30m, +2h, +1d, or an RFC 3339 time (2026-11-20T08:00:00Z)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;queue;list'= {
+            cand --state 'Only posts in this state (repeatable)'
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;queue;show'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;queue;cancel'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'sq;queue;help'= {
+            cand add 'Put a post on the queue for one profile'
+            cand list 'List posts on the queue (due first)'
+            cand show 'Show one post with its history'
+            cand cancel 'Cancel a queued, failed or unknown post'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'sq;queue;help;add'= {
+        }
+        &'sq;queue;help;list'= {
+        }
+        &'sq;queue;help;show'= {
+        }
+        &'sq;queue;help;cancel'= {
+        }
+        &'sq;queue;help;help'= {
         }
         &'sq;refresh'= {
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
@@ -380,6 +520,9 @@ set edit:completion:arg-completer[sq] = {|@words|
         &'sq;help'= {
             cand diagnose 'Say exactly why each profile can''t publish, and what fixes it'
             cand reauth 'Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)'
+            cand requeue 'Put failed posts back on the queue, once their profile is healthy'
+            cand publish 'Publish the posts that are due'
+            cand queue 'Add, list, show and cancel posts on the local queue'
             cand refresh 'Refresh Instagram Login and Threads tokens inside their refresh window'
             cand profiles 'List or remove the connected profiles'
             cand token 'Import and print stored tokens'
@@ -391,6 +534,24 @@ set edit:completion:arg-completer[sq] = {|@words|
         &'sq;help;diagnose'= {
         }
         &'sq;help;reauth'= {
+        }
+        &'sq;help;requeue'= {
+        }
+        &'sq;help;publish'= {
+        }
+        &'sq;help;queue'= {
+            cand add 'Put a post on the queue for one profile'
+            cand list 'List posts on the queue (due first)'
+            cand show 'Show one post with its history'
+            cand cancel 'Cancel a queued, failed or unknown post'
+        }
+        &'sq;help;queue;add'= {
+        }
+        &'sq;help;queue;list'= {
+        }
+        &'sq;help;queue;show'= {
+        }
+        &'sq;help;queue;cancel'= {
         }
         &'sq;help;refresh'= {
         }

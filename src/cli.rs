@@ -59,6 +59,9 @@ pub enum Command {
     Diagnose(cmd::diagnose::Args),
     #[command(visible_alias = "connect")]
     Reauth(cmd::reauth::Args),
+    Requeue(cmd::requeue::Args),
+    Publish(cmd::publish::Args),
+    Queue(cmd::queue::Args),
     Refresh(cmd::refresh::Args),
     Profiles(cmd::profiles::Args),
     Token(cmd::token::Args),
@@ -71,6 +74,6 @@ impl Command {
     /// Long-running commands that stop cleanly on Ctrl-C/SIGTERM themselves (a server, a
     /// watcher); for the rest, Ctrl-C ends the command with exit 130.
     pub fn handles_signals(&self) -> bool {
-        matches!(self, Command::Sandbox(_))
+        matches!(self, Command::Sandbox(_) | Command::Publish(_))
     }
 }

@@ -11,6 +11,9 @@ pub mod diagnose;
 pub mod profiles;
 pub mod reauth;
 pub mod refresh;
+pub mod publish;
+pub mod queue;
+pub mod requeue;
 pub mod sandbox;
 pub mod token;
 pub mod token_print;
@@ -33,5 +36,8 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
         Command::Token(args) => token::run(ctx, args).await,
         Command::Reauth(args) => reauth::run(ctx, args).await,
         Command::Refresh(args) => refresh::run(ctx, args).await,
+        Command::Queue(args) => queue::run(ctx, args).await,
+        Command::Publish(args) => publish::run(ctx, args).await,
+        Command::Requeue(args) => requeue::run(ctx, args).await,
     }
 }

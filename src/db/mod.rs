@@ -5,6 +5,7 @@
 //! Opening an up-to-date database reads one pragma and writes nothing, so `sq profiles` starts
 //! fast. No secret is ever stored here.
 
+pub mod queue;
 mod repo;
 pub mod schema;
 

@@ -1,10 +1,10 @@
 //! Schema migrations, applied in order; `PRAGMA user_version` is the number applied so far.
 //!
 //! Never edit a step that has shipped: add a new one. The queue (posts, attempts) comes as a
-//! later step. Times are Unix seconds (UTC). No column ever holds a secret, not even a masked
+//! later step (V2). Times are Unix seconds (UTC). No column ever holds a secret, not even a masked
 //! one: masks are computed from the credential store at display time.
 
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE connections (
@@ -50,4 +50,63 @@ CREATE TABLE profiles (
 );
 
 CREATE INDEX profiles_by_connection ON profiles (connection_id);
+"#;
+
+/// The post queue (spec §6) and its append-only history.
+///
+/// A post names its profile by reference (`facebook:777`), not by row id: reconnecting a
+/// profile can delete and re-create its row, and the queue must outlive that.
+/// `original_at` is the time the user asked for; `scheduled_at` is when the post is next due
+/// (later after an automatic retry; reset by a requeue). `started_at`, `fingerprint` and
+/// `container_id` are the publishing journal: written *before* the request they announce, so a
+/// crash leaves what reconciliation needs. `claim_owner`/`claim_until` are the lease of the
+/// process publishing it; a lease that ran out means that process died.
+const V2: &str = r#"
+CREATE TABLE posts (
+    id              INTEGER PRIMARY KEY,
+    profile         TEXT NOT NULL,
+    network         TEXT NOT NULL CHECK (network IN ('facebook', 'instagram', 'threads')),
+    text            TEXT NOT NULL DEFAULT '',
+    link            TEXT,
+    image_urls      TEXT NOT NULL DEFAULT '[]',            -- JSON array
+    original_at     INTEGER NOT NULL,
+    scheduled_at    INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'publishing', 'published', 'failed', 'unknown', 'canceled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,            -- publishing attempts, never reset
+    auto_retries    INTEGER NOT NULL DEFAULT 0,            -- automatic retries since last queued by the user
+    error_code      INTEGER,
+    error_subcode   INTEGER,
+    error_class     TEXT CHECK (error_class IN ('auth', 'rate_limit', 'transient', 'media', 'content', 'unknown')),
+    error_message   TEXT,
+    container_id    TEXT,
+    remote_id       TEXT,
+    fingerprint     TEXT,
+    started_at      INTEGER,
+    claim_owner     TEXT,
+    claim_until     INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    finished_at     INTEGER,                               -- published / failed / canceled at
+    CHECK (state <> 'publishing' OR (claim_owner IS NOT NULL AND claim_until IS NOT NULL))
+);
+
+CREATE INDEX posts_due ON posts (state, scheduled_at, id);
+CREATE INDEX posts_by_profile ON posts (profile, state, original_at, id);
+
+CREATE TABLE post_history (
+    id              INTEGER PRIMARY KEY,
+    post_id         INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    at              INTEGER NOT NULL,
+    event           TEXT NOT NULL,
+    from_state      TEXT,
+    to_state        TEXT,
+    attempt         INTEGER,
+    error_code      INTEGER,
+    error_subcode   INTEGER,
+    error_class     TEXT,
+    message         TEXT,
+    owner           TEXT
+);
+
+CREATE INDEX post_history_by_post ON post_history (post_id, id);
 "#;

@@ -15,6 +15,7 @@
 //!    resumed attempt reads the recorded container's status first (PUBLISHED → done; FINISHED →
 //!    publish that same container), so it never makes a second one while the first may be live.
 
+pub mod journal_db;
 pub mod policy;
 
 mod container;
@@ -311,7 +312,7 @@ impl Publisher {
 }
 
 /// Checks that need no request: what sq can publish to each network.
-fn validate(post: &PostRequest) -> Option<Failure> {
+pub fn validate(post: &PostRequest) -> Option<Failure> {
     let refuse = |m: &str| Some(Failure::new(FailureClass::Content, m));
     if post.image_urls.len() > 1 {
         return refuse("sq publishes one image per post; carousels and albums are not supported yet");

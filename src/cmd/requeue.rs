@@ -1,0 +1,411 @@
+use crate::cmd::Exit;
+use crate::cmd::queue::{parse_duration, profile_ref, time_str};
+use crate::ctx::Ctx;
+use crate::db::Db;
+use crate::db::queue::{PostState, RequeueCandidate};
+use crate::diagnose::collect::{
+    AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret,
+};
+use crate::diagnose::{Code, ProfileKind as DiagKind, Status, TokenSource};
+use crate::error::{Error, Kind};
+use crate::meta::classify::FailureClass;
+use crate::output::sanitize;
+use crate::settings::{Network, StoreKind};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Put failed posts back on the queue, once their profile is healthy
+///
+/// `--failed` selects failed posts (all profiles, or the PROFILEs named), checks each
+/// profile's health first (the `sq diagnose` engine), and moves the posts of healthy profiles
+/// back to `queued`. Posts of profiles that still need action (or whose health Meta could not
+/// confirm) are held back and listed with the fix (exit 4), unless --force. Failures of class
+/// media or content are requeued only when named with --class (the post itself must change
+/// first). History is kept: a requeue is a history row and attempts keep counting.
+///
+/// `sq requeue <POST-ID>...` requeues the named failed posts, whatever their class. A post
+/// whose outcome is `unknown` is never requeued blindly: `sq publish` reconciles it with Meta.
+///
+/// Examples:
+///   sq requeue --failed
+///   sq requeue --failed facebook:777 --since 24h
+///   sq requeue --failed --network instagram --class media --at original
+///   sq requeue --failed --dry-run --json
+///   sq requeue --failed --force
+///   sq requeue 41 42
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Select failed posts (by profile and the filters below)
+    #[arg(long)]
+    pub failed: bool,
+    /// With --failed: profiles (default: all). Without: the ids of posts to requeue
+    #[arg(value_name = "PROFILE|POST-ID")]
+    pub targets: Vec<String>,
+    /// Only posts of this network
+    #[arg(long, value_enum, requires = "failed")]
+    pub network: Option<NetworkArg>,
+    /// Only posts that failed within this long (e.g. 24h, 7d)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "failed")]
+    pub since: Option<Duration>,
+    /// Only these failure classes (repeatable). Default: auth, rate_limit, transient, unknown
+    #[arg(long = "class", value_enum, value_name = "CLASS", requires = "failed")]
+    pub classes: Vec<ClassArg>,
+    /// When the posts go out: now, or their original time when that is still ahead
+    #[arg(long, value_enum, default_value_t = AtArg::Now)]
+    pub at: AtArg,
+    /// Show what would be requeued and held; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requeue without the health check (posts of a broken profile will fail again)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetworkArg {
+    Facebook,
+    Instagram,
+    Threads,
+}
+
+impl NetworkArg {
+    fn network(self) -> Network {
+        match self {
+            NetworkArg::Facebook => Network::Facebook,
+            NetworkArg::Instagram => Network::Instagram,
+            NetworkArg::Threads => Network::Threads,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClassArg {
+    Auth,
+    #[value(name = "rate_limit", alias = "rate-limit")]
+    RateLimit,
+    Transient,
+    Media,
+    Content,
+    Unknown,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AtArg {
+    Now,
+    Original,
+}
+
+/// The classes `--failed` takes without `--class`: the ones a healthy profile (or time)
+/// fixes. Media and content failures need the post changed first.
+const DEFAULT_CLASSES: [FailureClass; 4] =
+    [FailureClass::Auth, FailureClass::RateLimit, FailureClass::Transient, FailureClass::Unknown];
+
+fn classes(args: &[ClassArg]) -> Option<BTreeSet<&'static str>> {
+    if args.contains(&ClassArg::All) {
+        return None;
+    }
+    let list: Vec<FailureClass> = if args.is_empty() {
+        DEFAULT_CLASSES.to_vec()
+    } else {
+        args.iter()
+            .filter_map(|c| match c {
+                ClassArg::Auth => Some(FailureClass::Auth),
+                ClassArg::RateLimit => Some(FailureClass::RateLimit),
+                ClassArg::Transient => Some(FailureClass::Transient),
+                ClassArg::Media => Some(FailureClass::Media),
+                ClassArg::Content => Some(FailureClass::Content),
+                ClassArg::Unknown => Some(FailureClass::Unknown),
+                ClassArg::All => None,
+            })
+            .collect()
+    };
+    Some(list.into_iter().map(FailureClass::as_str).collect())
+}
+
+#[derive(Debug, Serialize)]
+struct Requeued {
+    id: i64,
+    profile: String,
+    scheduled_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Held {
+    id: i64,
+    profile: String,
+    reason: String,
+    fix: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Skipped {
+    id: i64,
+    profile: String,
+    state: PostState,
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Answer {
+    dry_run: bool,
+    requeued: Vec<Requeued>,
+    held: Vec<Held>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<Skipped>,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
+    let now = ctx.clock.now_unix();
+    let db = ctx.db()?;
+    let mut skipped = Vec::new();
+    let mut held = Vec::new();
+    let candidates: Vec<RequeueCandidate> = if args.failed {
+        let refs = args.targets.iter().map(|p| profile_ref(&db, p)).collect::<Result<Vec<_>, _>>()?;
+        let since = args.since.map(|d| now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+        let wanted = classes(&args.classes);
+        let network = args.network.map(NetworkArg::network);
+        db.failed_posts(&refs, since)?
+            .into_iter()
+            .filter(|c| network.is_none_or(|n| c.network == n))
+            .filter(|c| {
+                wanted.as_ref().is_none_or(|w| w.contains(c.class.unwrap_or(FailureClass::Unknown).as_str()))
+            })
+            .collect()
+    } else {
+        if args.targets.is_empty() {
+            return Err(Error::usage("name the posts to requeue, or select them with --failed")
+                .hint("sq requeue --failed    or    sq requeue 41 42"));
+        }
+        let ids = args
+            .targets
+            .iter()
+            .map(|t| {
+                t.trim().trim_start_matches('#').parse::<i64>().map_err(|_| {
+                    Error::usage(format!("{t:?} is not a post id"))
+                        .hint("to select by profile, add --failed: sq requeue --failed facebook:777")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let found = db.posts_by_id(&ids)?;
+        if let Some(missing) = ids.iter().find(|id| !found.iter().any(|c| c.id == **id)) {
+            return Err(Error::usage(format!("there is no post #{missing}"))
+                .hint("`sq queue list --state failed` shows the failed posts"));
+        }
+        let mut keep = Vec::new();
+        for c in found {
+            match c.state {
+                PostState::Failed => keep.push(c),
+                PostState::Unknown => held.push(Held {
+                    id: c.id,
+                    profile: c.profile.clone(),
+                    reason: "a request went out with no answer; it must be reconciled with Meta before anything is sent again".into(),
+                    fix: format!("sq publish {}", c.profile),
+                }),
+                state => skipped.push(Skipped {
+                    id: c.id,
+                    profile: c.profile,
+                    state,
+                    reason: format!("only failed posts are requeued; this one is {state}"),
+                }),
+            }
+        }
+        keep
+    };
+
+    // The health check, once per profile.
+    let profiles: BTreeSet<String> = candidates.iter().map(|c| c.profile.clone()).collect();
+    let verdicts = if args.force || profiles.is_empty() {
+        BTreeMap::new()
+    } else {
+        if !ctx.printer.is_json() {
+            ctx.printer
+                .status(format!("checking {} profile(s) with Meta before requeueing…", profiles.len()));
+        }
+        health(ctx, &db, &profiles, now).await?
+    };
+    drop(db);
+
+    let mut items = Vec::new();
+    let mut requeued = Vec::new();
+    for c in &candidates {
+        if let Some(h) = verdicts.get(&c.profile) {
+            held.push(Held { id: c.id, profile: c.profile.clone(), reason: h.0.clone(), fix: h.1.clone() });
+            continue;
+        }
+        let at = match args.at {
+            AtArg::Original if c.original_at > now => c.original_at,
+            _ => now,
+        };
+        items.push((c.id, at));
+        requeued.push(Requeued { id: c.id, profile: c.profile.clone(), scheduled_at: time_str(at) });
+    }
+    if !args.dry_run && !items.is_empty() {
+        let mut db = ctx.db()?;
+        let reason =
+            if args.force { "requeued with --force" } else { "requeued; the profile checked healthy" };
+        let done: BTreeSet<i64> = db.requeue(&items, reason, now)?.into_iter().collect();
+        // Another process may have requeued or canceled some meanwhile: report only ours.
+        requeued.retain(|r| done.contains(&r.id));
+    }
+
+    let answer = Answer { dry_run: args.dry_run, requeued, held, skipped };
+    print(ctx, &answer);
+    if !answer.held.is_empty() {
+        Ok(Exit::Code(Kind::ActionRequired))
+    } else if !answer.skipped.is_empty() {
+        Ok(Exit::Code(Kind::Failure))
+    } else {
+        Ok(Exit::Success)
+    }
+}
+
+fn print(ctx: &Ctx, a: &Answer) {
+    let p = &ctx.printer;
+    if p.is_json() {
+        let _ = p.json(a);
+        return;
+    }
+    let verb = if a.dry_run { "would requeue" } else { "requeued" };
+    for r in &a.requeued {
+        p.answer(format!("{verb} #{}  {}  at {}", r.id, r.profile, r.scheduled_at));
+    }
+    for h in &a.held {
+        p.answer(format!("held #{}  {}: {}", h.id, h.profile, sanitize(&h.reason)));
+        p.answer(format!("    fix: {}", h.fix));
+    }
+    for s in &a.skipped {
+        p.answer(format!("skipped #{}  {}: {}", s.id, s.profile, s.reason));
+    }
+    if a.requeued.is_empty() && a.held.is_empty() && a.skipped.is_empty() {
+        p.status("no failed posts match");
+        p.hint("media and content failures are requeued only when named: --class media / --class content");
+    } else {
+        p.status(format!(
+            "{} {} post(s), held {}{}",
+            verb,
+            a.requeued.len(),
+            a.held.len(),
+            if a.dry_run { " (dry run: nothing changed)" } else { "" }
+        ));
+    }
+    if !a.requeued.is_empty() && !a.dry_run {
+        p.hint("`sq publish` sends them");
+    }
+}
+
+fn diag_kind(p: &crate::db::Profile) -> DiagKind {
+    match crate::cmd::queue::publish_kind(p) {
+        crate::auth::ProfileKind::FacebookPage => DiagKind::Page,
+        crate::auth::ProfileKind::InstagramViaPage => DiagKind::InstagramViaPage,
+        crate::auth::ProfileKind::InstagramLogin => DiagKind::InstagramLogin,
+        crate::auth::ProfileKind::Threads => DiagKind::Threads,
+    }
+}
+
+fn loaded(s: Option<crate::secret::Secret>) -> StoredSecret {
+    s.map(StoredSecret::Loaded).unwrap_or(StoredSecret::Missing)
+}
+
+/// The profiles that are not healthy, with (reason, fix): the diagnose engine's verdict
+/// (`broken`, or `unknown` when Meta could not be asked), or "not connected".
+async fn health(
+    ctx: &Ctx,
+    db: &Db,
+    refs: &BTreeSet<String>,
+    now: i64,
+) -> Result<BTreeMap<String, (String, String)>, Error> {
+    let mut out = BTreeMap::new();
+    let mut found = Vec::new();
+    for r in refs {
+        match db.resolve(r) {
+            Ok(f) => found.push(f),
+            Err(_) => {
+                let net = r.split(':').next().unwrap_or("facebook");
+                out.insert(
+                    r.clone(),
+                    ("the profile is not connected".into(), format!("sq reauth {net} {r}")),
+                );
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(out);
+    }
+    // Tokens in one store call: each profile's publishing token and each login's user token.
+    let mut accounts = Vec::new();
+    for f in &found {
+        accounts.push(f.profile.token_account(&f.connection));
+        accounts.push(f.connection.token_account());
+    }
+    let tokens =
+        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
+    let source = match ctx.settings.store.value {
+        StoreKind::Keyring => TokenSource::Keyring,
+        StoreKind::File => TokenSource::File,
+    };
+    let mut input = CollectInput::default();
+    let mut seen = BTreeSet::new();
+    for (i, f) in found.iter().enumerate() {
+        let p = &f.profile;
+        input.profiles.push(StoredProfile {
+            kind: diag_kind(p),
+            id: p.remote_id.clone(),
+            name: p.display_name(),
+            connection_id: Some(f.connection.id.to_string()),
+            page_id: p.page_id.clone().filter(|_| p.kind == Network::Instagram),
+            token: loaded(tokens[2 * i].clone()),
+            token_source: source,
+            stored_expires_at: p.token_expires_at.or(f.connection.token_expires_at),
+            stored_issued_at: f.connection.issued_at,
+            stored_scopes: None,
+            failed_posts: 0,
+        });
+        if seen.insert(f.connection.id) {
+            input.connections.push(StoredConnection {
+                id: f.connection.id.to_string(),
+                network: f.connection.network,
+                user_id: Some(f.connection.meta_user_id.clone()),
+                user_token: loaded(tokens[2 * i + 1].clone()),
+            });
+        }
+    }
+    let app = |n: Network| async move {
+        ctx.app_credentials(n)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| AppConfig::new(c.id.clone(), c.secret.clone()))
+            .unwrap_or_default()
+    };
+    input.apps = Apps {
+        facebook: app(Network::Facebook).await,
+        instagram: app(Network::Instagram).await,
+        threads: app(Network::Threads).await,
+    };
+    let client = ctx.graph(input.apps.facebook.credentials())?;
+    let facts = crate::diagnose::collect::collect(&client, &input, &|_, _| {}).await;
+    let report = crate::diagnose::diagnose(&facts, now);
+    for pr in &report.profiles {
+        if !matches!(pr.status, Status::Broken | Status::Unknown) {
+            continue;
+        }
+        let finding = pr
+            .findings
+            .iter()
+            .find(|f| f.needs_action())
+            .or_else(|| pr.findings.iter().find(|f| f.code == Code::MetaUnreachable));
+        let (reason, fix) = match finding {
+            Some(f) => {
+                let fix = f.fix.command.clone().unwrap_or_else(|| f.fix.steps.join("; "));
+                (f.summary.clone(), fix)
+            }
+            None => (format!("the profile is {}", pr.status.as_str()), format!("sq diagnose {}", pr.profile)),
+        };
+        let fix = if fix.is_empty() { format!("sq diagnose {}", pr.profile) } else { fix };
+        out.insert(pr.profile.clone(), (reason, fix));
+    }
+    Ok(out)
+}

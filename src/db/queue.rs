@@ -1,0 +1,814 @@
+//! The post queue (spec §6): posts, their append-only history, and every state transition as
+//! one transaction.
+//!
+//! Exactly once rests on these rules, enforced here rather than trusted to callers:
+//! - A post is *claimed* (`queued`/`unknown` → `publishing`, with an owner and a lease) in one
+//!   IMMEDIATE transaction before anything is sent; only one process can win it.
+//! - One profile has at most one post `publishing` at a time, and the post claimed next is the
+//!   profile's head of line (earliest `original_at`), so per-profile order holds across
+//!   processes.
+//! - Every later write for a claimed post (journal checkpoints, the outcome) is conditional on
+//!   `state = 'publishing' AND claim_owner = me`; a process that lost its claim (its lease ran
+//!   out and another process took the post over) can't record a step, so it sends nothing.
+//! - A lease that ran out means its process died: the post becomes `unknown` when a request
+//!   may have gone out (a journal checkpoint exists), else `queued` again.
+
+use super::{Db, DbError, classify};
+use crate::meta::classify::FailureClass;
+use crate::settings::Network;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+/// Spec §6 post states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostState {
+    Queued,
+    Publishing,
+    Published,
+    Failed,
+    Unknown,
+    Canceled,
+}
+
+impl PostState {
+    pub const ALL: [PostState; 6] = [
+        PostState::Queued,
+        PostState::Publishing,
+        PostState::Published,
+        PostState::Failed,
+        PostState::Unknown,
+        PostState::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostState::Queued => "queued",
+            PostState::Publishing => "publishing",
+            PostState::Published => "published",
+            PostState::Failed => "failed",
+            PostState::Unknown => "unknown",
+            PostState::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PostState> {
+        PostState::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for PostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ToSql for PostState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for PostState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        PostState::parse(s).ok_or_else(|| FromSqlError::Other(format!("unknown post state {s:?}").into()))
+    }
+}
+
+/// The spec §6 failure class from its stored name.
+pub fn parse_class(s: &str) -> Option<FailureClass> {
+    use FailureClass::*;
+    [Auth, RateLimit, Transient, Media, Content, Unknown].into_iter().find(|c| c.as_str() == s)
+}
+
+/// The last error of a post (`last_error` in JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastError {
+    pub code: Option<i64>,
+    pub subcode: Option<i64>,
+    pub class: FailureClass,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPost {
+    pub profile: String,
+    pub network: Network,
+    pub text: String,
+    pub link: Option<String>,
+    pub image_urls: Vec<String>,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub id: i64,
+    /// `facebook:777`.
+    pub profile: String,
+    pub network: Network,
+    pub text: String,
+    pub link: Option<String>,
+    pub image_urls: Vec<String>,
+    /// The time the user asked for.
+    pub original_at: i64,
+    /// When the post is next due.
+    pub scheduled_at: i64,
+    pub state: PostState,
+    pub attempts: i64,
+    pub auto_retries: i64,
+    pub last_error: Option<LastError>,
+    pub container_id: Option<String>,
+    pub remote_id: Option<String>,
+    pub fingerprint: Option<String>,
+    pub started_at: Option<i64>,
+    pub claim_owner: Option<String>,
+    pub claim_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl Post {
+    /// A journal checkpoint exists: a publishing request may have gone out.
+    pub fn may_have_been_sent(&self) -> bool {
+        self.started_at.is_some() || self.container_id.is_some()
+    }
+}
+
+/// One row of a post's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub at: i64,
+    /// `added`, `claimed`, `published`, `retry`, `failed`, `unknown`, `reconciled`, `released`,
+    /// `lease_expired`, `requeued`, `canceled`.
+    pub event: String,
+    pub from_state: Option<PostState>,
+    pub to_state: Option<PostState>,
+    pub attempt: Option<i64>,
+    pub error: Option<LastError>,
+    pub message: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// An outcome to record on a claimed post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRecord {
+    pub code: Option<i64>,
+    pub subcode: Option<i64>,
+    pub class: FailureClass,
+    pub message: String,
+}
+
+/// Which posts `queue list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    pub states: Vec<PostState>,
+    pub profiles: Vec<String>,
+}
+
+/// A failed post as `requeue` selects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequeueCandidate {
+    pub id: i64,
+    pub profile: String,
+    pub network: Network,
+    pub state: PostState,
+    pub class: Option<FailureClass>,
+    pub original_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// What `cancel` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Canceled(Box<Post>),
+    /// The post is in a state that can't be canceled (published, publishing, canceled); the
+    /// post as it is.
+    Refused(Box<Post>),
+    NotFound,
+}
+
+/// Posts whose lease ran out, and what they became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub id: i64,
+    pub profile: String,
+    pub to: PostState,
+}
+
+const POST_COLUMNS: &str = "id, profile, network, text, link, image_urls, original_at, scheduled_at, state,
+    attempts, auto_retries, error_code, error_subcode, error_class, error_message, container_id, remote_id,
+    fingerprint, started_at, claim_owner, claim_until, created_at, updated_at, finished_at";
+
+fn network_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Network> {
+    let s: String = r.get(i)?;
+    Network::parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown network {s:?}").into(),
+        )
+    })
+}
+
+fn class_of(s: Option<String>) -> Option<FailureClass> {
+    s.as_deref().and_then(parse_class)
+}
+
+fn post_at(r: &Row<'_>) -> rusqlite::Result<Post> {
+    let images: String = r.get(5)?;
+    let class = class_of(r.get(13)?);
+    let message: Option<String> = r.get(14)?;
+    let last_error = class.map(|class| LastError {
+        code: r.get(11).ok().flatten(),
+        subcode: r.get(12).ok().flatten(),
+        class,
+        message: message.unwrap_or_default(),
+    });
+    Ok(Post {
+        id: r.get(0)?,
+        profile: r.get(1)?,
+        network: network_at(r, 2)?,
+        text: r.get(3)?,
+        link: r.get(4)?,
+        // Written only by sq as a JSON array.
+        image_urls: serde_json::from_str(&images).unwrap_or_default(),
+        original_at: r.get(6)?,
+        scheduled_at: r.get(7)?,
+        state: r.get(8)?,
+        attempts: r.get(9)?,
+        auto_retries: r.get(10)?,
+        last_error,
+        container_id: r.get(15)?,
+        remote_id: r.get(16)?,
+        fingerprint: r.get(17)?,
+        started_at: r.get(18)?,
+        claim_owner: r.get(19)?,
+        claim_until: r.get(20)?,
+        created_at: r.get(21)?,
+        updated_at: r.get(22)?,
+        finished_at: r.get(23)?,
+    })
+}
+
+fn get_post(tx: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<Post>> {
+    tx.query_row(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ?1"), [id], post_at).optional()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn history(
+    tx: &rusqlite::Connection,
+    post_id: i64,
+    at: i64,
+    event: &str,
+    from: Option<PostState>,
+    to: Option<PostState>,
+    error: Option<&ErrorRecord>,
+    message: Option<&str>,
+    owner: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code, error_subcode,
+             error_class, message, owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT attempts FROM posts WHERE id = ?1), ?6, ?7, ?8, ?9, ?10)",
+        params![
+            post_id,
+            at,
+            event,
+            from,
+            to,
+            error.and_then(|e| e.code),
+            error.and_then(|e| e.subcode),
+            error.map(|e| e.class.as_str()),
+            message.or(error.map(|e| e.message.as_str())),
+            owner
+        ],
+    )?;
+    Ok(())
+}
+
+impl Db {
+    fn immediate(&mut self) -> Result<Transaction<'_>, DbError> {
+        let path = self.path.clone();
+        self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| classify(&path, e))
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: all of it lands or none of it.
+    fn in_tx<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T, DbError> {
+        let path = self.path.clone();
+        let tx = self.immediate()?;
+        let out = f(&tx).map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(out)
+    }
+
+    pub fn add_post(&mut self, p: &NewPost, now: i64) -> Result<Post, DbError> {
+        self.in_tx(|tx| {
+            let images = serde_json::to_string(&p.image_urls).unwrap_or_else(|_| "[]".into());
+            let id: i64 = tx.query_row(
+                "INSERT INTO posts (profile, network, text, link, image_urls, original_at, scheduled_at, state,
+                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'queued', ?7, ?7) RETURNING id",
+                params![p.profile, p.network.name(), p.text, p.link, images, p.at, now],
+                |r| r.get(0),
+            )?;
+            history(tx, id, now, "added", None, Some(PostState::Queued), None, None, None)?;
+            get_post(tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+        })
+    }
+
+    pub fn post(&self, id: i64) -> Result<Option<Post>, DbError> {
+        get_post(&self.conn, id).map_err(|e| self.err(e))
+    }
+
+    /// Posts by due time, then id.
+    pub fn list_posts(&self, filter: &PostFilter) -> Result<Vec<Post>, DbError> {
+        let mut sql = format!("SELECT {POST_COLUMNS} FROM posts WHERE 1 = 1");
+        let mut args: Vec<String> = Vec::new();
+        if !filter.states.is_empty() {
+            let marks: Vec<String> = filter
+                .states
+                .iter()
+                .map(|s| {
+                    args.push(s.as_str().to_string());
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+        }
+        if !filter.profiles.is_empty() {
+            let marks: Vec<String> = filter
+                .profiles
+                .iter()
+                .map(|p| {
+                    args.push(p.clone());
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND profile IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY scheduled_at, id");
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows =
+            stmt.query_map(rusqlite::params_from_iter(args.iter()), post_at).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn post_history(&self, id: i64) -> Result<Vec<HistoryEntry>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT at, event, from_state, to_state, attempt, error_code, error_subcode, error_class, message, owner
+                 FROM post_history WHERE post_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([id], |r| {
+                let class = class_of(r.get(7)?);
+                let message: Option<String> = r.get(8)?;
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    event: r.get(1)?,
+                    from_state: r.get(2)?,
+                    to_state: r.get(3)?,
+                    attempt: r.get(4)?,
+                    error: class.map(|class| LastError {
+                        code: r.get(5).ok().flatten(),
+                        subcode: r.get(6).ok().flatten(),
+                        class,
+                        message: message.clone().unwrap_or_default(),
+                    }),
+                    message,
+                    owner: r.get(9)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Cancels a `queued`, `failed` or `unknown` post (an unknown one may be live on Meta;
+    /// canceling it is the user's word that sq must not send or reconcile it again). A post
+    /// being published or already published is refused.
+    pub fn cancel_post(&mut self, id: i64, now: i64) -> Result<CancelOutcome, DbError> {
+        self.in_tx(|tx| {
+            let Some(post) = get_post(tx, id)? else { return Ok(CancelOutcome::NotFound) };
+            if !matches!(post.state, PostState::Queued | PostState::Failed | PostState::Unknown) {
+                return Ok(CancelOutcome::Refused(Box::new(post)));
+            }
+            tx.execute(
+                "UPDATE posts SET state = 'canceled', updated_at = ?2, finished_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            history(tx, id, now, "canceled", Some(post.state), Some(PostState::Canceled), None, None, None)?;
+            let post = get_post(tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            Ok(CancelOutcome::Canceled(Box::new(post)))
+        })
+    }
+
+    /// Posts whose publishing process died (lease ran out): `unknown` when a request may have
+    /// gone out, `queued` (due now) when nothing was sent.
+    pub fn recover_expired_claims(&mut self, now: i64) -> Result<Vec<Recovered>, DbError> {
+        self.in_tx(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT id, profile, started_at IS NOT NULL OR container_id IS NOT NULL, claim_owner
+                 FROM posts WHERE state = 'publishing' AND claim_until < ?1",
+            )?;
+            let rows: Vec<(i64, String, bool, Option<String>)> = stmt
+                .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (id, profile, sent, owner) in rows {
+                let to = if sent { PostState::Unknown } else { PostState::Queued };
+                tx.execute(
+                    "UPDATE posts SET state = ?2, claim_owner = NULL, claim_until = NULL, updated_at = ?3,
+                         scheduled_at = CASE WHEN ?2 = 'queued' THEN min(scheduled_at, ?3) ELSE scheduled_at END
+                     WHERE id = ?1",
+                    params![id, to, now],
+                )?;
+                let why = format!(
+                    "the process publishing it ({}) stopped without finishing{}",
+                    owner.as_deref().unwrap_or("?"),
+                    if sent { "; a request may have gone out, so it is reconciled before anything is sent" } else { "; nothing had been sent" }
+                );
+                history(tx, id, now, "lease_expired", Some(PostState::Publishing), Some(to), None, Some(&why), owner.as_deref())?;
+                out.push(Recovered { id, profile, to });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Profiles that have something for `publish` to do now: an `unknown` post to reconcile,
+    /// or a due head-of-line `queued` post. Sorted.
+    pub fn profiles_with_work(&self, now: i64) -> Result<Vec<String>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT profile FROM posts WHERE state = 'unknown'
+                    OR (state = 'queued' AND scheduled_at <= ?1)
+                 ORDER BY profile",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([now], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(|e| self.err(e))
+    }
+
+    /// Claims the profile's next post in one transaction: an `unknown` post first (it must be
+    /// reconciled before anything else goes out), else the head of line among `queued` posts
+    /// (earliest `original_at`) when it is due. Nothing when another process is publishing
+    /// to this profile. `attempts` counts when a queued post is claimed (an attempt to
+    /// publish); reconciling an unknown post is not an attempt.
+    pub fn claim_next(
+        &mut self,
+        profile: &str,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Option<(Post, PostState)>, DbError> {
+        self.in_tx(|tx| {
+            let busy: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM posts WHERE profile = ?1 AND state = 'publishing')",
+                [profile],
+                |r| r.get(0),
+            )?;
+            if busy {
+                return Ok(None);
+            }
+            let unknown: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM posts WHERE profile = ?1 AND state = 'unknown' ORDER BY original_at, id LIMIT 1",
+                    [profile],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let (id, from) = match unknown {
+                Some(id) => (id, PostState::Unknown),
+                None => {
+                    let head: Option<(i64, i64)> = tx
+                        .query_row(
+                            "SELECT id, scheduled_at FROM posts WHERE profile = ?1 AND state = 'queued'
+                             ORDER BY original_at, id LIMIT 1",
+                            [profile],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .optional()?;
+                    match head {
+                        Some((id, due)) if due <= now => (id, PostState::Queued),
+                        _ => return Ok(None),
+                    }
+                }
+            };
+            let bump = i64::from(from == PostState::Queued);
+            tx.execute(
+                "UPDATE posts SET state = 'publishing', claim_owner = ?2, claim_until = ?3, updated_at = ?4,
+                     attempts = attempts + ?5
+                 WHERE id = ?1",
+                params![id, owner, lease_until, now, bump],
+            )?;
+            let event = if from == PostState::Unknown { "reconciling" } else { "claimed" };
+            history(tx, id, now, event, Some(from), Some(PostState::Publishing), None, None, Some(owner))?;
+            Ok(get_post(tx, id)?.map(|p| (p, from)))
+        })
+    }
+
+    /// Extends the lease of every post this process holds (the heartbeat).
+    pub fn renew_claims(&mut self, owner: &str, lease_until: i64) -> Result<usize, DbError> {
+        self.conn
+            .execute(
+                "UPDATE posts SET claim_until = ?2 WHERE state = 'publishing' AND claim_owner = ?1",
+                params![owner, lease_until],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// A journal checkpoint on a post this process holds. `false` when the claim is lost.
+    pub fn journal_step(
+        &mut self,
+        id: i64,
+        owner: &str,
+        step: JournalStep<'_>,
+        lease_until: i64,
+    ) -> Result<bool, DbError> {
+        let n = match step {
+            JournalStep::AboutToPost { fingerprint, at } => self.conn.execute(
+                "UPDATE posts SET fingerprint = ?3, started_at = coalesce(started_at, ?4), claim_until = ?5, updated_at = ?4
+                 WHERE id = ?1 AND state = 'publishing' AND claim_owner = ?2",
+                params![id, owner, fingerprint, at, lease_until],
+            ),
+            JournalStep::ContainerCreated { container_id } => self.conn.execute(
+                "UPDATE posts SET container_id = ?3, claim_until = ?4
+                 WHERE id = ?1 AND state = 'publishing' AND claim_owner = ?2",
+                params![id, owner, container_id, lease_until],
+            ),
+            JournalStep::AboutToPublish { container_id, at } => self.conn.execute(
+                "UPDATE posts SET container_id = ?3, started_at = coalesce(started_at, ?4), claim_until = ?5, updated_at = ?4
+                 WHERE id = ?1 AND state = 'publishing' AND claim_owner = ?2",
+                params![id, owner, container_id, at, lease_until],
+            ),
+        }
+        .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Records the end of a claim. `false` when this process no longer held the post (nothing
+    /// was written).
+    pub fn finish_claim(
+        &mut self,
+        id: i64,
+        owner: &str,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        self.in_tx(|tx| {
+            let Some(post) = get_post(tx, id)? else { return Ok(false) };
+            if post.state != PostState::Publishing || post.claim_owner.as_deref() != Some(owner) {
+                return Ok(false);
+            }
+            let release = "claim_owner = NULL, claim_until = NULL, updated_at = ?2";
+            let (event, to, err, msg): (&str, PostState, Option<&ErrorRecord>, Option<String>) = match outcome {
+                Outcome::Published { remote_id, container_id, already } => {
+                    tx.execute(
+                        &format!(
+                            "UPDATE posts SET state = 'published', {release}, finished_at = ?2, remote_id = ?3,
+                                 container_id = coalesce(?4, container_id) WHERE id = ?1"
+                        ),
+                        params![id, now, remote_id, container_id],
+                    )?;
+                    let m = if *already { Some("found already published on Meta".to_string()) } else { None };
+                    ("published", PostState::Published, None, m)
+                }
+                Outcome::Retry { error, at, container_id } => {
+                    tx.execute(
+                        &format!(
+                            "UPDATE posts SET state = 'queued', {release}, scheduled_at = ?3, auto_retries = auto_retries + 1,
+                                 error_code = ?4, error_subcode = ?5, error_class = ?6, error_message = ?7,
+                                 container_id = ?8 WHERE id = ?1"
+                        ),
+                        params![
+                            id,
+                            now,
+                            at,
+                            error.code,
+                            error.subcode,
+                            error.class.as_str(),
+                            error.message,
+                            container_id
+                        ],
+                    )?;
+                    ("retry", PostState::Queued, Some(error), None)
+                }
+                Outcome::Failed { error, container_id } => {
+                    tx.execute(
+                        &format!(
+                            "UPDATE posts SET state = 'failed', {release}, finished_at = ?2,
+                                 error_code = ?3, error_subcode = ?4, error_class = ?5, error_message = ?6,
+                                 container_id = ?7 WHERE id = ?1"
+                        ),
+                        params![id, now, error.code, error.subcode, error.class.as_str(), error.message, container_id],
+                    )?;
+                    ("failed", PostState::Failed, Some(error), None)
+                }
+                Outcome::Unknown { reason, container_id, started_at } => {
+                    tx.execute(
+                        &format!(
+                            "UPDATE posts SET state = 'unknown', {release},
+                                 container_id = coalesce(?3, container_id), started_at = coalesce(started_at, ?4),
+                                 error_code = NULL, error_subcode = NULL, error_class = 'unknown', error_message = ?5
+                             WHERE id = ?1"
+                        ),
+                        params![id, now, container_id, started_at, reason],
+                    )?;
+                    ("unknown", PostState::Unknown, None, Some(reason.clone()))
+                }
+                Outcome::NotPublished { reason } => {
+                    // Reconciliation found no trace: due again now, in its place in line.
+                    tx.execute(
+                        &format!("UPDATE posts SET state = 'queued', {release}, scheduled_at = min(scheduled_at, ?2) WHERE id = ?1"),
+                        params![id, now],
+                    )?;
+                    ("reconciled", PostState::Queued, None, Some(reason.clone()))
+                }
+                Outcome::Release { reason } => {
+                    let to = if post.may_have_been_sent() { PostState::Unknown } else { PostState::Queued };
+                    tx.execute(&format!("UPDATE posts SET state = ?3, {release} WHERE id = ?1"), params![id, now, to])?;
+                    ("released", to, None, Some(reason.clone()))
+                }
+            };
+            history(tx, id, now, event, Some(PostState::Publishing), Some(to), err, msg.as_deref(), Some(owner))?;
+            Ok(true)
+        })
+    }
+
+    /// The `auth`-failed post that holds a profile: failed after the profile was last
+    /// (re)connected. `profile_updated_at`: the profile row's `updated_at` (reauth and import
+    /// rewrite it), `None` when the profile is not connected.
+    pub fn auth_hold(&self, profile: &str, profile_updated_at: Option<i64>) -> Result<Option<Post>, DbError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {POST_COLUMNS} FROM posts WHERE profile = ?1 AND state = 'failed' AND error_class = 'auth'
+                       AND finished_at >= ?2 ORDER BY finished_at DESC, id DESC LIMIT 1"
+                ),
+                params![profile, profile_updated_at.unwrap_or(i64::MIN)],
+                post_at,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Due `queued` posts of a profile (for notes on held profiles).
+    pub fn due_count(&self, profile: &str, now: i64) -> Result<i64, DbError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM posts WHERE profile = ?1 AND state = 'queued' AND scheduled_at <= ?2",
+                params![profile, now],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// `failed` posts for `requeue --failed`: failed at or after `since`, of the given
+    /// profiles (all when empty). Class filtering is the caller's (it needs the rules).
+    pub fn failed_posts(
+        &self,
+        profiles: &[String],
+        since: Option<i64>,
+    ) -> Result<Vec<RequeueCandidate>, DbError> {
+        let mut sql = String::from(
+            "SELECT id, profile, network, state, error_class, original_at, finished_at FROM posts
+             WHERE state = 'failed' AND finished_at >= ?1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![since.unwrap_or(i64::MIN).into()];
+        if !profiles.is_empty() {
+            let marks: Vec<String> = profiles
+                .iter()
+                .map(|p| {
+                    args.push(p.clone().into());
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND profile IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY profile, original_at, id");
+        self.candidates(&sql, args)
+    }
+
+    /// The named posts, whatever their state (`requeue <POST-ID>...`).
+    pub fn posts_by_id(&self, ids: &[i64]) -> Result<Vec<RequeueCandidate>, DbError> {
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT id, profile, network, state, error_class, original_at, finished_at FROM posts
+             WHERE id IN ({}) ORDER BY id",
+            marks.join(", ")
+        );
+        self.candidates(&sql, ids.iter().map(|i| (*i).into()).collect())
+    }
+
+    fn candidates(
+        &self,
+        sql: &str,
+        args: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<RequeueCandidate>, DbError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok(RequeueCandidate {
+                    id: r.get(0)?,
+                    profile: r.get(1)?,
+                    network: network_at(r, 2)?,
+                    state: r.get(3)?,
+                    class: class_of(r.get(4)?),
+                    original_at: r.get(5)?,
+                    finished_at: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Moves `failed` posts back to `queued` at the given times, in one transaction and a few
+    /// statements (spec §8: 100,000 posts in ≤ 2 s). A post that is no longer `failed` (another
+    /// process requeued or canceled it meanwhile) is left alone. `attempts` is kept; the
+    /// automatic-retry budget restarts. Returns the ids requeued.
+    pub fn requeue(&mut self, items: &[(i64, i64)], reason: &str, now: i64) -> Result<Vec<i64>, DbError> {
+        self.in_tx(|tx| {
+            tx.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS requeue_set (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+                 DELETE FROM temp.requeue_set;",
+            )?;
+            {
+                let mut ins = tx.prepare("INSERT OR REPLACE INTO temp.requeue_set (id, at) VALUES (?1, ?2)")?;
+                for (id, at) in items {
+                    ins.execute(params![id, at])?;
+                }
+            }
+            // Only those still failed.
+            tx.execute(
+                "DELETE FROM temp.requeue_set WHERE id NOT IN (SELECT id FROM posts WHERE state = 'failed')",
+                [],
+            )?;
+            tx.execute(
+                "INSERT INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code, error_subcode,
+                     error_class, message)
+                 SELECT p.id, ?1, 'requeued', 'failed', 'queued', p.attempts, p.error_code, p.error_subcode,
+                     p.error_class, ?2
+                 FROM posts p JOIN temp.requeue_set r ON r.id = p.id",
+                params![now, reason],
+            )?;
+            tx.execute(
+                "UPDATE posts SET state = 'queued', scheduled_at = r.at, auto_retries = 0, updated_at = ?1,
+                     finished_at = NULL
+                 FROM temp.requeue_set r WHERE posts.id = r.id",
+                [now],
+            )?;
+            let mut stmt = tx.prepare("SELECT id FROM temp.requeue_set ORDER BY id")?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+            tx.execute("DELETE FROM temp.requeue_set", [])?;
+            Ok(ids)
+        })
+    }
+}
+
+/// A journal checkpoint (see [`crate::publish::Journal`]).
+#[derive(Debug, Clone, Copy)]
+pub enum JournalStep<'a> {
+    AboutToPost { fingerprint: &'a str, at: i64 },
+    ContainerCreated { container_id: &'a str },
+    AboutToPublish { container_id: &'a str, at: i64 },
+}
+
+/// How a claim ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Published {
+        remote_id: Option<String>,
+        container_id: Option<String>,
+        already: bool,
+    },
+    /// Transient or rate-limited: back to `queued`, due at `at`, with the container to reuse.
+    Retry {
+        error: ErrorRecord,
+        at: i64,
+        container_id: Option<String>,
+    },
+    /// Final until the user acts.
+    Failed {
+        error: ErrorRecord,
+        container_id: Option<String>,
+    },
+    /// A publishing request got no usable answer.
+    Unknown {
+        reason: String,
+        container_id: Option<String>,
+        started_at: Option<i64>,
+    },
+    /// Reconciliation found the post not published: `queued` again, due now.
+    NotPublished {
+        reason: String,
+    },
+    /// Given up without an outcome (shutdown, lost journal): `queued` if nothing was sent,
+    /// else `unknown`.
+    Release {
+        reason: String,
+    },
+}
