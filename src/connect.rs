@@ -509,10 +509,10 @@ pub async fn inspect_instagram(
     let login = Login {
         network: Network::Instagram,
         login_kind: LoginKind::InstagramLogin,
-        user_id: id.clone(),
+        user_id: id,
         name: None,
-        username: me.username.clone(),
-        token: token.clone(),
+        username: me.username,
+        token,
         app_id: app.map(|a| a.id.clone()).unwrap_or_default(),
         scopes: permissions,
         declined: Vec::new(),
@@ -522,19 +522,7 @@ pub async fn inspect_instagram(
         short_lived: false,
         warnings,
     };
-    let profile = Reached {
-        network: Network::Instagram,
-        remote_id: id,
-        name: String::new(),
-        username: me.username,
-        page_id: None,
-        via: Via::InstagramLogin,
-        tasks: None,
-        token: Some(token),
-        token_expires_at: expires_at,
-        source: Source::Identity,
-        missing_instagram_permissions: false,
-    };
+    let profile = identity_profile(&login, Via::InstagramLogin);
     Ok((login, profile))
 }
 
@@ -602,10 +590,10 @@ pub async fn inspect_threads(
     let login = Login {
         network: Network::Threads,
         login_kind: LoginKind::Threads,
-        user_id: me.id.clone(),
+        user_id: me.id,
         name: None,
-        username: me.username.clone(),
-        token: token.clone(),
+        username: me.username,
+        token,
         app_id: app.map(|a| a.id.clone()).unwrap_or_default(),
         scopes,
         declined: Vec::new(),
@@ -615,20 +603,26 @@ pub async fn inspect_threads(
         short_lived: false,
         warnings,
     };
-    let profile = Reached {
-        network: Network::Threads,
-        remote_id: me.id,
+    let profile = identity_profile(&login, Via::Threads);
+    Ok((login, profile))
+}
+
+/// The one profile an Instagram Login or Threads token publishes to: its own account, found
+/// by the identity call, with the login's token.
+fn identity_profile(login: &Login, via: Via) -> Reached {
+    Reached {
+        network: login.network,
+        remote_id: login.user_id.clone(),
         name: String::new(),
-        username: me.username,
+        username: login.username.clone(),
         page_id: None,
-        via: Via::Threads,
+        via,
         tasks: None,
-        token: Some(token),
-        token_expires_at: expires_at,
+        token: Some(login.token.clone()),
+        token_expires_at: login.expires_at,
         source: Source::Identity,
         missing_instagram_permissions: false,
-    };
-    Ok((login, profile))
+    }
 }
 
 /// What [`save`] did.

@@ -22,6 +22,7 @@ pub mod publish;
 pub mod sandbox;
 pub mod secret;
 pub mod settings;
+pub mod signal;
 pub mod store;
 
 use clap::Parser;

@@ -79,7 +79,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     // in-flight steps finish (bounded), record everything, then exit.
     let printer = ctx.printer.clone();
     let signals = tokio::spawn(async move {
-        shutdown_signal().await;
+        crate::signal::shutdown().await;
         printer.status("stopping: finishing the posts in flight (Ctrl-C again to abandon them now)");
         let _ = stop_tx.send(true);
     });
@@ -130,21 +130,6 @@ async fn run_passes(ctx: &Ctx, args: &Args, stop: watch::Receiver<bool>) -> Resu
 /// `pid:<pid>:<random>`: unique per process, readable in the history.
 fn owner_id() -> String {
     format!("pid:{}:{:08x}", std::process::id(), getrandom::u32().unwrap_or(0))
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -75,24 +75,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     ctx.printer.status(format!("Meta sandbox listening on {base} (scenario {})", args.scenario));
     ctx.printer.hint(format!("export SQ_META_API_BASE={base}"));
     ctx.printer.status("Press Ctrl-C to stop.");
-    shutdown_signal().await;
+    crate::signal::shutdown().await;
     running.shutdown().await;
     ctx.printer.status("sandbox stopped");
     Ok(Exit::Success)
-}
-
-/// Ctrl-C or SIGTERM (a service manager stopping it) both end the sandbox cleanly.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -2,7 +2,7 @@
 //! over [`GraphClient::send`] / [`GraphClient::get_all`] / [`GraphClient::batch`].
 
 use super::batch::BatchItem;
-use super::client::{AppCredentials, GraphClient, Method, decode};
+use super::client::{AppCredentials, GraphClient, Method, Request, decode};
 use super::error::{CodeProblem, MetaError};
 use super::hosts::Host;
 use super::paging::PAGE_LIMIT;
@@ -225,13 +225,7 @@ impl GraphClient {
         code: &Secret,
         redirect_uri: &str,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self
-            .request_unversioned(Method::Post, Host::InstagramApi, "oauth/access_token")
-            .form("client_id", &app.id)
-            .form("grant_type", "authorization_code")
-            .form("redirect_uri", redirect_uri)
-            .secret_param("client_secret", &app.secret)
-            .secret_param("code", code);
+        let req = self.code_exchange_form(Host::InstagramApi, app, code, redirect_uri);
         let v = self.send(&req).await.map_err(code_exchange_error)?;
         let inner = match v.get("data") {
             Some(Value::Array(a)) => a.first().cloned().unwrap_or(Value::Null),
@@ -248,20 +242,13 @@ impl GraphClient {
         app_secret: &Secret,
         short: &Secret,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self
-            .request_unversioned(Method::Get, Host::InstagramGraph, "access_token")
-            .query("grant_type", "ig_exchange_token")
-            .secret_param("client_secret", app_secret)
-            .token(short);
+        let req = self.long_lived_request(Host::InstagramGraph, "ig_exchange_token", app_secret, short);
         self.send_json(&req).await
     }
 
     /// Refresh a long-lived Instagram token (`ig_refresh_token`, §5.4: ≥ 24 h old, not expired).
     pub async fn instagram_refresh(&self, long: &Secret) -> Result<TokenResponse, MetaError> {
-        let req = self
-            .request_unversioned(Method::Get, Host::InstagramGraph, "refresh_access_token")
-            .query("grant_type", "ig_refresh_token")
-            .token(long);
+        let req = self.refresh_request(Host::InstagramGraph, "ig_refresh_token", long);
         self.send_json(&req).await
     }
 
@@ -285,13 +272,7 @@ impl GraphClient {
         code: &Secret,
         redirect_uri: &str,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self
-            .request_unversioned(Method::Post, Host::ThreadsGraph, "oauth/access_token")
-            .form("client_id", &app.id)
-            .form("grant_type", "authorization_code")
-            .form("redirect_uri", redirect_uri)
-            .secret_param("client_secret", &app.secret)
-            .secret_param("code", code);
+        let req = self.code_exchange_form(Host::ThreadsGraph, app, code, redirect_uri);
         let mut t: TokenResponse = self.send_json(&req).await.map_err(code_exchange_error)?;
         t.expires_in.get_or_insert(THREADS_SHORT_TOKEN_SECS);
         Ok(t)
@@ -303,20 +284,13 @@ impl GraphClient {
         app_secret: &Secret,
         short: &Secret,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self
-            .request_unversioned(Method::Get, Host::ThreadsGraph, "access_token")
-            .query("grant_type", "th_exchange_token")
-            .secret_param("client_secret", app_secret)
-            .token(short);
+        let req = self.long_lived_request(Host::ThreadsGraph, "th_exchange_token", app_secret, short);
         self.send_json(&req).await.map_err(code_exchange_error)
     }
 
     /// Refresh a long-lived Threads token (`th_refresh_token`, §6.4).
     pub async fn threads_refresh(&self, long: &Secret) -> Result<TokenResponse, MetaError> {
-        let req = self
-            .request_unversioned(Method::Get, Host::ThreadsGraph, "refresh_access_token")
-            .query("grant_type", "th_refresh_token")
-            .token(long);
+        let req = self.refresh_request(Host::ThreadsGraph, "th_refresh_token", long);
         self.send_json(&req).await
     }
 
@@ -357,6 +331,39 @@ impl GraphClient {
             )
             .token(token);
         first_data(req.endpoint(), self.send(&req).await?)
+    }
+
+    // --- the requests Instagram Login and Threads share (§5, §6) -------------------------------
+
+    /// Code → short-lived token, a POST form to `{host}/oauth/access_token` (§5.2, §6.3).
+    fn code_exchange_form(
+        &self,
+        host: Host,
+        app: &AppCredentials,
+        code: &Secret,
+        redirect_uri: &str,
+    ) -> Request {
+        self.request_unversioned(Method::Post, host, "oauth/access_token")
+            .form("client_id", &app.id)
+            .form("grant_type", "authorization_code")
+            .form("redirect_uri", redirect_uri)
+            .secret_param("client_secret", &app.secret)
+            .secret_param("code", code)
+    }
+
+    /// Short → long-lived, `GET {host}/access_token?grant_type={grant}` (§5.3, §6.4).
+    fn long_lived_request(&self, host: Host, grant: &str, app_secret: &Secret, short: &Secret) -> Request {
+        self.request_unversioned(Method::Get, host, "access_token")
+            .query("grant_type", grant)
+            .secret_param("client_secret", app_secret)
+            .token(short)
+    }
+
+    /// Refresh a long-lived token, `GET {host}/refresh_access_token?grant_type={grant}` (§5.4, §6.4).
+    fn refresh_request(&self, host: Host, grant: &str, long: &Secret) -> Request {
+        self.request_unversioned(Method::Get, host, "refresh_access_token")
+            .query("grant_type", grant)
+            .token(long)
     }
 }
 

@@ -222,23 +222,7 @@ impl GraphClient {
         container_id: &str,
         token: &Secret,
     ) -> Result<ContainerStatus, MetaError> {
-        let req = self
-            .request(Method::Get, host, &segment(container_id))
-            .query("fields", "status_code,status")
-            .token(token);
-        let r: RawStatus = self.send_json(&req).await?;
-        let Some(code) = r.status_code else {
-            return Err(MetaError::Unexpected {
-                endpoint: req.endpoint().to_string(),
-                status: 200,
-                detail: "no status_code in the container status".into(),
-            });
-        };
-        Ok(ContainerStatus {
-            id: r.id.unwrap_or_else(|| container_id.to_string()),
-            state: ContainerState::parse(&code),
-            detail: r.status,
-        })
+        self.container_status(host, container_id, token, StatusFields::Instagram).await
     }
 
     /// `POST /{ig-user-id}/media_publish` with `creation_id` → the Instagram media id.
@@ -250,13 +234,8 @@ impl GraphClient {
         container_id: &str,
         token: &Secret,
     ) -> Result<String, MetaError> {
-        let req = self
-            .request(Method::Post, host, &format!("{}/media_publish", segment(ig_user_id)))
-            .form("creation_id", container_id)
-            .token(token)
-            .idempotent(false);
-        let r: IdOnly = self.send_json(&req).await?;
-        Ok(r.id)
+        self.publish_container(host, &format!("{}/media_publish", segment(ig_user_id)), container_id, token)
+            .await
     }
 
     /// `GET /{ig-user-id}/media?fields=id,caption,timestamp`: recent media, newest first.
@@ -267,13 +246,8 @@ impl GraphClient {
         limit: u32,
         token: &Secret,
     ) -> Result<Vec<RecentPost>, MetaError> {
-        let req = self
-            .request(Method::Get, host, &format!("{}/media", segment(ig_user_id)))
-            .query("fields", "id,caption,timestamp")
-            .query("limit", limit.clamp(1, 100).to_string())
-            .token(token);
-        let l: Listing = self.send_json(&req).await?;
-        Ok(l.data)
+        let path = format!("{}/media", segment(ig_user_id));
+        self.recent_posts(host, &path, "id,caption,timestamp", limit, token).await
     }
 
     // --- Threads (§7.3) ----------------------------------------------------------------------
@@ -312,23 +286,7 @@ impl GraphClient {
         container_id: &str,
         token: &Secret,
     ) -> Result<ContainerStatus, MetaError> {
-        let req = self
-            .request(Method::Get, Host::ThreadsGraph, &segment(container_id))
-            .query("fields", "status,error_message")
-            .token(token);
-        let r: RawStatus = self.send_json(&req).await?;
-        let Some(status) = r.status else {
-            return Err(MetaError::Unexpected {
-                endpoint: req.endpoint().to_string(),
-                status: 200,
-                detail: "no status in the container status".into(),
-            });
-        };
-        Ok(ContainerStatus {
-            id: r.id.unwrap_or_else(|| container_id.to_string()),
-            state: ContainerState::parse(&status),
-            detail: r.error_message,
-        })
+        self.container_status(Host::ThreadsGraph, container_id, token, StatusFields::Threads).await
     }
 
     /// `POST /{user-id}/threads_publish` with `creation_id` → the Threads media id. Never
@@ -339,13 +297,8 @@ impl GraphClient {
         container_id: &str,
         token: &Secret,
     ) -> Result<String, MetaError> {
-        let req = self
-            .request(Method::Post, Host::ThreadsGraph, &format!("{}/threads_publish", segment(user_id)))
-            .form("creation_id", container_id)
-            .token(token)
-            .idempotent(false);
-        let r: IdOnly = self.send_json(&req).await?;
-        Ok(r.id)
+        let path = format!("{}/threads_publish", segment(user_id));
+        self.publish_container(Host::ThreadsGraph, &path, container_id, token).await
     }
 
     /// `GET /{user-id}/threads?fields=id,text,timestamp`: recent posts, newest first.
@@ -355,13 +308,103 @@ impl GraphClient {
         limit: u32,
         token: &Secret,
     ) -> Result<Vec<RecentPost>, MetaError> {
+        let path = format!("{}/threads", segment(user_id));
+        self.recent_posts(Host::ThreadsGraph, &path, "id,text,timestamp", limit, token).await
+    }
+
+    // --- what Instagram and Threads share -----------------------------------------------------
+
+    /// `GET /{container-id}` with the network's status fields (see [`StatusFields`]).
+    async fn container_status(
+        &self,
+        host: Host,
+        container_id: &str,
+        token: &Secret,
+        fields: StatusFields,
+    ) -> Result<ContainerStatus, MetaError> {
         let req = self
-            .request(Method::Get, Host::ThreadsGraph, &format!("{}/threads", segment(user_id)))
-            .query("fields", "id,text,timestamp")
+            .request(Method::Get, host, &segment(container_id))
+            .query("fields", fields.query())
+            .token(token);
+        let r: RawStatus = self.send_json(&req).await?;
+        let (name, state, detail) = fields.split(r.status_code, r.status, r.error_message);
+        let Some(state) = state else {
+            return Err(MetaError::Unexpected {
+                endpoint: req.endpoint().to_string(),
+                status: 200,
+                detail: format!("no {name} in the container status"),
+            });
+        };
+        Ok(ContainerStatus {
+            id: r.id.unwrap_or_else(|| container_id.to_string()),
+            state: ContainerState::parse(&state),
+            detail,
+        })
+    }
+
+    /// `POST {path}` with `creation_id` → the published media id. Never resent by the client.
+    async fn publish_container(
+        &self,
+        host: Host,
+        path: &str,
+        container_id: &str,
+        token: &Secret,
+    ) -> Result<String, MetaError> {
+        let req = self
+            .request(Method::Post, host, path)
+            .form("creation_id", container_id)
+            .token(token)
+            .idempotent(false);
+        let r: IdOnly = self.send_json(&req).await?;
+        Ok(r.id)
+    }
+
+    /// `GET {path}?fields={fields}&limit=…`: recent posts, newest first.
+    async fn recent_posts(
+        &self,
+        host: Host,
+        path: &str,
+        fields: &str,
+        limit: u32,
+        token: &Secret,
+    ) -> Result<Vec<RecentPost>, MetaError> {
+        let req = self
+            .request(Method::Get, host, path)
+            .query("fields", fields)
             .query("limit", limit.clamp(1, 100).to_string())
             .token(token);
         let l: Listing = self.send_json(&req).await?;
         Ok(l.data)
+    }
+}
+
+/// Where a network puts a container's state and its explanation: Instagram in `status_code`
+/// and `status` (§7.2), Threads in `status` and `error_message` (§7.3).
+#[derive(Clone, Copy)]
+enum StatusFields {
+    Instagram,
+    Threads,
+}
+
+impl StatusFields {
+    fn query(self) -> &'static str {
+        match self {
+            StatusFields::Instagram => "status_code,status",
+            StatusFields::Threads => "status,error_message",
+        }
+    }
+
+    /// (the state field's name, the state, the explanation) from an answer's three fields.
+    fn split(
+        self,
+        status_code: Option<String>,
+        status: Option<String>,
+        error_message: Option<String>,
+    ) -> (&'static str, Option<String>, Option<String>) {
+        match self {
+            StatusFields::Instagram => ("status_code", status_code, status),
+            StatusFields::Threads => ("status", status, error_message),
+        }
     }
 }
 

@@ -96,6 +96,117 @@ fn new_code() -> String {
     format!("AQ{}", random_alnum(96))
 }
 
+/// What a login dialog grants, before it becomes a code or a token; no asset targets, no PKCE.
+fn grant(
+    family: Family,
+    client_id: &str,
+    redirect_uri: &str,
+    user: String,
+    scopes: Vec<String>,
+    declined: Vec<String>,
+    now: i64,
+) -> Code {
+    Code {
+        family,
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+        user,
+        scopes,
+        declined,
+        targets: BTreeMap::new(),
+        created_at: now,
+        used: false,
+        challenge: None,
+    }
+}
+
+/// A fresh short-lived token carrying the grant: `ttl` seconds, no Page, no parent.
+fn login_token(g: &Code, kind: TokenKind, now: i64, ttl: i64) -> Token {
+    Token {
+        kind,
+        user: g.user.clone(),
+        page: None,
+        parent: None,
+        scopes: g.scopes.clone(),
+        declined: g.declined.clone(),
+        targets: g.targets.clone(),
+        issued_at: now,
+        expires_at: now + ttl,
+        data_access_expires_at: now + DATA_ACCESS_SECS,
+        long_lived: false,
+        invalid: None,
+    }
+}
+
+/// A Graph-style code exchange (§1.3, §6.3): the code of this family, with §1.3's subcodes in the
+/// order a reused or stale code is most often hit. `client_ok` is the caller's check of whom the
+/// code was issued to. The code is not spent here.
+fn checked_code(
+    w: &World,
+    req: &Req,
+    family: Family,
+    now: i64,
+    ttl: i64,
+    client_ok: impl Fn(&Code) -> bool,
+) -> Result<(String, Code), ApiError> {
+    let Some(code) = req.param("code") else {
+        return Err(ApiError::missing_param("code"));
+    };
+    let Some(c) = w.codes.get(code).filter(|c| c.family == family).cloned() else {
+        return Err(ApiError::oauth(100, None, "Invalid verification code format."));
+    };
+    if c.used {
+        return Err(ApiError::oauth(100, Some(36009), "This authorization code has been used."));
+    }
+    if now - c.created_at > ttl {
+        return Err(ApiError::oauth(100, Some(36007), "This authorization code has expired."));
+    }
+    if req.param("redirect_uri") != Some(c.redirect_uri.as_str()) || !client_ok(&c) {
+        return Err(ApiError::oauth(
+            100,
+            Some(36008),
+            "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+        ));
+    }
+    Ok((code.to_string(), c))
+}
+
+/// Spends the code and mints the short-lived token it stands for.
+fn redeem(w: &mut World, code: &str, c: &Code, kind: TokenKind, now: i64, ttl: i64) -> String {
+    if let Some(cm) = w.codes.get_mut(code) {
+        cm.used = true;
+    }
+    w.mint(login_token(c, kind, now, ttl))
+}
+
+/// Instagram and Threads (§5.1, §6.2) answer a denial alike, with `#_` after the query.
+fn denied(redirect_uri: &str, state: Option<&str>) -> Resp {
+    let mut pairs = vec![
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "The user denied your request"),
+    ];
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    Resp::redirect(format!("{}#_", with_query(redirect_uri, &pairs)))
+}
+
+/// Instagram and Threads (§5.1, §6.2): store a new code for the grant and redirect with it; the
+/// `#_` Meta appends is not part of the code.
+fn code_redirect(w: &mut World, g: Code, state: Option<&str>) -> Resp {
+    let code = new_code();
+    let location = {
+        let mut pairs = vec![("code", code.as_str())];
+        if let Some(s) = state {
+            pairs.push(("state", s));
+        }
+        format!("{}#_", with_query(&g.redirect_uri, &pairs))
+    };
+    w.codes.insert(code, g);
+    Resp::redirect(location)
+}
+
 // ------------------------------------------------------------------------------------------
 // Facebook Login dialog (§1.1, §1.2)
 
@@ -230,42 +341,20 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
     let response_type = req.param("response_type").unwrap_or("code").to_string();
     let wants_code = response_type.contains("code") || !response_type.contains("token");
     let wants_token = response_type.contains("token");
+    let g = Code {
+        targets,
+        challenge,
+        ..grant(Family::Facebook, &app.id, &redirect_uri, user, scopes.clone(), declined.clone(), now)
+    };
+    let token = wants_token.then(|| login_token(&g, TokenKind::User, now, SHORT_LIVED_SECS));
     let mut pairs: Vec<(String, String)> = Vec::new();
     if wants_code {
         let code = new_code();
-        w.codes.insert(
-            code.clone(),
-            Code {
-                family: Family::Facebook,
-                client_id: app.id.clone(),
-                redirect_uri: redirect_uri.clone(),
-                user: user.clone(),
-                scopes: scopes.clone(),
-                declined: declined.clone(),
-                targets: targets.clone(),
-                created_at: now,
-                used: false,
-                challenge,
-            },
-        );
+        w.codes.insert(code.clone(), g);
         pairs.push(("code".into(), code));
     }
-    if wants_token {
-        let t = w.mint(Token {
-            kind: TokenKind::User,
-            user: user.clone(),
-            page: None,
-            parent: None,
-            scopes: scopes.clone(),
-            declined: declined.clone(),
-            targets: targets.clone(),
-            issued_at: now,
-            expires_at: now + SHORT_LIVED_SECS,
-            data_access_expires_at: now + DATA_ACCESS_SECS,
-            long_lived: false,
-            invalid: None,
-        });
-        pairs.push(("access_token".into(), t));
+    if let Some(t) = token {
+        pairs.push(("access_token".into(), w.mint(t)));
         pairs.push(("data_access_expiration_time".into(), (now + DATA_ACCESS_SECS).to_string()));
         pairs.push(("expires_in".into(), SHORT_LIVED_SECS.to_string()));
     }
@@ -344,26 +433,8 @@ pub fn fb_exchange(w: &mut World, req: &Req) -> ApiResult {
             Ok(Resp::ok(out))
         }
         _ => {
-            let Some(code) = req.param("code") else {
-                return Err(ApiError::missing_param("code"));
-            };
-            let Some(c) = w.codes.get(code).filter(|c| c.family == Family::Facebook).cloned() else {
-                return Err(ApiError::oauth(100, None, "Invalid verification code format."));
-            };
-            // §1.3's subcodes, in the order a reused or stale code is most often hit.
-            if c.used {
-                return Err(ApiError::oauth(100, Some(36009), "This authorization code has been used."));
-            }
-            if now - c.created_at > FB_CODE_TTL {
-                return Err(ApiError::oauth(100, Some(36007), "This authorization code has expired."));
-            }
-            if req.param("redirect_uri") != Some(c.redirect_uri.as_str()) || c.client_id != app.id {
-                return Err(ApiError::oauth(
-                    100,
-                    Some(36008),
-                    "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
-                ));
-            }
+            let (code, c) =
+                checked_code(w, req, Family::Facebook, now, FB_CODE_TTL, |c| c.client_id == app.id)?;
             // §1.7: with PKCE the verifier proves the caller; the secret may be omitted.
             match &c.challenge {
                 Some((challenge, method)) => {
@@ -390,23 +461,7 @@ pub fn fb_exchange(w: &mut World, req: &Req) -> ApiResult {
                 }
                 None => check_secret(true)?,
             }
-            if let Some(cm) = w.codes.get_mut(code) {
-                cm.used = true;
-            }
-            let t = w.mint(Token {
-                kind: TokenKind::User,
-                user: c.user.clone(),
-                page: None,
-                parent: None,
-                scopes: c.scopes.clone(),
-                declined: c.declined.clone(),
-                targets: c.targets.clone(),
-                issued_at: now,
-                expires_at: now + SHORT_LIVED_SECS,
-                data_access_expires_at: now + DATA_ACCESS_SECS,
-                long_lived: false,
-                invalid: None,
-            });
+            let t = redeem(w, &code, &c, TokenKind::User, now, SHORT_LIVED_SECS);
             // A Facebook user who logs in again has re-installed the app.
             w.deauthorized.remove(&c.user);
             let mut out = json!({"access_token": t, "token_type": "bearer",
@@ -461,18 +516,10 @@ pub fn ig_authorize(w: &mut World, req: &Req) -> ApiResult {
     if !scopes.iter().any(|s| s == "instagram_business_basic" || s == "instagram_basic") {
         return Ok(ig_error("Invalid scope: instagram_business_basic is required"));
     }
-    let state = req.param("state").map(str::to_string);
+    let state = req.param("state");
     let consent = w.consent.clone();
     if consent.outcome == ConsentOutcome::Deny {
-        let mut pairs = vec![
-            ("error", "access_denied"),
-            ("error_reason", "user_denied"),
-            ("error_description", "The user denied your request"),
-        ];
-        if let Some(s) = &state {
-            pairs.push(("state", s));
-        }
-        return Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))));
+        return Ok(denied(&redirect_uri, state));
     }
     let user = consent
         .instagram_user
@@ -483,29 +530,8 @@ pub fn ig_authorize(w: &mut World, req: &Req) -> ApiResult {
     };
     let declined: Vec<String> = scopes.iter().filter(|s| consent.declined.contains(s)).cloned().collect();
     let granted: Vec<String> = scopes.iter().filter(|s| !declined.contains(s)).cloned().collect();
-    let code = new_code();
-    let now = w.now();
-    w.codes.insert(
-        code.clone(),
-        Code {
-            family: Family::Instagram,
-            client_id: app.id.clone(),
-            redirect_uri: redirect_uri.clone(),
-            user,
-            scopes: granted,
-            declined,
-            targets: BTreeMap::new(),
-            created_at: now,
-            used: false,
-            challenge: None,
-        },
-    );
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &state {
-        pairs.push(("state", s));
-    }
-    // §5.1: `#_` is appended and is not part of the code.
-    Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))))
+    let g = grant(Family::Instagram, &app.id, &redirect_uri, user, granted, declined, w.now());
+    Ok(code_redirect(w, g, state))
 }
 
 pub fn ig_exchange(w: &mut World, req: &Req) -> ApiResult {
@@ -539,23 +565,7 @@ pub fn ig_exchange(w: &mut World, req: &Req) -> ApiResult {
             "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
         ));
     }
-    if let Some(cm) = w.codes.get_mut(&code) {
-        cm.used = true;
-    }
-    let t = w.mint(Token {
-        kind: TokenKind::Instagram,
-        user: c.user.clone(),
-        page: None,
-        parent: None,
-        scopes: c.scopes.clone(),
-        declined: c.declined.clone(),
-        targets: BTreeMap::new(),
-        issued_at: now,
-        expires_at: now + 3600,
-        data_access_expires_at: now + DATA_ACCESS_SECS,
-        long_lived: false,
-        invalid: None,
-    });
+    let t = redeem(w, &code, &c, TokenKind::Instagram, now, 3600);
     let item = json!({"access_token": t, "user_id": c.user, "permissions": c.scopes.join(",")});
     // §5.2: documented `data` array, or the flat object some clients get.
     let body = match w.scenario.settings.instagram_token_response {
@@ -674,18 +684,10 @@ pub fn th_authorize(w: &mut World, req: &Req) -> ApiResult {
     if !scopes.iter().any(|s| s == "threads_basic") {
         return Ok(th_error("The threads_basic scope is required.", 1_349_049));
     }
-    let state = req.param("state").map(str::to_string);
+    let state = req.param("state");
     let consent = w.consent.clone();
     if consent.outcome == ConsentOutcome::Deny {
-        let mut pairs = vec![
-            ("error", "access_denied"),
-            ("error_reason", "user_denied"),
-            ("error_description", "The user denied your request"),
-        ];
-        if let Some(s) = &state {
-            pairs.push(("state", s));
-        }
-        return Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))));
+        return Ok(denied(&redirect_uri, state));
     }
     let user =
         consent.threads_user.clone().or_else(|| w.scenario.threads_accounts.first().map(|a| a.id.clone()));
@@ -695,28 +697,8 @@ pub fn th_authorize(w: &mut World, req: &Req) -> ApiResult {
     let declined: Vec<String> =
         scopes.iter().filter(|s| consent.declined.contains(s) && *s != "threads_basic").cloned().collect();
     let granted: Vec<String> = scopes.iter().filter(|s| !declined.contains(s)).cloned().collect();
-    let code = new_code();
-    let now = w.now();
-    w.codes.insert(
-        code.clone(),
-        Code {
-            family: Family::Threads,
-            client_id: app.id.clone(),
-            redirect_uri: redirect_uri.clone(),
-            user,
-            scopes: granted,
-            declined,
-            targets: BTreeMap::new(),
-            created_at: now,
-            used: false,
-            challenge: None,
-        },
-    );
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &state {
-        pairs.push(("state", s));
-    }
-    Ok(Resp::redirect(format!("{}#_", with_query(&redirect_uri, &pairs))))
+    let g = grant(Family::Threads, &app.id, &redirect_uri, user, granted, declined, w.now());
+    Ok(code_redirect(w, g, state))
 }
 
 /// `POST graph.threads.*/oauth/access_token` (§6.3) and Threads app tokens (§2.3).
@@ -743,42 +725,8 @@ pub fn th_exchange(w: &mut World, req: &Req) -> ApiResult {
         w.app_tokens.insert(t.clone());
         return Ok(Resp::ok(json!({"access_token": t, "token_type": "bearer"})));
     }
-    let Some(code) = req.param("code") else {
-        return Err(ApiError::missing_param("code"));
-    };
-    let Some(c) = w.codes.get(code).filter(|c| c.family == Family::Threads).cloned() else {
-        return Err(ApiError::oauth(100, None, "Invalid verification code format."));
-    };
-    if c.used {
-        return Err(ApiError::oauth(100, Some(36009), "This authorization code has been used."));
-    }
-    if now - c.created_at > IG_CODE_TTL {
-        return Err(ApiError::oauth(100, Some(36007), "This authorization code has expired."));
-    }
-    if req.param("redirect_uri") != Some(c.redirect_uri.as_str()) {
-        return Err(ApiError::oauth(
-            100,
-            Some(36008),
-            "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
-        ));
-    }
-    if let Some(cm) = w.codes.get_mut(code) {
-        cm.used = true;
-    }
-    let t = w.mint(Token {
-        kind: TokenKind::Threads,
-        user: c.user.clone(),
-        page: None,
-        parent: None,
-        scopes: c.scopes.clone(),
-        declined: c.declined.clone(),
-        targets: BTreeMap::new(),
-        issued_at: now,
-        expires_at: now + 3600,
-        data_access_expires_at: now + DATA_ACCESS_SECS,
-        long_lived: false,
-        invalid: None,
-    });
+    let (code, c) = checked_code(w, req, Family::Threads, now, IG_CODE_TTL, |_| true)?;
+    let t = redeem(w, &code, &c, TokenKind::Threads, now, 3600);
     // §6.3: no expires_in; valid 1 hour.
     Ok(Resp::ok(json!({"access_token": t, "user_id": c.user})))
 }

@@ -406,17 +406,36 @@ fn ig_publish(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult 
     }
     // §7.2: the limit is enforced on media_publish, not on container creation.
     let total = w.scenario.settings.instagram_quota_total;
-    let now = w.now();
-    let used = w.ig.get_mut(ig).map(|a| World::quota_used(&mut a.publishes, now)).unwrap_or(0);
-    if used >= total {
+    if quota_used(w, Family::Instagram, ig) >= total {
         return Err(ApiError::method(
             9,
             Some(2_207_042),
             "You reached maximum number of posts that is allowed to be published by Content Publishing API.",
         ));
     }
-    let media = w.new_numeric_id("1792");
-    let (text, url) = match w.containers.get_mut(&cid) {
+    Ok(publish_container(w, Family::Instagram, ig, &cid, "1792"))
+}
+
+/// The profile's publish times, which the 24-hour quota counts (§7.2, §7.3).
+fn publishes<'w>(w: &'w mut World, family: Family, profile: &str) -> Option<&'w mut Vec<i64>> {
+    match family {
+        Family::Instagram => w.ig.get_mut(profile).map(|a| &mut a.publishes),
+        Family::Threads => w.threads.get_mut(profile).map(|a| &mut a.publishes),
+        Family::Facebook => None,
+    }
+}
+
+fn quota_used(w: &mut World, family: Family, profile: &str) -> u32 {
+    let now = w.now();
+    publishes(w, family, profile).map(|p| World::quota_used(p, now)).unwrap_or(0)
+}
+
+/// Publishes a checked container: a new media id (`id_prefix`…), the container marked
+/// PUBLISHED, one more post against the quota, and the post in the world's record.
+fn publish_container(w: &mut World, family: Family, profile: &str, cid: &str, id_prefix: &str) -> Resp {
+    let now = w.now();
+    let media = w.new_numeric_id(id_prefix);
+    let (text, url) = match w.containers.get_mut(cid) {
         Some(c) => {
             c.state = ContainerState::Published;
             c.published_id = Some(media.clone());
@@ -424,12 +443,12 @@ fn ig_publish(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult 
         }
         None => (String::new(), None),
     };
-    if let Some(a) = w.ig.get_mut(ig) {
-        a.publishes.push(now);
+    if let Some(p) = publishes(w, family, profile) {
+        p.push(now);
     }
     w.published.push(Published {
-        network: Family::Instagram,
-        profile: ig.to_string(),
+        network: family,
+        profile: profile.to_string(),
         id: media.clone(),
         post_id: None,
         text,
@@ -437,13 +456,12 @@ fn ig_publish(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult 
         media_url: url,
         created_time: now,
     });
-    Ok(Resp::ok(json!({ "id": media })))
+    Resp::ok(json!({ "id": media }))
 }
 
 fn ig_limit(w: &mut World, req: &Req, ig: &str) -> ApiResult {
-    let now = w.now();
     let total = w.scenario.settings.instagram_quota_total;
-    let used = w.ig.get_mut(ig).map(|a| World::quota_used(&mut a.publishes, now)).unwrap_or(0);
+    let used = quota_used(w, Family::Instagram, ig);
     let fields = fields_or(req, "quota_usage,config");
     let mut o = Map::new();
     if has_field(&fields, "quota_usage") {
@@ -675,44 +693,19 @@ fn th_publish(w: &mut World, req: &Req, caller: &Caller, user: &str) -> ApiResul
 
 fn th_do_publish(w: &mut World, user: &str, cid: &str) -> ApiResult {
     let total = w.scenario.settings.threads_quota_total;
-    let now = w.now();
-    let used = w.threads.get_mut(user).map(|a| World::quota_used(&mut a.publishes, now)).unwrap_or(0);
-    if used >= total {
+    if quota_used(w, Family::Threads, user) >= total {
         return Err(ApiError::method(
             9,
             None,
             "You have reached the maximum number of posts allowed in 24 hours (threads_publishing_limit).",
         ));
     }
-    let media = w.new_numeric_id("1802");
-    let (text, url) = match w.containers.get_mut(cid) {
-        Some(c) => {
-            c.state = ContainerState::Published;
-            c.published_id = Some(media.clone());
-            (c.text.clone(), c.media_url.clone())
-        }
-        None => (String::new(), None),
-    };
-    if let Some(a) = w.threads.get_mut(user) {
-        a.publishes.push(now);
-    }
-    w.published.push(Published {
-        network: Family::Threads,
-        profile: user.to_string(),
-        id: media.clone(),
-        post_id: None,
-        text,
-        link: None,
-        media_url: url,
-        created_time: now,
-    });
-    Ok(Resp::ok(json!({ "id": media })))
+    Ok(publish_container(w, Family::Threads, user, cid, "1802"))
 }
 
 fn th_limit(w: &mut World, req: &Req, user: &str) -> ApiResult {
-    let now = w.now();
     let total = w.scenario.settings.threads_quota_total;
-    let used = w.threads.get_mut(user).map(|a| World::quota_used(&mut a.publishes, now)).unwrap_or(0);
+    let used = quota_used(w, Family::Threads, user);
     let fields = fields_or(req, "quota_usage,config");
     let mut o = Map::new();
     let cfg = |t: u32| json!({"quota_total": t, "quota_duration": 86400});

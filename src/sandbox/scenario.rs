@@ -588,12 +588,12 @@ fn page_token(token: &str, user: &str, page: &str, parent: &str) -> Value {
            "scopes": FB_SCOPES})
 }
 
-fn default_world() -> Value {
-    let u = "EAASandboxDefaultUser0000000000000000001";
+/// Dana Rivera's Acme: three Pages (Acme Bakery has Instagram) in one portfolio, plus an
+/// Instagram Login account and a Threads account. The default and story worlds differ only in
+/// their tokens.
+fn acme(description: &str, tokens: Value) -> Value {
     with(
-        apps(
-            "Healthy world: Dana Rivera admins three Pages (Acme Bakery has Instagram), plus an Instagram Login account and a Threads account.",
-        ),
+        apps(description),
         json!({
             "users": [{"id": "100000000000001", "name": "Dana Rivera"}],
             "pages": [
@@ -611,17 +611,25 @@ fn default_world() -> Value {
                 {"id": "17841400000000002", "username": "acme.studio", "instagram_login": true}
             ],
             "threads_accounts": [{"id": "7000000000000001", "username": "acme.threads"}],
-            "tokens": [
-                user_token(u, "100000000000001"),
-                page_token("EAASandboxDefaultPage777000000000000001", "100000000000001", "777", u),
-                page_token("EAASandboxDefaultPage888000000000000001", "100000000000001", "888", u),
-                page_token("EAASandboxDefaultPage999000000000000001", "100000000000001", "999", u),
-                {"token": "IGAASandboxDefaultInstagram000000000001", "kind": "instagram",
-                 "user": "17841400000000002", "scopes": IG_SCOPES, "issued": "1h"},
-                {"token": "THAASandboxDefaultThreads00000000000001", "kind": "threads",
-                 "user": "7000000000000001", "scopes": TH_SCOPES, "issued": "1h"}
-            ]
+            "tokens": tokens
         }),
+    )
+}
+
+fn default_world() -> Value {
+    let u = "EAASandboxDefaultUser0000000000000000001";
+    acme(
+        "Healthy world: Dana Rivera admins three Pages (Acme Bakery has Instagram), plus an Instagram Login account and a Threads account.",
+        json!([
+            user_token(u, "100000000000001"),
+            page_token("EAASandboxDefaultPage777000000000000001", "100000000000001", "777", u),
+            page_token("EAASandboxDefaultPage888000000000000001", "100000000000001", "888", u),
+            page_token("EAASandboxDefaultPage999000000000000001", "100000000000001", "999", u),
+            {"token": "IGAASandboxDefaultInstagram000000000001", "kind": "instagram",
+             "user": "17841400000000002", "scopes": IG_SCOPES, "issued": "1h"},
+            {"token": "THAASandboxDefaultThreads00000000000001", "kind": "threads",
+             "user": "7000000000000001", "scopes": TH_SCOPES, "issued": "1h"}
+        ]),
     )
 }
 
@@ -804,42 +812,22 @@ fn story_world() -> Value {
     let targets = json!({"pages_show_list": ["777", "999"], "pages_read_engagement": ["777", "999"],
                          "pages_manage_posts": ["777", "999"], "instagram_basic": ["17841400000000001"],
                          "instagram_content_publish": ["17841400000000001"]});
-    with(
-        apps(
-            "Demo story: a password change, an unticked Page and an expired Instagram token; one re-consent each fixes them.",
-        ),
-        json!({
-            "users": [{"id": "100000000000001", "name": "Dana Rivera"}],
-            "pages": [
-                {"id": "777", "name": "Acme Bakery", "category": "Bakery",
-                 "roles": {"100000000000001": ADMIN}, "instagram": "17841400000000001"},
-                {"id": "888", "name": "Acme Catering", "category": "Caterer",
-                 "roles": {"100000000000001": ADMIN}},
-                {"id": "999", "name": "Acme Events", "category": "Event Planner",
-                 "roles": {"100000000000001": ADMIN}}
-            ],
-            "businesses": [{"id": "5000000000001", "name": "Acme Holdings",
-                            "users": ["100000000000001"], "owned_pages": ["777", "888", "999"]}],
-            "instagram_accounts": [
-                {"id": "17841400000000001", "username": "acme.bakery"},
-                {"id": "17841400000000002", "username": "acme.studio", "instagram_login": true}
-            ],
-            "threads_accounts": [{"id": "7000000000000001", "username": "acme.threads"}],
-            "tokens": [
-                with(user_token(u, "100000000000001"), json!({"targets": targets})),
-                with(page_token("EAASandboxStoryPage777000000000000001", "100000000000001", "777", u),
-                     json!({"targets": targets, "invalid": "password_changed", "parent": null})),
-                with(page_token("EAASandboxStoryPage888000000000000001", "100000000000001", "888", u),
-                     json!({"targets": targets})),
-                with(page_token("EAASandboxStoryPage999000000000000001", "100000000000001", "999", u),
-                     json!({"targets": targets})),
-                {"token": "IGAASandboxStoryInstagram0000000000001", "kind": "instagram",
-                 "user": "17841400000000002", "scopes": IG_SCOPES, "issued": "67d",
-                 "expires_in": "-7d"},
-                {"token": "THAASandboxStoryThreads000000000000001", "kind": "threads",
-                 "user": "7000000000000001", "scopes": TH_SCOPES, "issued": "1h"}
-            ]
-        }),
+    acme(
+        "Demo story: a password change, an unticked Page and an expired Instagram token; one re-consent each fixes them.",
+        json!([
+            with(user_token(u, "100000000000001"), json!({"targets": targets})),
+            with(page_token("EAASandboxStoryPage777000000000000001", "100000000000001", "777", u),
+                 json!({"targets": targets, "invalid": "password_changed", "parent": null})),
+            with(page_token("EAASandboxStoryPage888000000000000001", "100000000000001", "888", u),
+                 json!({"targets": targets})),
+            with(page_token("EAASandboxStoryPage999000000000000001", "100000000000001", "999", u),
+                 json!({"targets": targets})),
+            {"token": "IGAASandboxStoryInstagram0000000000001", "kind": "instagram",
+             "user": "17841400000000002", "scopes": IG_SCOPES, "issued": "67d",
+             "expires_in": "-7d"},
+            {"token": "THAASandboxStoryThreads000000000000001", "kind": "threads",
+             "user": "7000000000000001", "scopes": TH_SCOPES, "issued": "1h"}
+        ]),
     )
 }
 
