@@ -718,35 +718,11 @@ pub async fn save(
 /// "no failed posts").
 pub fn failed_posts(ctx: &Ctx) -> std::collections::HashMap<String, u64> {
     let mut out = std::collections::HashMap::new();
-    let path = ctx.settings.paths.database();
-    let Ok(conn) = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return out;
-    };
-    let columns: Vec<String> = match conn.prepare("SELECT name FROM pragma_table_info('posts')") {
-        Ok(mut s) => s
-            .query_map([], |r| r.get::<_, String>(0))
-            .map(|rows| rows.filter_map(Result::ok).collect())
-            .unwrap_or_default(),
-        Err(_) => return out,
-    };
-    let has = |c: &str| columns.iter().any(|x| x == c);
-    if !has("state") {
-        return out;
-    }
-    let sql = if has("profile") {
-        "SELECT profile, count(*) FROM posts WHERE state = 'failed' GROUP BY profile"
-    } else if has("profile_id") {
-        "SELECT pr.kind || ':' || pr.remote_id, count(*) FROM posts p JOIN profiles pr ON pr.id = p.profile_id
-         WHERE p.state = 'failed' GROUP BY p.profile_id"
-    } else {
-        return out;
-    };
-    if let Ok(mut stmt) = conn.prepare(sql) {
-        if let Ok(rows) = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))) {
-            for (reference, n) in rows.flatten() {
-                out.insert(reference, u64::try_from(n).unwrap_or(0));
-            }
+    // A count for a report: a database that can't be read here is reported by the command
+    // that needs it, not by this hint.
+    if let Ok(posts) = ctx.db().and_then(|db| db.failed_posts(&[], None).map_err(Error::from)) {
+        for p in posts {
+            *out.entry(p.profile).or_insert(0) += 1;
         }
     }
     out

@@ -371,3 +371,73 @@ fn ctrl_c_cancels_cleanly() {
     // The port is free again.
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
 }
+
+/// The whole story (issue 6): posts fail after a password change; `sq diagnose` names the
+/// cause and counts the failed posts; `sq reauth` (the browser played by this test); `sq
+/// requeue --failed` moves them back; `sq publish` sends them; the sandbox shows each post
+/// published exactly once.
+#[test]
+fn story_failed_posts_are_requeued_after_reauth_and_published_exactly_once() {
+    let sb = sandbox("story");
+    let env = env_for(&sb);
+    import(&env, "facebook", STORY_USER);
+    let texts = ["Fresh sourdough at 7", "Croissants are back", "Closed on Monday"];
+    for t in texts {
+        let r = env.run(&["queue", "add", "facebook:777", "--text", t]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    // The password change: every token of the login dies with 190/460.
+    control(&sb, "POST", "events", Some(json!({"event": "password_changed", "user": "100000000000001"})));
+    let r = env.run(&["publish"]);
+    assert_eq!(r.code, 4, "auth failures need the user: {r:?}");
+
+    let r = env.run(&["--json", "diagnose", "facebook:777"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let v = r.json();
+    let findings = v["profiles"][0]["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["code"] == "token_password_changed"), "{v}");
+    // The first post failed as `auth`; the profile's other posts were held (still queued), not
+    // sent into the same wall.
+    let failed = findings.iter().find(|f| f["code"] == "failed_posts").expect("failed posts counted");
+    assert!(failed["summary"].as_str().unwrap().contains("1 failed post"), "{failed}");
+    let list = env.run(&["--json", "queue", "list"]).json();
+    let states: Vec<&str> =
+        list["posts"].as_array().unwrap().iter().map(|p| p["state"].as_str().unwrap()).collect();
+    assert_eq!(states.iter().filter(|s| **s == "failed").count(), 1, "{states:?}");
+    assert_eq!(states.iter().filter(|s| **s == "queued").count(), 2, "{states:?}");
+
+    // Requeue refuses while the Page is still broken, and says how to fix it.
+    let r = env.run(&["--json", "requeue", "--failed"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["held"].as_array().unwrap().len(), 1, "{v}");
+    assert!(v["held"][0]["fix"].as_str().unwrap().contains("sq reauth facebook"), "{v}");
+
+    // Re-authorize; the browser is played by `Flow::consent`.
+    let port = free_port();
+    let flow = Flow::start(&env, &["reauth", "facebook", "--all", "--redirect-uri", &redirect(port)]);
+    let location = flow.consent();
+    assert_eq!(http("GET", &location, None).status, 200);
+    let r = flow.finish();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("sq requeue --failed") || r.stdout.contains("sq requeue --failed"), "{r:?}");
+
+    let r = env.run(&["--json", "requeue", "--failed"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["requeued"].as_array().unwrap().len(), 1, "{r:?}");
+    let r = env.run(&["publish"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // A second run has nothing left to send.
+    let r = env.run(&["publish"]);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let published = control(&sb, "GET", "published?profile=777&network=facebook", None);
+    let published = published["published"].as_array().unwrap();
+    for t in texts {
+        let n = published.iter().filter(|p| p["text"] == t).count();
+        assert_eq!(n, 1, "{t:?} published {n} times: {published:?}");
+    }
+    let r = env.run(&["--json", "diagnose", "facebook:777"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["profiles"][0]["status"], "ok");
+}

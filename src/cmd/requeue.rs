@@ -3,14 +3,11 @@ use crate::cmd::queue::{parse_duration, profile_ref, time_str};
 use crate::ctx::Ctx;
 use crate::db::Db;
 use crate::db::queue::{PostState, RequeueCandidate};
-use crate::diagnose::collect::{
-    AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret,
-};
-use crate::diagnose::{Code, ProfileKind as DiagKind, Status, TokenSource};
+use crate::diagnose::{Code, Status};
 use crate::error::{Error, Kind};
 use crate::meta::classify::FailureClass;
 use crate::output::sanitize;
-use crate::settings::{Network, StoreKind};
+use crate::settings::Network;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -296,19 +293,6 @@ fn print(ctx: &Ctx, a: &Answer) {
     }
 }
 
-fn diag_kind(p: &crate::db::Profile) -> DiagKind {
-    match crate::cmd::queue::publish_kind(p) {
-        crate::auth::ProfileKind::FacebookPage => DiagKind::Page,
-        crate::auth::ProfileKind::InstagramViaPage => DiagKind::InstagramViaPage,
-        crate::auth::ProfileKind::InstagramLogin => DiagKind::InstagramLogin,
-        crate::auth::ProfileKind::Threads => DiagKind::Threads,
-    }
-}
-
-fn loaded(s: Option<crate::secret::Secret>) -> StoredSecret {
-    s.map(StoredSecret::Loaded).unwrap_or(StoredSecret::Missing)
-}
-
 /// The profiles that are not healthy, with (reason, fix): the diagnose engine's verdict
 /// (`broken`, or `unknown` when Meta could not be asked), or "not connected".
 async fn health(
@@ -334,59 +318,7 @@ async fn health(
     if found.is_empty() {
         return Ok(out);
     }
-    // Tokens in one store call: each profile's publishing token and each login's user token.
-    let mut accounts = Vec::new();
-    for f in &found {
-        accounts.push(f.profile.token_account(&f.connection));
-        accounts.push(f.connection.token_account());
-    }
-    let tokens =
-        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
-    let source = match ctx.settings.store.value {
-        StoreKind::Keyring => TokenSource::Keyring,
-        StoreKind::File => TokenSource::File,
-    };
-    let mut input = CollectInput::default();
-    let mut seen = BTreeSet::new();
-    for (i, f) in found.iter().enumerate() {
-        let p = &f.profile;
-        input.profiles.push(StoredProfile {
-            kind: diag_kind(p),
-            id: p.remote_id.clone(),
-            name: p.display_name(),
-            connection_id: Some(f.connection.id.to_string()),
-            page_id: p.page_id.clone().filter(|_| p.kind == Network::Instagram),
-            token: loaded(tokens[2 * i].clone()),
-            token_source: source,
-            stored_expires_at: p.token_expires_at.or(f.connection.token_expires_at),
-            stored_issued_at: f.connection.issued_at,
-            stored_scopes: None,
-            failed_posts: 0,
-        });
-        if seen.insert(f.connection.id) {
-            input.connections.push(StoredConnection {
-                id: f.connection.id.to_string(),
-                network: f.connection.network,
-                user_id: Some(f.connection.meta_user_id.clone()),
-                user_token: loaded(tokens[2 * i + 1].clone()),
-            });
-        }
-    }
-    let app = |n: Network| async move {
-        ctx.app_credentials(n)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| AppConfig::new(c.id.clone(), c.secret.clone()))
-            .unwrap_or_default()
-    };
-    input.apps = Apps {
-        facebook: app(Network::Facebook).await,
-        instagram: app(Network::Instagram).await,
-        threads: app(Network::Threads).await,
-    };
-    let client = ctx.graph(input.apps.facebook.credentials())?;
-    let facts = crate::diagnose::collect::collect(&client, &input, &|_, _| {}).await;
+    let facts = crate::diagnose::local::facts_for(ctx, &found, &|_, _| {}).await?;
     let report = crate::diagnose::diagnose(&facts, now);
     for pr in &report.profiles {
         if !matches!(pr.status, Status::Broken | Status::Unknown) {

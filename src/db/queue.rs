@@ -755,9 +755,17 @@ impl Db {
                  FROM posts p JOIN temp.requeue_set r ON r.id = p.id",
                 params![now, reason],
             )?;
+            // A post that failed as auth/rate_limit/media/content got a definite "no" from Meta,
+            // so nothing of it is live: forget when it was sent, or the next publish would wait
+            // out the reconcile grace of an outcome that is not unknown. A transient or unknown
+            // failure (a 5xx after a Facebook post went out) keeps it, so it is reconciled
+            // before anything is sent again. A container id always stays: its status is checked
+            // before it is ever published.
             tx.execute(
                 "UPDATE posts SET state = 'queued', scheduled_at = r.at, auto_retries = 0, updated_at = ?1,
-                     finished_at = NULL
+                     finished_at = NULL,
+                     started_at = CASE WHEN posts.error_class IN ('auth', 'rate_limit', 'media', 'content')
+                                       THEN NULL ELSE posts.started_at END
                  FROM temp.requeue_set r WHERE posts.id = r.id",
                 [now],
             )?;
