@@ -45,6 +45,9 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     // The story runs on its own thread (it waits on child processes); Ctrl-C or SIGTERM only
     // raise the flag, so the story stops its current step, removes its temporary directory and
     // stops the sandbox before sq exits.
+    // Listen before the story starts: a signal that came before would end sq at once and leave
+    // the temporary directory behind.
+    let signals = Signals::listen()?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("sq-demo".into())
@@ -55,7 +58,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     let mut rx = rx;
     let result = tokio::select! {
         r = &mut rx => r,
-        _ = shutdown_signal() => {
+        _ = signals.recv() => {
             cancel.store(true, Ordering::SeqCst);
             rx.await
         }
@@ -67,18 +70,37 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM, registered when created.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Result<Signals, Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let int = signal(SignalKind::interrupt()).map_err(|e| Error::io("listening for Ctrl-C", e))?;
+            let term = signal(SignalKind::terminate()).map_err(|e| Error::io("listening for SIGTERM", e))?;
+            Ok(Signals { int, term })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

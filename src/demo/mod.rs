@@ -166,7 +166,13 @@ struct Step<'a> {
 
 impl<'a> Step<'a> {
     fn new(args: &[&str], expect: i32) -> Step<'a> {
-        Step { args: args.iter().map(|s| s.to_string()).collect(), shown: None, stdin: None, expect, browser: false }
+        Step {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            shown: None,
+            stdin: None,
+            expect,
+            browser: false,
+        }
     }
 }
 
@@ -200,7 +206,8 @@ fn run_in(opts: &Options, tmp: &TempDir) -> Result<Summary, Error> {
     let base = sandbox.base_url();
 
     let mut passphrase = [0u8; 24];
-    getrandom::fill(&mut passphrase).map_err(|e| Error::failure("internal", format!("no randomness: {e}")))?;
+    getrandom::fill(&mut passphrase)
+        .map_err(|e| Error::failure("internal", format!("no randomness: {e}")))?;
     let home = tmp.path().to_string_lossy().into_owned();
     // Everything the children see is set here: nothing from the user's shell leaks in
     // (SQ_CREDENTIAL_STORE=keyring, a real SQ_META_API_BASE, DBUS_SESSION_BUS_ADDRESS, ...).
@@ -293,7 +300,9 @@ impl Story {
     fn play(&mut self, redirect: &str) -> Result<Summary, Error> {
         const TOTAL: usize = 9;
         let n = &self.narrator;
-        n.out(&n.paint(Style::Bold, "sq demo: a profile-repair story, run for real on an offline Meta sandbox"));
+        n.out(
+            &n.paint(Style::Bold, "sq demo: a profile-repair story, run for real on an offline Meta sandbox"),
+        );
         n.say(&format!(
             "Meta is played by sq's built-in sandbox (scenario \"story\") at {}.\n\
              Every command below is the real sq, run as you would run it; what follows each `$` line\n\
@@ -311,7 +320,9 @@ impl Story {
              sq gets the redirect URI the demo's loopback port uses; the tokens come on stdin.",
         );
         self.exec(Step::new(&["config", "set", "redirect_uri", redirect], 0))?;
-        for (network, token) in [("facebook", USER_TOKEN), ("instagram", INSTAGRAM_TOKEN), ("threads", THREADS_TOKEN)] {
+        for (network, token) in
+            [("facebook", USER_TOKEN), ("instagram", INSTAGRAM_TOKEN), ("threads", THREADS_TOKEN)]
+        {
             let mut s = Step::new(&["token", "import", network], 0);
             s.shown = Some(format!("printf '%s' \"$TOKEN\" | sq token import {network}"));
             s.stdin = Some(token);
@@ -328,10 +339,7 @@ impl Story {
             &["queue", "add", "threads:7000000000000001", "--text", "Open at 8 today"],
         ];
         for args in posts {
-            let mut a = args.to_vec();
-            a.push("--at");
-            a.push("now");
-            self.exec(Step::new(&a, 0))?;
+            self.exec(Step::new(args, 0))?;
         }
 
         self.narrator.title(3, TOTAL, "Meanwhile, on Meta's side");
@@ -341,7 +349,11 @@ impl Story {
              its 60 days run out. (The demo asks the sandbox to do both, through /_sandbox/events.)",
         );
         self.control("POST", "events", Some(json!({"event": "password_changed", "token": PAGE_777_TOKEN})))?;
-        self.control("POST", "events", Some(json!({"event": "expired", "account": INSTAGRAM_LOGIN_ACCOUNT})))?;
+        self.control(
+            "POST",
+            "events",
+            Some(json!({"event": "expired", "account": INSTAGRAM_LOGIN_ACCOUNT})),
+        )?;
 
         self.narrator.title(4, TOTAL, "The publishing run (cron, every minute) tries the queue");
         self.exec(Step::new(&["publish"], 4))?;
@@ -361,7 +373,10 @@ impl Story {
 
         self.narrator.title(7, TOTAL, "Re-authorize @acme.studio with Instagram Login");
         self.narrator.say("The same, on Instagram's consent screen (again played by the demo).");
-        let mut s = Step::new(&["reauth", "instagram", "instagram:17841400000000002", "--no-browser"], 0);
+        let mut s = Step::new(
+            &["reauth", "instagram", "instagram:17841400000000002", "--instagram-login", "--no-browser"],
+            0,
+        );
         s.browser = true;
         self.exec(s)?;
 
@@ -416,8 +431,9 @@ impl Story {
                 format!("the demo's sandbox refused {method} /_sandbox/{path}: {} {}", r.status, r.body),
             ));
         }
-        serde_json::from_str(&r.body)
-            .map_err(|e| Error::failure("demo_failed", format!("the demo's sandbox answered {path} with bad JSON: {e}")))
+        serde_json::from_str(&r.body).map_err(|e| {
+            Error::failure("demo_failed", format!("the demo's sandbox answered {path} with bad JSON: {e}"))
+        })
     }
 
     /// Runs one step as a child process and checks its exit code.
@@ -455,7 +471,10 @@ impl Story {
         if code != step.expect {
             return Err(Error::failure(
                 "demo_failed",
-                format!("the demo stopped at `{shown}`: it exited with {code}, where the story expects {}", step.expect),
+                format!(
+                    "the demo stopped at `{shown}`: it exited with {code}, where the story expects {}",
+                    step.expect
+                ),
             )
             .hint("its output is above; this is a bug in sq or its demo, please report it"));
         }
@@ -487,7 +506,10 @@ impl Story {
                 let _ = child.wait();
                 return Err(Error::failure(
                     "demo_failed",
-                    format!("a step of the demo took longer than {} s and was stopped", STEP_TIMEOUT.as_secs()),
+                    format!(
+                        "a step of the demo took longer than {} s and was stopped",
+                        STEP_TIMEOUT.as_secs()
+                    ),
                 ));
             }
             if let Some(url) = urls.as_ref().and_then(|r| r.try_recv().ok()) {
@@ -496,7 +518,9 @@ impl Story {
                     let _ = writeln!(w, "{location}");
                     let _ = w.flush();
                 }
-                self.narrator.say("(the demo, as Dana's browser: consent granted on the sandbox; redirect address pasted)");
+                self.narrator.say(
+                    "(the demo, as Dana's browser: consent granted on the sandbox; redirect address pasted)",
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -507,14 +531,20 @@ impl Story {
     /// (`#_=_`), is what a person would paste.
     fn browse(&self, url: &str) -> Result<String, Error> {
         if !url.starts_with(&self.sandbox) {
-            return Err(Error::failure("demo_failed", format!("the authorization URL is not on the demo's sandbox: {url}")));
+            return Err(Error::failure(
+                "demo_failed",
+                format!("the authorization URL is not on the demo's sandbox: {url}"),
+            ));
         }
         let r = http::request("GET", url, None)
             .map_err(|e| Error::failure("demo_failed", format!("the demo's browser: {e}")))?;
         let location = r.header("location").filter(|_| r.status == 302).ok_or_else(|| {
             Error::failure(
                 "demo_failed",
-                format!("the sandbox's consent screen did not redirect back to sq ({}): {}", r.status, r.body),
+                format!(
+                    "the sandbox's consent screen did not redirect back to sq ({}): {}",
+                    r.status, r.body
+                ),
             )
         })?;
         Ok(location.split('#').next().unwrap_or(location).to_string())
@@ -531,10 +561,10 @@ fn forward_stderr(child: &mut Child) -> mpsc::Receiver<String> {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 eprintln!("{line}");
                 if !sent {
-                    if let Some(u) = line
-                        .split_whitespace()
-                        .find(|w| w.starts_with("http") && (w.contains("/dialog/oauth") || w.contains("/oauth/authorize")))
-                    {
+                    if let Some(u) = line.split_whitespace().find(|w| {
+                        w.starts_with("http")
+                            && (w.contains("/dialog/oauth") || w.contains("/oauth/authorize"))
+                    }) {
                         sent = tx.send(u.to_string()).is_ok();
                     }
                 }
@@ -559,7 +589,11 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 pub fn interrupted() -> Error {
-    Error::new(Kind::Interrupted, "interrupted", "the demo was interrupted; its temporary directory and sandbox are gone")
+    Error::new(
+        Kind::Interrupted,
+        "interrupted",
+        "the demo was interrupted; its temporary directory and sandbox are gone",
+    )
 }
 
 /// Quotes arguments the way a shell would need them, for the `$` lines.
