@@ -514,13 +514,14 @@ impl Story {
             }
             if let Some(url) = urls.as_ref().and_then(|r| r.try_recv().ok()) {
                 let location = self.browse(&url)?;
+                // Said before pasting, so it shows before sq's answer to the paste.
+                self.narrator.say(
+                    "(the demo, as Dana's browser: consent granted on the sandbox; pasting the redirect address)",
+                );
                 if let Some(mut w) = stdin.take() {
                     let _ = writeln!(w, "{location}");
                     let _ = w.flush();
                 }
-                self.narrator.say(
-                    "(the demo, as Dana's browser: consent granted on the sandbox; redirect address pasted)",
-                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
