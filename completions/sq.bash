@@ -25,6 +25,9 @@ _sq() {
             sq,connect)
                 cmd="sq__subcmd__reauth"
                 ;;
+            sq,demo)
+                cmd="sq__subcmd__demo"
+                ;;
             sq,diagnose)
                 cmd="sq__subcmd__diagnose"
                 ;;
@@ -90,6 +93,9 @@ _sq() {
                 ;;
             sq__subcmd__help,config)
                 cmd="sq__subcmd__help__subcmd__config"
+                ;;
+            sq__subcmd__help,demo)
+                cmd="sq__subcmd__help__subcmd__demo"
                 ;;
             sq__subcmd__help,diagnose)
                 cmd="sq__subcmd__help__subcmd__diagnose"
@@ -245,7 +251,7 @@ _sq() {
 
     case "${cmd}" in
         sq)
-            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version diagnose reauth connect requeue publish queue refresh profiles token config sandbox completions help"
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version diagnose reauth connect requeue publish queue refresh profiles token config sandbox demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +488,28 @@ _sq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sq__subcmd__demo)
+            opts="-q -v -h -V --json --quiet --verbose --no-input --color --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sq__subcmd__diagnose)
             opts="-q -v -h -V --network --token --show-token --json --quiet --verbose --no-input --color --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -513,7 +541,7 @@ _sq() {
             return 0
             ;;
         sq__subcmd__help)
-            opts="diagnose reauth requeue publish queue refresh profiles token config sandbox completions help"
+            opts="diagnose reauth requeue publish queue refresh profiles token config sandbox demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -599,6 +627,20 @@ _sq() {
         sq__subcmd__help__subcmd__config__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sq__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand token 'Import and print stored tokens'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
+            cand demo 'Watch sq repair broken profiles, for real, on an offline Meta sandbox (no account needed)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -282,8 +283,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -v 'More detail on stderr (repeat for more); secrets are always masked'
             cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
             cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -296,8 +297,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -v 'More detail on stderr (repeat for more); secrets are always masked'
             cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
             cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -397,8 +398,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -v 'More detail on stderr (repeat for more); secrets are always masked'
             cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
             cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -411,8 +412,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -v 'More detail on stderr (repeat for more); secrets are always masked'
             cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
             cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -425,8 +426,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -v 'More detail on stderr (repeat for more); secrets are always masked'
             cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
             cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -439,8 +440,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand -v 'More detail on stderr (repeat for more); secrets are always masked'
             cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
             cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -503,6 +504,20 @@ set edit:completion:arg-completer[sq] = {|@words|
         }
         &'sq;sandbox;help;help'= {
         }
+        &'sq;demo'= {
+            cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
+            cand --config 'Config file [default: <config dir>/config.toml]'
+            cand --json 'Print one JSON document on stdout (also on failure: {"error":{...}}); human text goes to stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -v 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --verbose 'More detail on stderr (repeat for more); secrets are always masked'
+            cand --no-input 'Never prompt; where an answer is needed, fail with a hint naming the flag [env: SQ_NO_PROMPT]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'sq;completions'= {
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
             cand --config 'Config file [default: <config dir>/config.toml]'
@@ -528,6 +543,7 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand token 'Import and print stored tokens'
             cand config 'Read and change sq''s settings'
             cand sandbox 'Run the offline Meta emulator'
+            cand demo 'Watch sq repair broken profiles, for real, on an offline Meta sandbox (no account needed)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -589,6 +605,8 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand serve 'Serve an offline, stateful emulator of the Meta endpoints sq uses'
         }
         &'sq;help;sandbox;serve'= {
+        }
+        &'sq;help;demo'= {
         }
         &'sq;help;completions'= {
         }

@@ -67,6 +67,7 @@ pub enum Command {
     Token(cmd::token::Args),
     Config(cmd::config::Args),
     Sandbox(cmd::sandbox::Args),
+    Demo(cmd::demo::Args),
     Completions(cmd::completions::Args),
 }
 
@@ -74,6 +75,6 @@ impl Command {
     /// Long-running commands that stop cleanly on Ctrl-C/SIGTERM themselves (a server, a
     /// watcher); for the rest, Ctrl-C ends the command with exit 130.
     pub fn handles_signals(&self) -> bool {
-        matches!(self, Command::Sandbox(_) | Command::Publish(_))
+        matches!(self, Command::Sandbox(_) | Command::Publish(_) | Command::Demo(_))
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connect;
 pub mod ctx;
 pub mod db;
+pub mod demo;
 pub mod diagnose;
 pub mod docs;
 pub mod env;

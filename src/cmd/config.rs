@@ -30,12 +30,34 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum ConfigCommand {
     /// Set a key (secrets only with --stdin)
+    ///
+    /// Examples:
+    ///   sq config set facebook.app_id 1234567890
+    ///   printf '%s' "$APP_SECRET" | sq config set facebook.app_secret --stdin
+    ///   sq config set redirect_uri https://localhost:8765/callback
+    ///   sq config set credential_store file
+    #[command(verbatim_doc_comment)]
     Set(SetArgs),
     /// Print a key's value (secrets masked); exit 1 when it is not set
+    ///
+    /// Examples:
+    ///   sq config get facebook.app_id
+    ///   sq config get facebook.app_secret --json
+    #[command(verbatim_doc_comment)]
     Get(KeyArg),
     /// List every key with its value and where it comes from
+    ///
+    /// Examples:
+    ///   sq config list
+    ///   sq config list --json
+    #[command(verbatim_doc_comment)]
     List,
     /// Remove a key from the config file (or a secret from the credential store)
+    ///
+    /// Examples:
+    ///   sq config unset redirect_uri
+    ///   sq config unset threads.app_secret
+    #[command(verbatim_doc_comment)]
     Unset(KeyArg),
 }
 

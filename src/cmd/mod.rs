@@ -7,6 +7,7 @@ use crate::error::{Error, Kind};
 
 pub mod completions;
 pub mod config;
+pub mod demo;
 pub mod diagnose;
 pub mod profiles;
 pub mod publish;
@@ -33,6 +34,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
         Command::Config(args) => config::run(ctx, args).await,
         Command::Completions(args) => completions::run(ctx, args),
         Command::Sandbox(args) => sandbox::run(ctx, args).await,
+        Command::Demo(args) => demo::run(ctx, args).await,
         Command::Token(args) => token::run(ctx, args).await,
         Command::Reauth(args) => reauth::run(ctx, args).await,
         Command::Refresh(args) => refresh::run(ctx, args).await,

@@ -28,8 +28,18 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum ProfilesCommand {
     /// List profiles: kind, name, reference, connection, token source and masked token, expiry
+    ///
+    /// Examples:
+    ///   sq profiles list
+    ///   sq profiles list --json | jq -r '.profiles[] | select(.kind == "facebook") | .profile'
+    #[command(verbatim_doc_comment)]
     List,
     /// Remove a profile and the secrets only it uses
+    ///
+    /// Examples:
+    ///   sq profiles remove facebook:777
+    ///   sq profiles remove "Acme Catering" --json
+    #[command(verbatim_doc_comment)]
     Remove(RemoveArgs),
 }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 ///
 /// Examples:
 ///   sq queue add facebook:777 --text "Fresh sourdough today" --link https://acme.example/bread
-///   sq queue add instagram:17841400000000001 --text "New loaf" --image-url https://cdn.example.com/loaf.jpg --at +2h
+///   sq queue add @acme.bakery --text "New loaf" --image-url https://cdn.example.com/loaf.jpg --at +2h
 ///   sq queue add @acme.threads --text "We open at 8" --at 2026-11-20T08:00:00+01:00
 ///   sq queue list --state failed
 ///   sq queue show 42 --json
@@ -46,7 +46,7 @@ pub enum QueueCommand {
 /// Examples:
 ///   sq queue add facebook:777 --text "Fresh sourdough today"
 ///   sq queue add "Acme Bakery" --text "Menu" --link https://acme.example/menu --at +30m
-///   sq queue add instagram:17841400000000001 --text "New loaf" --image-url https://cdn.example.com/loaf.jpg
+///   sq queue add @acme.bakery --text "New loaf" --image-url https://cdn.example.com/loaf.jpg
 ///   sq queue add threads:7000000000000001 --text "Open at 8" --at 2026-11-20T08:00:00Z --json
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
