@@ -216,7 +216,12 @@ impl Reached {
             "network": self.network.name(),
             "kind": self.network.name(),
             "name": self.display_name(),
-            "via": self.via.as_str(),
+            // The same `via` as everywhere else (spec §1 kinds + how Instagram is connected).
+            "via": match (self.network, self.via) {
+                (Network::Instagram, Via::Page) => Some("page"),
+                (Network::Instagram, Via::InstagramLogin) => Some("instagram_login"),
+                _ => None,
+            },
             "page_id": self.page_id,
             "tasks": self.tasks,
             "token": self.token.as_ref().map(Secret::masked),

@@ -20,9 +20,14 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     let _ = ctx;
-    let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut crate::cli::Cli::command(), "sq", &mut out);
-    Ok(Exit::Success)
+    use std::io::Write;
+    // Generated into memory first: writing straight to stdout would panic on a closed pipe
+    // (`sq completions bash | head`), where a CLI should just stop.
+    let script = render(args.shell);
+    match std::io::stdout().lock().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("writing to stdout", e)),
+        _ => Ok(Exit::Success),
+    }
 }
 
 /// The script for `shell`, as committed under `completions/`.
