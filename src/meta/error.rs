@@ -62,7 +62,13 @@ impl ApiError {
             (Some(c), None) => s.push_str(&format!("(#{c}) ")),
             (None, _) => s.push_str(&format!("(HTTP {}) ", self.http_status)),
         }
-        s.push_str(if self.message.is_empty() { "no message" } else { &self.message });
+        // Graph often starts its message with the code itself ("(#200) Requires ..."):
+        // don't say it twice.
+        let message = match self.code {
+            Some(c) => self.message.strip_prefix(&format!("(#{c}) ")).unwrap_or(&self.message),
+            None => &self.message,
+        };
+        s.push_str(if message.is_empty() { "no message" } else { message });
         s
     }
 }
