@@ -716,15 +716,9 @@ pub async fn save(
 /// one (the queue is built elsewhere; a database without it, or with another shape, reads as
 /// "no failed posts").
 pub fn failed_posts(ctx: &Ctx) -> std::collections::HashMap<String, u64> {
-    let mut out = std::collections::HashMap::new();
     // A count for a report: a database that can't be read here is reported by the command
     // that needs it, not by this hint.
-    if let Ok(posts) = ctx.db().and_then(|db| db.failed_posts(&[], None).map_err(Error::from)) {
-        for p in posts {
-            *out.entry(p.profile).or_insert(0) += 1;
-        }
-    }
-    out
+    ctx.db().and_then(|db| db.failed_counts().map_err(Error::from)).unwrap_or_default()
 }
 
 /// Runs `diagnose` (collect + engine) on the stored profiles named by `refs`.

@@ -667,6 +667,24 @@ impl Db {
             .map_err(|e| self.err(e))
     }
 
+    /// The number of `failed` posts per profile reference (diagnose's `failed_posts`): one
+    /// grouped count over the index, not a row per post.
+    pub fn failed_counts(&self) -> Result<std::collections::HashMap<String, u64>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT profile, count(*) FROM posts WHERE state = 'failed' GROUP BY profile")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (profile, n) = row.map_err(|e| self.err(e))?;
+            out.insert(profile, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out)
+    }
+
     /// `failed` posts for `requeue --failed`: failed at or after `since`, of the given
     /// profiles (all when empty). Class filtering is the caller's (it needs the rules).
     pub fn failed_posts(
