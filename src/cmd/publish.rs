@@ -78,9 +78,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     // This command handles its own signals (cli.rs `handles_signals`): stop claiming, let the
     // in-flight steps finish (bounded), record everything, then exit.
     let printer = ctx.printer.clone();
+    let stop = crate::signal::Shutdown::install();
     let signals = tokio::spawn(async move {
-        crate::signal::shutdown().await;
-        printer.status("stopping: finishing the posts in flight (Ctrl-C again to abandon them now)");
+        stop.wait().await;
+        printer.status("stopping: finishing the posts in flight (at most 10 s; the rest are put back)");
         let _ = stop_tx.send(true);
     });
     let result = run_passes(ctx, &args, stop_rx.clone()).await;

@@ -49,6 +49,7 @@ pub struct ServeArgs {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     let SandboxCommand::Serve(args) = args.command;
+    let stop = crate::signal::Shutdown::install();
     let scenario = Scenario::load(&args.scenario).map_err(|e| {
         Error::usage(e.to_string())
             .hint(format!("built-in scenarios: {}", Scenario::builtin_names().join(", ")))
@@ -75,7 +76,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     ctx.printer.status(format!("Meta sandbox listening on {base} (scenario {})", args.scenario));
     ctx.printer.hint(format!("export SQ_META_API_BASE={base}"));
     ctx.printer.status("Press Ctrl-C to stop.");
-    crate::signal::shutdown().await;
+    stop.wait().await;
     running.shutdown().await;
     ctx.printer.status("sandbox stopped");
     Ok(Exit::Success)
