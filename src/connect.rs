@@ -725,6 +725,8 @@ pub fn failed_posts(ctx: &Ctx) -> std::collections::HashMap<String, u64> {
 pub async fn diagnose_profiles(ctx: &Ctx, refs: &[String]) -> Result<crate::diagnose::Report, Error> {
     let rows: Vec<_> =
         ctx.db()?.list_profiles()?.into_iter().filter(|p| refs.contains(&p.profile.reference())).collect();
-    let facts = crate::diagnose::local::facts_for(ctx, &rows, &|_, _| {}).await?;
+    let facts =
+        crate::diagnose::local::facts_for(ctx, &rows, crate::diagnose::local::Scope::Report, &|_, _| {})
+            .await?;
     Ok(crate::diagnose::diagnose(&facts, ctx.clock.now_unix()))
 }

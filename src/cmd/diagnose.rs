@@ -137,7 +137,8 @@ async fn stored_facts(ctx: &Ctx, args: &Args) -> Result<Facts, Error> {
         });
     }
     let progress = Progress::new(&ctx.printer);
-    let facts = local::facts_for(ctx, &rows, &|done, total| progress.set(done, total)).await?;
+    let facts =
+        local::facts_for(ctx, &rows, local::Scope::Report, &|done, total| progress.set(done, total)).await?;
     progress.finish();
     Ok(facts)
 }

@@ -51,19 +51,37 @@ pub async fn apps(ctx: &Ctx, store_ok: bool) -> Apps {
 pub async fn facts_for(
     ctx: &Ctx,
     rows: &[ProfileWithConnection],
+    scope: Scope,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Facts, Error> {
-    let input = input_for(ctx, rows).await?;
+    let input = input_for(ctx, rows, scope).await?;
     let client = ctx.graph(None)?;
     Ok(collect::collect(&client, &input, progress).await)
 }
 
+/// How much to gather besides the profiles themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything a report shows: the store round-trip probe, the redirect port, failed-post
+    /// counts (`sq diagnose`, reauth's closing diagnose).
+    Report,
+    /// Only what decides each profile's status (requeue's health check): no probe entry is
+    /// written to the store and no port is bound.
+    Health,
+}
+
 /// The [`CollectInput`] for stored profiles: their tokens from the store (probed first, bounded
 /// by its timeout), their connections, failed-post counts, app credentials and the redirect URI.
-pub async fn input_for(ctx: &Ctx, rows: &[ProfileWithConnection]) -> Result<CollectInput, Error> {
-    let failed = crate::connect::failed_posts(ctx);
+pub async fn input_for(
+    ctx: &Ctx,
+    rows: &[ProfileWithConnection],
+    scope: Scope,
+) -> Result<CollectInput, Error> {
+    let report = scope == Scope::Report;
+    let failed = if report { crate::connect::failed_posts(ctx) } else { Default::default() };
     // The store: open it and probe it (write, read, delete), bounded by its own timeout.
     let (store_probe, store_ok, store_reason) = match ctx.store() {
+        Ok(_) if !report => (StoreProbe::Ok, true, String::new()),
         Ok(store) => {
             let probe = tokio::task::spawn_blocking(move || store::probe(store.as_ref()))
                 .await
@@ -160,15 +178,19 @@ pub async fn input_for(ctx: &Ctx, rows: &[ProfileWithConnection]) -> Result<Coll
         profiles.push(sp);
     }
 
-    let redirect = crate::auth::RedirectUri::parse(&ctx.settings.redirect_uri.value).ok().map(|uri| {
-        let port_busy = crate::auth::check_port_free(&uri).is_err();
-        RedirectFacts { uri: uri.as_str().to_string(), port: uri.port(), port_busy }
-    });
+    let redirect = if report {
+        crate::auth::RedirectUri::parse(&ctx.settings.redirect_uri.value).ok().map(|uri| {
+            let port_busy = crate::auth::check_port_free(&uri).is_err();
+            RedirectFacts { uri: uri.as_str().to_string(), port: uri.port(), port_busy }
+        })
+    } else {
+        None
+    };
     Ok(CollectInput {
         profiles,
         connections: connections.into_values().collect(),
         apps: apps(ctx, store_ok).await,
-        store: Some(store_probe),
+        store: report.then_some(store_probe),
         redirect,
     })
 }
