@@ -95,6 +95,15 @@ fn via(p: &ProfileWithConnection) -> Option<&'static str> {
     }
 }
 
+/// A Page token from a long-lived login never expires; Instagram Login and Threads tokens
+/// expire with their connection's token.
+fn expires_at(r: &ProfileWithConnection) -> Option<i64> {
+    match r.profile.via {
+        Via::Page => r.profile.token_expires_at,
+        _ => r.profile.token_expires_at.or(r.connection.token_expires_at),
+    }
+}
+
 async fn list(ctx: &Ctx) -> Result<Exit, Error> {
     let rows = ctx.db()?.list_profiles()?;
     if rows.is_empty() {
@@ -135,10 +144,7 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
         .map(|r| {
             let p = &r.profile;
             let account = p.token_account(&r.connection);
-            let expires = match p.via {
-                Via::Page => p.token_expires_at,
-                _ => p.token_expires_at.or(r.connection.token_expires_at),
-            };
+            let expires = expires_at(r);
             ProfileView {
                 profile: p.reference(),
                 network: p.kind.name(),
@@ -184,14 +190,8 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
                 (None, Some(_)) => format!("{source} ?"),
                 (None, None) => "missing".to_string(),
             };
-            let expiry = match (r.profile.via, v.token.expires_at.as_ref()) {
-                (_, Some(_)) => {
-                    let at = match r.profile.via {
-                        Via::Page => r.profile.token_expires_at,
-                        _ => r.profile.token_expires_at.or(r.connection.token_expires_at),
-                    };
-                    at.and_then(human_time).map(|t| format!("expires {t}")).unwrap_or_default()
-                }
+            let expiry = match (r.profile.via, expires_at(r)) {
+                (_, Some(at)) => human_time(at).map(|t| format!("expires {t}")).unwrap_or_default(),
                 (Via::Page, None) => "never expires".to_string(),
                 (_, None) => "expiry unknown".to_string(),
             };
