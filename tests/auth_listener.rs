@@ -39,18 +39,19 @@ fn spawn_wait(listener: Listener, timeout: Duration) -> thread::JoinHandle<Outco
     thread::spawn(move || listener.wait(timeout))
 }
 
-async fn get(url: &str) -> (u16, Option<String>, String) {
+async fn get(url: impl reqwest::IntoUrl) -> (u16, Option<String>, String) {
     let resp = client().get(url).send().await.unwrap();
     let status = resp.status().as_u16();
     let connection = resp.headers().get("connection").map(|v| v.to_str().unwrap().to_ascii_lowercase());
     (status, connection, resp.text().await.unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn wrong_state_is_rejected_then_the_right_one_wins() {
     let r = http_redirect();
-    let listener = Listener::bind(&r, Some(State::from_string(STATE)), None).unwrap();
+    let mut listener = Listener::bind(&r, Some(State::from_string(STATE)), None).unwrap();
     assert!(listener.local_addr().ip().is_loopback());
+    let answer = listener.defer_answer();
     let wait = spawn_wait(listener, Duration::from_secs(10));
 
     let (status, connection, body) = get(&format!("{}/callback?code=AQstale&state=WRONG", base(&r))).await;
@@ -59,12 +60,15 @@ async fn wrong_state_is_rejected_then_the_right_one_wins() {
     assert!(body.contains("still waiting"), "{body}");
     assert!(!wait.is_finished(), "a wrong state must not end the wait");
 
-    let (status, connection, body) =
-        get(&format!("{}/callback?code=AQgood&state={STATE}&granted_scopes=x#_=_", base(&r))).await;
+    // The page of the code is held until the command says the exchange succeeded.
+    let page =
+        tokio::spawn(get(format!("{}/callback?code=AQgood&state={STATE}&granted_scopes=x#_=_", base(&r))));
+    assert_eq!(wait.join().unwrap(), Outcome::Code(Secret::new("AQgood")));
+    answer.take().unwrap().connected();
+    let (status, connection, body) = page.await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(connection.as_deref(), Some("close"));
     assert!(body.contains("sq is connected") && body.contains("close this tab"), "{body}");
-    assert_eq!(wait.join().unwrap(), Outcome::Code(Secret::new("AQgood")));
 }
 
 #[tokio::test]
@@ -178,7 +182,7 @@ fn a_busy_port_is_a_precise_error() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn https_with_the_saved_self_signed_certificate() {
     let data = tempfile::tempdir().unwrap();
     let mut pem = None;
@@ -190,7 +194,8 @@ async fn https_with_the_saved_self_signed_certificate() {
         }
         pem = Some(tls.cert_pem());
         let r = RedirectUri::parse(&format!("https://localhost:{}/callback", free_port())).unwrap();
-        let listener = Listener::bind(&r, Some(State::from_string(STATE)), Some(&tls)).unwrap();
+        let mut listener = Listener::bind(&r, Some(State::from_string(STATE)), Some(&tls)).unwrap();
+        let answer = listener.defer_answer();
         let wait = spawn_wait(listener, Duration::from_secs(10));
 
         // The browser: trusts exactly sq's certificate, nothing else.
@@ -207,11 +212,13 @@ async fn https_with_the_saved_self_signed_certificate() {
         assert_eq!(resp.headers().get("connection").unwrap(), "close");
         // Plain HTTP on the HTTPS port is not served.
         assert!(client().get(format!("http://127.0.0.1:{}/callback", r.port())).send().await.is_err());
-        let resp = https.get(format!("{origin}/callback?code=AQtls&state={STATE}#_=_")).send().await.unwrap();
+        let page = tokio::spawn(https.get(format!("{origin}/callback?code=AQtls&state={STATE}#_=_")).send());
+        assert_eq!(wait.join().unwrap(), Outcome::Code(Secret::new("AQtls")));
+        answer.take().unwrap().connected();
+        let resp = page.await.unwrap().unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         assert_eq!(resp.headers().get("connection").unwrap(), "close");
         assert!(resp.text().await.unwrap().contains("sq is connected"));
-        assert_eq!(wait.join().unwrap(), Outcome::Code(Secret::new("AQtls")));
     }
 }
 

@@ -6,10 +6,12 @@
 //! (§1.2); Instagram `?code=AQ…&state=…#_` and a decline without `state` (§5.1); Threads
 //! `?code=…#_` (§6.2). Unknown parameters are ignored.
 //!
-//! State policy: a `code` is accepted only with the state sq sent (or with no state at all when
-//! sq sent none, §1.2). An `error` is accepted with the right state or with none (Instagram's
-//! documented decline carries none; the worst a forged decline can do is end the wait), but not
-//! with a wrong one.
+//! State policy: a `code` or an `error` is accepted only with the state sq sent (or with no
+//! state at all when sq sent none, §1.2). An error without the state would let any web page end
+//! a sign-in that is under way (an image tag pointing at `…/callback?error=access_denied` is
+//! enough), so it is refused like a code without one, and the wait goes on. Instagram documents
+//! a decline without `state` (§5.1); such a decline leaves sq waiting, and the page it gets says
+//! to press Ctrl-C in the terminal to stop.
 
 use super::pkce::State;
 use super::redirect::RedirectUri;
@@ -133,8 +135,9 @@ fn parse_query(query: &str, expected: Option<&State>) -> Callback {
     if let Some(error) = error.filter(|e| !e.is_empty()) {
         return match state_ok {
             Some(false) => Callback::WrongState,
-            _ if error == "access_denied" => Callback::Denied { reason, description },
-            _ => Callback::OtherError { error, reason, description, code: error_code },
+            None => Callback::MissingState,
+            Some(true) if error == "access_denied" => Callback::Denied { reason, description },
+            Some(true) => Callback::OtherError { error, reason, description, code: error_code },
         };
     }
     match (code.filter(|c| !c.is_empty()), state_ok) {
@@ -210,9 +213,15 @@ mod tests {
                     description: Some("Permissions error".into()),
                 },
             ),
-            // Instagram decline (§5.1) has no state.
+            // Instagram documents its decline without state (§5.1): without the state sq sent,
+            // it could come from any web page, so it doesn't end the wait.
             (
                 "/callback?error=access_denied&error_reason=user_denied&error_description=The+user+denied+your+request",
+                Some(&st),
+                Callback::MissingState,
+            ),
+            (
+                "/callback?error=access_denied&error_reason=user_denied&error_description=The+user+denied+your+request&state=S7",
                 Some(&st),
                 Callback::Denied {
                     reason: Some("user_denied".into()),
@@ -220,6 +229,10 @@ mod tests {
                 },
             ),
             ("/callback?error=access_denied&state=OTHER", Some(&st), Callback::WrongState),
+            ("/callback?error=access_denied&state=", Some(&st), Callback::WrongState),
+            ("/callback?error=server_error", Some(&st), Callback::MissingState),
+            // sq sent no state: an error without one is the answer.
+            ("/callback?error=access_denied", None, Callback::Denied { reason: None, description: None }),
             (
                 "/callback?error=server_error&error_code=2&error_description=Oops&state=S7",
                 Some(&st),

@@ -1,39 +1,47 @@
-//! The loopback callback listener (spec §5.5, STYLE habit 12, after codex `login/server.rs`).
+//! The loopback callback listener (spec §5.5, after codex `login/server.rs`).
 //!
-//! - Binds only the redirect URI's loopback address (`localhost` → 127.0.0.1); a
+//! - Binds only the redirect URI's loopback address: `localhost` is both 127.0.0.1 and
+//!   `[::1]` (browsers try either), so another program can't sit on the one sq left free; a
 //!   [`RedirectUri`] can't name any other address, so a non-loopback bind can't be expressed.
 //! - Serves only the callback path (404 elsewhere, 405 for methods other than GET/HEAD).
-//! - A wrong or missing `state` gets a 400 page and the wait goes on; a decline or another
-//!   Meta error ends it with a page that says what happened; a code ends it with a success page.
-//! - Every response carries `Connection: close` (written by sq itself: tiny_http 0.12 drops a
-//!   `Connection` header set through its `Response` API), `Cache-Control: no-store`,
+//! - A wrong or missing `state` gets a 400 page and the wait goes on, for a code and for an
+//!   error alike: without the state sq sent, an answer could come from any web page (an image
+//!   tag pointing at `…/callback?error=access_denied` would otherwise end the sign-in).
+//! - A decline or another Meta error ends the wait with a page that says what happened. A code
+//!   ends the wait too, but its page is held: the browser learns whether sq is connected only
+//!   once the command has exchanged the code ([`Listener::defer_answer`], [`BrowserAnswer`]),
+//!   and at most [`HOLD_LIMIT`] later.
+//! - Every response carries `Connection: close`, `Cache-Control: no-store`,
 //!   `Referrer-Policy: no-referrer` and a CSP that forbids every external resource.
-//! - Gives up after the timeout ([`Outcome::Timeout`]) and stops within ~100 ms of
+//! - Gives up after the timeout ([`Outcome::Timeout`]) and stops at once on
 //!   [`CancelHandle::cancel`] (Ctrl-C).
 //!
-//! HTTPS: for an `https://` redirect, sq accepts TLS itself on the redirect port (rustls 0.23,
-//! ring, the certificate from [`TlsIdentity`]) and hands each decrypted request to the same
-//! tiny_http server on an internal 127.0.0.1 port, so both schemes share one request handler.
-//! tiny_http's own `ssl-rustls` feature would pull rustls 0.20 and ring 0.16 (unmaintained,
-//! RUSTSEC-2024-0336) next to the rustls reqwest already uses.
+//! HTTP and HTTPS (sq's self-signed certificate, [`TlsIdentity`]) are served by the small
+//! server in [`super::server`] on the redirect port itself; its limits (connections, header
+//! size, one deadline per request, an accept loop that survives running out of file
+//! descriptors) are described there.
 
 use super::AuthError;
 use super::callback::{Callback, parse_request_target, redact_url};
 use super::pkce::State;
 use super::redirect::RedirectUri;
+use super::server::{Conn, Handler, Head, Limits, Server};
 use super::tls::TlsIdentity;
 use crate::secret::Secret;
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The default `--timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
-/// How often the wait loop looks at the cancel flag even without `unblock()`.
+/// How often the wait loop looks at the clock and the cancel flag when nothing arrives.
 const POLL: Duration = Duration::from_millis(100);
+/// How long the browser's page waits for the command to say how the exchange ended. The
+/// exchange is a few calls to Meta (each bounded by the HTTP client's timeout); past this the
+/// page says sq is still checking rather than leave the tab spinning.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(60);
 
 /// How a wait for the authorization ended (listener, paste-back, or the race of both).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,17 +84,28 @@ impl Outcome {
     }
 }
 
+/// What the connection threads tell the waiting thread.
+enum Event {
+    /// A callback that ends the wait; a code comes with its held browser page.
+    Final(Outcome, Option<BrowserAnswer>),
+    /// A line for `--verbose` (a rejected request, accept trouble).
+    Note(String),
+    /// Look at the cancel flag now.
+    Wake,
+}
+
 /// Stops a [`Listener::wait`] from another thread (the Ctrl-C handler, the paste reader).
 #[derive(Clone)]
 pub struct CancelHandle {
     flag: Arc<AtomicBool>,
-    server: Arc<tiny_http::Server>,
+    wake: Sender<Event>,
 }
 
 impl CancelHandle {
     pub fn cancel(&self) {
         self.flag.store(true, Ordering::SeqCst);
-        self.server.unblock();
+        // The waiting thread may be gone already; then there is nothing to wake.
+        let _ = self.wake.send(Event::Wake);
     }
 
     pub fn is_cancelled(&self) -> bool {
@@ -100,14 +119,91 @@ impl std::fmt::Debug for CancelHandle {
     }
 }
 
+/// A page for the browser tab that brought the code.
+#[derive(Debug, Clone)]
+struct Page {
+    status: u16,
+    html: String,
+}
+
+/// The browser tab that brought the code, still waiting for its page. Say how the exchange
+/// ended with [`connected`](Self::connected) or [`failed`](Self::failed); dropped without
+/// either, the tab is told that sq received the answer and that the terminal says the rest.
+/// Either way the page is written before this returns (or is dropped), so the process may exit
+/// right after.
+pub struct BrowserAnswer {
+    page: Option<Sender<Page>>,
+    written: Receiver<()>,
+    /// Set once the waiting thread took the code: an answer that never got that far (the wait
+    /// had already ended) tells the tab so.
+    taken: bool,
+}
+
+impl BrowserAnswer {
+    /// The exchange succeeded: the page says sq is connected.
+    pub fn connected(mut self) {
+        self.send(Page { status: 200, html: success_page() });
+    }
+
+    /// The exchange failed: the page says what went wrong, in the command's own words.
+    pub fn failed(mut self, message: &str, hints: &[String]) {
+        self.send(Page { status: 200, html: exchange_failed_page(message, hints) });
+    }
+
+    fn send(&mut self, page: Page) {
+        if let Some(tx) = self.page.take() {
+            // The connection's thread may have given up (HOLD_LIMIT): nothing more to say.
+            let _ = tx.send(page);
+        }
+    }
+}
+
+impl Drop for BrowserAnswer {
+    fn drop(&mut self) {
+        let page = if self.taken { received_page() } else { ended_page() };
+        self.send(Page { status: 200, html: page });
+        // Returns when the connection's thread ends (it drops its sender); its write has the
+        // server's write timeout, so this is bounded.
+        let _ = self.written.recv_timeout(Limits::DEFAULT.write_timeout + Duration::from_secs(1));
+    }
+}
+
+impl std::fmt::Debug for BrowserAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserAnswer").field("answered", &self.page.is_none()).finish()
+    }
+}
+
+/// Where [`Listener::wait`] leaves the held browser page of a code, for the command to answer
+/// after the exchange ([`Listener::defer_answer`]).
+#[derive(Clone, Default)]
+pub struct AnswerSlot(Arc<Mutex<Option<BrowserAnswer>>>);
+
+impl AnswerSlot {
+    /// The held page, once the wait ended with a code from the listener (not from a paste).
+    pub fn take(&self) -> Option<BrowserAnswer> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn put(&self, answer: BrowserAnswer) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+    }
+}
+
+impl std::fmt::Debug for AnswerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerSlot")
+    }
+}
+
 /// A bound listener. Bind it before opening the browser, so a busy port is reported first.
 pub struct Listener {
-    server: Arc<tiny_http::Server>,
+    _server: Server,
+    events: Receiver<Event>,
     redirect: RedirectUri,
-    expected: Option<State>,
     cancel: CancelHandle,
     addr: SocketAddr,
-    _front: Option<TlsFront>,
+    slot: Option<AnswerSlot>,
 }
 
 impl std::fmt::Debug for Listener {
@@ -119,94 +215,34 @@ impl std::fmt::Debug for Listener {
     }
 }
 
-impl Listener {
-    /// Binds the redirect URI's loopback address. `expected` is the state sent in the
-    /// authorization URL (`None` only if none was sent). An `https://` redirect needs `tls`.
-    pub fn bind(
-        redirect: &RedirectUri,
-        expected: Option<State>,
-        tls: Option<&TlsIdentity>,
-    ) -> Result<Listener, AuthError> {
-        let public = redirect.bind()?;
-        let addr = public.local_addr().map_err(|e| AuthError::io("reading the listener's address", e))?;
-        let (server, front) = if redirect.is_https() {
-            let tls = tls.ok_or_else(|| AuthError::Certificate {
-                path: "(none)".into(),
-                problem: format!("{} is https:// but no certificate was given", redirect.as_str()),
-            })?;
-            let config = tls.server_config()?;
-            let inner = TcpListener::bind("127.0.0.1:0")
-                .map_err(|e| AuthError::io("binding the internal listener", e))?;
-            let backend =
-                inner.local_addr().map_err(|e| AuthError::io("reading the listener's address", e))?;
-            let server = tiny_http::Server::from_listener(inner, None)
-                .map_err(|e| AuthError::io("starting the listener", std::io::Error::other(e.to_string())))?;
-            (server, Some(TlsFront::start(public, config, backend)?))
-        } else {
-            let server = tiny_http::Server::from_listener(public, None)
-                .map_err(|e| AuthError::io("starting the listener", std::io::Error::other(e.to_string())))?;
-            (server, None)
-        };
-        let server = Arc::new(server);
-        let cancel = CancelHandle { flag: Arc::new(AtomicBool::new(false)), server: server.clone() };
-        Ok(Listener { server, redirect: redirect.clone(), expected, cancel, addr, _front: front })
-    }
+/// Answers requests on the connections' threads.
+struct Callbacks {
+    redirect: RedirectUri,
+    expected: Option<State>,
+    events: Sender<Event>,
+}
 
-    /// The address the browser connects to (the redirect URI's host and port).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn cancel_handle(&self) -> CancelHandle {
-        self.cancel.clone()
-    }
-
-    /// Waits for the callback, up to `timeout`.
-    pub fn wait(self, timeout: Duration) -> Outcome {
-        self.wait_with(timeout, &mut |_| {})
-    }
-
-    /// Like [`wait`](Self::wait), calling `note` with a short line (secrets redacted) for every
-    /// request that did not end the wait, for `--verbose`.
-    pub fn wait_with(self, timeout: Duration, note: &mut dyn FnMut(&str)) -> Outcome {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.cancel.is_cancelled() {
-                return Outcome::Cancelled;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Outcome::Timeout(timeout);
-            }
-            match self.server.recv_timeout((deadline - now).min(POLL)) {
-                Ok(Some(request)) => {
-                    if let Some(outcome) = self.handle(request, note) {
-                        return outcome;
-                    }
-                }
-                Ok(None) => {}
-                // Accept errors (too many open files...) must not spin the loop.
-                Err(_) => thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
-
-    fn handle(&self, request: tiny_http::Request, note: &mut dyn FnMut(&str)) -> Option<Outcome> {
-        let head = matches!(request.method(), tiny_http::Method::Head);
-        if !matches!(request.method(), tiny_http::Method::Get | tiny_http::Method::Head) {
-            note(&format!("ignored a {} request", request.method()));
-            respond(
-                request,
+impl Handler for Callbacks {
+    fn request(&self, head: Head, conn: Conn) {
+        let head_only = head.method == "HEAD";
+        if head.method != "GET" && !head_only {
+            self.note(format!("ignored a {} request", sanitize_token(&head.method)));
+            conn.respond(
                 405,
+                "Allow: GET, HEAD\r\n",
                 &page("Not supported", "This address only receives sq's sign-in answer."),
-                head,
+                false,
             );
-            return None;
+            return;
         }
-        let target = request.url().to_string();
-        let parsed = parse_request_target(&target, &self.redirect, self.expected.as_ref());
+        let parsed = parse_request_target(&head.target, &self.redirect, self.expected.as_ref());
         let (status, html) = match &parsed {
-            Callback::Code { .. } => (200, success_page()),
+            Callback::Code { .. } => {
+                if let Callback::Code { code } = parsed {
+                    self.hold(code, conn, head_only);
+                }
+                return;
+            }
             Callback::Denied { .. } => (200, declined_page()),
             Callback::OtherError { error, description, .. } => {
                 (400, error_page(error, description.as_deref()))
@@ -218,65 +254,170 @@ impl Listener {
                 400,
                 page(
                     "This answer is not for the waiting sq",
-                    "Its state does not match the one sq sent (an old tab, or another run of sq). \
-                     sq is still waiting: use the newest sign-in tab, or run the command again.",
+                    "Its state does not match the one sq sent (an old tab, another run of sq, or \
+                     another web page). sq is still waiting: use the newest sign-in tab, or run the \
+                     command again.",
                 ),
             ),
             Callback::MissingState => (
                 400,
                 page(
                     "This answer has no state",
-                    "sq only accepts the answer that carries the state it sent. sq is still waiting: \
-                     use the sign-in link sq printed.",
+                    "sq only accepts the answer that carries the state it sent, so it can't tell \
+                     this one came from the sign-in it started. sq is still waiting: finish the \
+                     sign-in from the link sq printed, or press Ctrl-C in the terminal to stop.",
                 ),
             ),
             Callback::Malformed { why } => {
                 (400, page("Not a sign-in answer", &format!("{why}. sq is still waiting.")))
             }
         };
-        if !parsed.is_final() {
-            note(&format!("rejected {} with {status}", redact_url(&target)));
+        if parsed.is_final() {
+            if let Some(outcome) = Outcome::from_callback(parsed) {
+                if self.events.send(Event::Final(outcome, None)).is_err() {
+                    conn.respond(400, "", &ended_page(), head_only);
+                    return;
+                }
+            }
+        } else {
+            self.note(format!("rejected {} with {status}", redact_url(&head.target)));
         }
-        respond(request, status, &html, head);
-        Outcome::from_callback(parsed)
+        conn.respond(status, "", &html, head_only);
+    }
+
+    fn note(&self, text: String) {
+        let _ = self.events.send(Event::Note(text));
     }
 }
 
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Error",
+impl Callbacks {
+    /// Hands the code to the waiting thread and keeps the connection until the command says
+    /// how the exchange ended, [`HOLD_LIMIT`] at most.
+    fn hold(&self, code: Secret, conn: Conn, head_only: bool) {
+        let (page_tx, page_rx) = mpsc::channel();
+        let (written_tx, written_rx) = mpsc::channel::<()>();
+        let answer = BrowserAnswer { page: Some(page_tx), written: written_rx, taken: false };
+        if let Err(mpsc::SendError(event)) = self.events.send(Event::Final(Outcome::Code(code), Some(answer)))
+        {
+            // The wait is over. The answer's drop waits for this thread's `written_tx`: let
+            // go of it first.
+            drop(written_tx);
+            drop(event);
+            conn.respond(400, "", &ended_page(), head_only);
+            return;
+        }
+        let page = match page_rx.recv_timeout(HOLD_LIMIT) {
+            Ok(page) => page,
+            Err(RecvTimeoutError::Timeout) => Page { status: 200, html: still_checking_page() },
+            Err(RecvTimeoutError::Disconnected) => Page { status: 200, html: received_page() },
+        };
+        conn.respond(page.status, "", &page.html, head_only);
+        drop(written_tx);
     }
 }
 
-/// Writes the whole response itself so `Connection: close` really goes out.
-fn respond(request: tiny_http::Request, status: u16, html: &str, head_only: bool) {
-    let mut head = format!(
-        "HTTP/1.1 {status} {}\r\n\
-         Content-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\n\
-         Connection: close\r\n\
-         Cache-Control: no-store\r\n\
-         Referrer-Policy: no-referrer\r\n\
-         X-Content-Type-Options: nosniff\r\n\
-         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n",
-        reason_phrase(status),
-        html.len()
-    );
-    if status == 405 {
-        head.push_str("Allow: GET, HEAD\r\n");
+/// A request method is shown in `--verbose`; keep it short and printable.
+fn sanitize_token(s: &str) -> String {
+    s.chars().take(16).filter(|c| c.is_ascii_graphic()).collect()
+}
+
+impl Listener {
+    /// Binds the redirect URI's loopback address (both of them for `localhost`). `expected`
+    /// is the state sent in the authorization URL (`None` only if none was sent). An
+    /// `https://` redirect needs `tls`.
+    pub fn bind(
+        redirect: &RedirectUri,
+        expected: Option<State>,
+        tls: Option<&TlsIdentity>,
+    ) -> Result<Listener, AuthError> {
+        Self::bind_with(redirect, expected, tls, Limits::DEFAULT)
     }
-    head.push_str("\r\n");
-    let mut writer = request.into_writer();
-    // The browser may already be gone; nothing useful can be done about a failed write.
-    let _ = writer.write_all(head.as_bytes());
-    if !head_only {
-        let _ = writer.write_all(html.as_bytes());
+
+    pub(crate) fn bind_with(
+        redirect: &RedirectUri,
+        expected: Option<State>,
+        tls: Option<&TlsIdentity>,
+        limits: Limits,
+    ) -> Result<Listener, AuthError> {
+        let config = match (redirect.is_https(), tls) {
+            (false, _) => None,
+            (true, Some(tls)) => Some(tls.server_config()?),
+            (true, None) => {
+                return Err(AuthError::Certificate {
+                    path: "(none)".into(),
+                    problem: format!("{} is https:// but no certificate was given", redirect.as_str()),
+                });
+            }
+        };
+        let sockets = redirect.bind()?;
+        let addr = sockets
+            .first()
+            .ok_or_else(|| {
+                AuthError::io("binding the redirect address", std::io::ErrorKind::AddrNotAvailable.into())
+            })?
+            .local_addr()
+            .map_err(|e| AuthError::io("reading the listener's address", e))?;
+        let (events_tx, events) = mpsc::channel();
+        let handler = Arc::new(Callbacks { redirect: redirect.clone(), expected, events: events_tx.clone() });
+        let server = Server::start(sockets, config, limits, handler)
+            .map_err(|e| AuthError::io("starting the listener", e))?;
+        let cancel = CancelHandle { flag: Arc::new(AtomicBool::new(false)), wake: events_tx };
+        Ok(Listener { _server: server, events, redirect: redirect.clone(), cancel, addr, slot: None })
     }
-    let _ = writer.flush();
+
+    /// The address the browser connects to (the redirect URI's host and port; for
+    /// `localhost`, the 127.0.0.1 one).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    /// Keeps the browser page of a code waiting until the command has exchanged it: after a
+    /// wait that ended with a code, [`AnswerSlot::take`] gives the [`BrowserAnswer`] to tell
+    /// the browser how it went. Without this the page says only that sq received the answer.
+    pub fn defer_answer(&mut self) -> AnswerSlot {
+        self.slot.get_or_insert_with(AnswerSlot::default).clone()
+    }
+
+    /// Waits for the callback, up to `timeout`.
+    pub fn wait(self, timeout: Duration) -> Outcome {
+        self.wait_with(timeout, &mut |_| {})
+    }
+
+    /// Like [`wait`](Self::wait), calling `note` with a short line (secrets redacted) for every
+    /// request that did not end the wait and for trouble accepting connections, for `--verbose`.
+    pub fn wait_with(self, timeout: Duration, note: &mut dyn FnMut(&str)) -> Outcome {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Outcome::Cancelled;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Outcome::Timeout(timeout);
+            }
+            match self.events.recv_timeout((deadline - now).min(POLL)) {
+                Ok(Event::Final(outcome, answer)) => {
+                    if let Some(mut answer) = answer {
+                        answer.taken = true;
+                        match &self.slot {
+                            Some(slot) => slot.put(answer),
+                            None => drop(answer),
+                        }
+                    }
+                    return outcome;
+                }
+                Ok(Event::Note(text)) => note(&text),
+                Ok(Event::Wake) | Err(RecvTimeoutError::Timeout) => {}
+                // The listener keeps a sender itself (in its cancel handle), so this can't
+                // happen; don't spin if it ever does.
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
+            }
+        }
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -296,22 +437,75 @@ pub fn html_escape(text: &str) -> String {
 }
 
 /// A small self-contained page; `title` and `body` are escaped here.
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
+    page_with(title, body, &[])
+}
+
+/// A page with a list under the paragraph (the hints of a failure); all text is escaped here.
+fn page_with(title: &str, body: &str, items: &[String]) -> String {
+    let list = if items.is_empty() {
+        String::new()
+    } else {
+        let li: String = items.iter().map(|i| format!("<li>{}</li>", html_escape(i))).collect();
+        format!("<ul>{li}</ul>")
+    };
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>sq: {t}</title><style>body{{font-family:system-ui,sans-serif;max-width:36em;\
          margin:4em auto;padding:0 1em;line-height:1.5;color:#222}}h1{{font-size:1.4em}}</style>\
-         </head><body><h1>{t}</h1><p>{b}</p></body></html>\n",
+         </head><body><h1>{t}</h1><p>{b}</p>{list}</body></html>\n",
         t = html_escape(title),
         b = html_escape(body)
     )
 }
 
+/// Shown only after the command exchanged the code for a token and checked it.
 pub(crate) fn success_page() -> String {
     page(
         "sq is connected",
-        "sq received the authorization. You can close this tab and go back to the terminal.",
+        "sq exchanged Meta's answer for a token and checked it. You can close this tab and go back \
+         to the terminal, where sq finishes (choosing the profiles, storing the token).",
+    )
+}
+
+/// The exchange failed: what the terminal says, in the same words.
+fn exchange_failed_page(message: &str, hints: &[String]) -> String {
+    page_with(
+        "sq could not connect",
+        &format!(
+            "Meta's answer reached sq, but turning it into a token failed: {message}. Nothing was \
+             changed; the tokens sq had keep working. The terminal says the same, and what to do:"
+        ),
+        hints,
+    )
+}
+
+/// The command took the code but never said how the exchange ended (a caller without
+/// [`Listener::defer_answer`], or an error before the exchange).
+fn received_page() -> String {
+    page(
+        "sq received the answer",
+        "sq received Meta's answer and goes on in the terminal, which says how it ends. You can \
+         close this tab.",
+    )
+}
+
+/// The exchange takes longer than [`HOLD_LIMIT`].
+fn still_checking_page() -> String {
+    page(
+        "sq is still checking",
+        "sq received Meta's answer and is still exchanging it for a token; this is taking longer \
+         than usual. The terminal says how it ends. You can close this tab.",
+    )
+}
+
+/// The wait had already ended (timeout, Ctrl-C, another answer) when this request came.
+fn ended_page() -> String {
+    page(
+        "sq is no longer waiting",
+        "This sign-in already ended in the terminal (it timed out, was cancelled, or another \
+         answer arrived first). Run the command again to sign in.",
     )
 }
 
@@ -331,108 +525,6 @@ fn error_page(error: &str, description: Option<&str>) -> String {
     )
 }
 
-/// Accepts TLS on the redirect port and forwards each request, with `Connection: close`, to
-/// the tiny_http server on `backend`. One request per connection: the response's
-/// `Connection: close` makes the browser open a new connection for the next one.
-struct TlsFront {
-    stop: Arc<AtomicBool>,
-    addr: SocketAddr,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-const TLS_IO_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_HEAD: usize = 16 * 1024;
-const MAX_BODY: usize = 64 * 1024;
-
-impl TlsFront {
-    fn start(
-        listener: TcpListener,
-        config: Arc<rustls::ServerConfig>,
-        backend: SocketAddr,
-    ) -> Result<TlsFront, AuthError> {
-        let addr = listener.local_addr().map_err(|e| AuthError::io("reading the listener's address", e))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_in = stop.clone();
-        let thread = thread::Builder::new()
-            .name("sq-tls-front".into())
-            .spawn(move || {
-                for stream in listener.incoming() {
-                    if stop_in.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let config = config.clone();
-                    let _ = thread::Builder::new().name("sq-tls-conn".into()).spawn(move || {
-                        let _ = proxy_one(stream, config, backend);
-                    });
-                }
-            })
-            .map_err(|e| AuthError::io("starting the TLS listener", e))?;
-        Ok(TlsFront { stop, addr, thread: Some(thread) })
-    }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept() so the thread sees the flag and closes the port.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn proxy_one(tcp: TcpStream, config: Arc<rustls::ServerConfig>, backend: SocketAddr) -> std::io::Result<()> {
-    tcp.set_read_timeout(Some(TLS_IO_TIMEOUT))?;
-    tcp.set_write_timeout(Some(TLS_IO_TIMEOUT))?;
-    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    // Read the request head; rustls buffers, so byte reads cost no syscalls.
-    let mut head = Vec::with_capacity(1024);
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() >= MAX_HEAD || tls.read(&mut byte)? == 0 {
-            return Ok(());
-        }
-        head.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut lines = text.split("\r\n");
-    let request_line = lines.next().unwrap_or_default();
-    let mut forwarded = format!("{request_line}\r\n");
-    let mut body_len = 0usize;
-    for line in lines.filter(|l| !l.is_empty()) {
-        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
-        match name.as_str() {
-            "connection" | "keep-alive" | "proxy-connection" | "upgrade" => continue,
-            // Browsers send no body to a redirect; refuse anything that would need framing.
-            "transfer-encoding" => return Ok(()),
-            "content-length" => {
-                body_len = line.split(':').nth(1).unwrap_or_default().trim().parse().unwrap_or(usize::MAX);
-                if body_len > MAX_BODY {
-                    return Ok(());
-                }
-            }
-            _ => {}
-        }
-        forwarded.push_str(line);
-        forwarded.push_str("\r\n");
-    }
-    forwarded.push_str("Connection: close\r\n\r\n");
-    let mut body = vec![0u8; body_len];
-    tls.read_exact(&mut body)?;
-    let mut upstream = TcpStream::connect_timeout(&backend, TLS_IO_TIMEOUT)?;
-    upstream.set_read_timeout(Some(TLS_IO_TIMEOUT))?;
-    upstream.write_all(forwarded.as_bytes())?;
-    upstream.write_all(&body)?;
-    std::io::copy(&mut upstream, &mut tls)?;
-    tls.conn.send_close_notify();
-    tls.flush()?;
-    let _ = tls.sock.shutdown(Shutdown::Both);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,11 +534,21 @@ mod tests {
         assert_eq!(html_escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
         let p = error_page("<script>", Some("a&b"));
         assert!(p.contains("&lt;script&gt;") && p.contains("a&amp;b") && !p.contains("<script>"));
+        let p = exchange_failed_page("bad <b>", &["run <this>".to_string()]);
+        assert!(p.contains("bad &lt;b&gt;") && p.contains("<li>run &lt;this&gt;</li>"), "{p}");
     }
 
     #[test]
     fn pages_have_no_external_resources() {
-        for p in [success_page(), declined_page(), error_page("e", None)] {
+        for p in [
+            success_page(),
+            declined_page(),
+            error_page("e", None),
+            exchange_failed_page("m", &["h".to_string()]),
+            received_page(),
+            still_checking_page(),
+            ended_page(),
+        ] {
             assert!(!p.contains("http://") && !p.contains("https://") && !p.contains("src="), "{p}");
         }
         assert!(declined_page().contains("keep all permissions"));

@@ -1,6 +1,7 @@
 //! OAuth building blocks for `sq reauth` / `sq connect` (spec §5): redirect URI checks, state and
 //! PKCE, authorization URLs, callback parsing, the loopback listener (HTTP and self-signed
-//! HTTPS), paste-back, the race between the two, and the browser opener.
+//! HTTPS, on a small server of its own), paste-back, the race between the two, and the browser
+//! opener.
 //!
 //! Nothing here talks to Meta's token endpoints; the exchanges live with the command.
 //!
@@ -16,6 +17,7 @@ pub mod listener;
 pub mod paste;
 pub mod pkce;
 pub mod redirect;
+mod server;
 pub mod tls;
 
 pub use authorize::{AuthorizeParams, Login, ProfileKind, authorize_url, scopes_for};
@@ -23,7 +25,7 @@ pub use browser::{
     BrowserDecision, BrowserOpener, SystemBrowser, browser_decision, open_url_text, ssh_tunnel_recipe,
 };
 pub use callback::{Callback, parse_pasted, parse_request_target, redact_url};
-pub use listener::{CancelHandle, DEFAULT_TIMEOUT, Listener, Outcome};
+pub use listener::{AnswerSlot, BrowserAnswer, CancelHandle, DEFAULT_TIMEOUT, HOLD_LIMIT, Listener, Outcome};
 pub use paste::{Line, LineSource, PasteNote, ReaderSource, StdinSource, race, read_pasted};
 pub use pkce::{PkceChallenge, PkceVerifier, State};
 pub use redirect::{RedirectUri, check_port_free, live_mode_note};
@@ -43,9 +45,10 @@ pub enum AuthError {
     /// The redirect URI can't be used for a loopback callback.
     #[error("the redirect URI {uri} can't be used: {problem}")]
     BadRedirectUri { uri: String, problem: String },
-    /// Something else listens on the redirect URI's port.
-    #[error("port {port} of the redirect URI {uri} is already in use by another program")]
-    PortBusy { port: u16, uri: String },
+    /// Something else listens on the redirect URI's port (on `addr`, one of the addresses the
+    /// browser may use for it).
+    #[error("port {port} of the redirect URI {uri} is already in use by another program (on {addr}{})", localhost_note(.uri, .addr))]
+    PortBusy { port: u16, uri: String, addr: std::net::SocketAddr },
     /// The port can't be bound for another reason (privileged port, no loopback interface...).
     #[error("can't listen on {addr} for the redirect URI {uri}: {source}")]
     Bind { addr: String, uri: String, source: std::io::Error },
@@ -72,6 +75,16 @@ pub enum AuthError {
     Browser { command: String, problem: String },
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
+}
+
+/// For a `localhost` redirect, why an address the user never typed matters.
+fn localhost_note(uri: &str, addr: &std::net::SocketAddr) -> &'static str {
+    let localhost = uri.to_ascii_lowercase().contains("://localhost");
+    match (localhost, addr.is_ipv6()) {
+        (true, true) => ", the IPv6 address browsers may use for localhost",
+        (true, false) => ", the IPv4 address browsers may use for localhost",
+        _ => "",
+    }
 }
 
 fn detail(description: &Option<String>) -> String {
@@ -158,7 +171,11 @@ mod tests {
                 Kind::Usage,
                 "register http://localhost:8765/callback",
             ),
-            (AuthError::PortBusy { port: 8765, uri: "u".into() }, Kind::Usage, "port 8765"),
+            (
+                AuthError::PortBusy { port: 8765, uri: "u".into(), addr: "[::1]:8765".parse().unwrap() },
+                Kind::Usage,
+                "port 8765",
+            ),
             (AuthError::Declined { reason: None, description: None }, Kind::ActionRequired, "keep every"),
             (AuthError::Timeout { after: Duration::from_secs(300) }, Kind::Failure, "--timeout"),
             (AuthError::Cancelled, Kind::Interrupted, ""),

@@ -138,22 +138,60 @@ impl RedirectUri {
         &self.path
     }
 
-    /// The only address sq listens on for this URI: always a loopback address.
+    /// The first address sq listens on for this URI (127.0.0.1 for `localhost`): always a
+    /// loopback address.
     pub fn bind_addr(&self) -> SocketAddr {
-        let ip = match self.host {
-            LoopbackHost::Localhost | LoopbackHost::V4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            LoopbackHost::V6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        };
-        SocketAddr::new(ip, self.port)
+        self.bind_addrs()[0]
     }
 
-    /// Binds the callback address, mapping "in use" to [`AuthError::PortBusy`].
-    pub(crate) fn bind(&self) -> Result<TcpListener, AuthError> {
-        let addr = self.bind_addr();
-        TcpListener::bind(addr).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AddrInUse => AuthError::PortBusy { port: self.port, uri: self.raw.clone() },
-            _ => AuthError::Bind { addr: addr.to_string(), uri: self.raw.clone(), source: e },
-        })
+    /// Every address sq listens on for this URI, all loopback. `localhost` is both 127.0.0.1
+    /// and `[::1]`: browsers resolve it to either (many try `::1` first), so a program on the
+    /// address sq left free would receive the callback, code included, while sq waits in vain.
+    pub fn bind_addrs(&self) -> Vec<SocketAddr> {
+        let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port);
+        let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), self.port);
+        match self.host {
+            LoopbackHost::Localhost => vec![v4, v6],
+            LoopbackHost::V4 => vec![v4],
+            LoopbackHost::V6 => vec![v6],
+        }
+    }
+
+    /// Binds every callback address, mapping "in use" (on any of them) to
+    /// [`AuthError::PortBusy`].
+    pub(crate) fn bind(&self) -> Result<Vec<TcpListener>, AuthError> {
+        let mut sockets = Vec::new();
+        for addr in self.bind_addrs() {
+            match TcpListener::bind(addr) {
+                Ok(s) => sockets.push(s),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    return Err(AuthError::PortBusy { port: self.port, uri: self.raw.clone(), addr });
+                }
+                // A machine without an IPv6 loopback (IPv6 disabled, some containers): browsers
+                // can't reach `[::1]` there either, so 127.0.0.1 alone serves `localhost`.
+                Err(e) if self.host == LoopbackHost::Localhost && addr.is_ipv6() && no_ipv6(&e) => {}
+                Err(e) => {
+                    return Err(AuthError::Bind { addr: addr.to_string(), uri: self.raw.clone(), source: e });
+                }
+            }
+        }
+        Ok(sockets)
+    }
+}
+
+/// The errors binding `[::1]` gives where there is no IPv6 loopback: the address is not
+/// assigned (EADDRNOTAVAIL), or the kernel has no IPv6 at all (EAFNOSUPPORT).
+fn no_ipv6(e: &std::io::Error) -> bool {
+    if e.kind() == std::io::ErrorKind::AddrNotAvailable {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(rustix::io::Errno::AFNOSUPPORT.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }
 
@@ -163,9 +201,9 @@ impl std::fmt::Display for RedirectUri {
     }
 }
 
-/// Pre-flight (spec §5.1, diagnose `redirect_port_busy`): can sq listen on the URI's port now?
-/// Binds and releases at once; the listener binds again later, so a program that grabs the port
-/// in between still gets the same precise error then.
+/// Pre-flight (spec §5.1, diagnose `redirect_port_busy`): can sq listen on the URI's port now,
+/// on every address the browser may use? Binds and releases at once; the listener binds again
+/// later, so a program that grabs the port in between still gets the same precise error then.
 pub fn check_port_free(uri: &RedirectUri) -> Result<(), AuthError> {
     uri.bind().map(drop)
 }
@@ -271,6 +309,21 @@ mod tests {
             "{note}"
         );
         assert!(live_mode_note(&RedirectUri::parse("https://localhost:8765/callback").unwrap()).is_none());
+    }
+
+    #[test]
+    fn localhost_is_both_loopback_addresses() {
+        let cases = [
+            ("http://localhost:8765/callback", vec!["127.0.0.1:8765", "[::1]:8765"]),
+            ("https://LOCALHOST:8443/", vec!["127.0.0.1:8443", "[::1]:8443"]),
+            ("http://127.0.0.1:8765/callback", vec!["127.0.0.1:8765"]),
+            ("http://[::1]:8765/callback", vec!["[::1]:8765"]),
+        ];
+        for (input, want) in cases {
+            let got: Vec<String> =
+                RedirectUri::parse(input).unwrap().bind_addrs().iter().map(|a| a.to_string()).collect();
+            assert_eq!(got, want, "{input}");
+        }
     }
 
     #[test]

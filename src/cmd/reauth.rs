@@ -183,6 +183,21 @@ struct Grant {
     code: Secret,
     redirect: RedirectUri,
     verifier: Option<PkceVerifier>,
+    /// The browser tab that brought the code over the loopback, waiting to hear how the
+    /// exchange ended (`None` for a pasted code).
+    browser: Option<auth::BrowserAnswer>,
+}
+
+/// Tells the waiting browser tab how the exchange ended, so it says "connected" only when it
+/// is true, and otherwise what went wrong in the terminal's words.
+fn tell_browser<T>(browser: Option<auth::BrowserAnswer>, result: Result<T, Error>) -> Result<T, Error> {
+    if let Some(b) = browser {
+        match &result {
+            Ok(_) => b.connected(),
+            Err(e) => b.failed(&e.message, &e.hints),
+        }
+    }
+    result
 }
 
 /// Pre-flight (redirect URI, port), the authorization URL, the browser, and the wait for the
@@ -210,8 +225,9 @@ async fn authorize(
         login,
         &AuthorizeParams { app_id, redirect: &redirect, scopes, state: &state, pkce: challenge.as_ref() },
     );
-    let listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
+    let mut listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
     let guard = CancelOnDrop(listener.cancel_handle());
+    let browser_page = listener.defer_answer();
 
     if let Some(t) = &tls {
         if t.was_created() {
@@ -254,7 +270,7 @@ async fn authorize(
     .unwrap_or(Outcome::Cancelled);
     drop(guard);
     let code = outcome.into_result()?;
-    Ok(Grant { code, redirect, verifier })
+    Ok(Grant { code, redirect, verifier, browser: browser_page.take() })
 }
 
 /// Prints the declined/missing permissions with the fix; returns the ones missing.
@@ -348,17 +364,20 @@ async fn facebook(
     let grant = authorize(ctx, args, AuthLogin::Facebook, &app.id, &scopes).await?;
     ctx.printer.status("Got the authorization; exchanging it for a token...");
     let graph = ctx.graph(Some(app.clone()))?;
-    let short = graph
-        .exchange_facebook_code(
-            &app,
-            &grant.code,
-            grant.redirect.as_str(),
-            grant.verifier.as_ref().map(|v| v.secret()),
-        )
-        .await?;
     let now = ctx.clock.now_unix();
-    let mut login =
-        connect::inspect_facebook(&graph, Some(&app), Some(&app.id), short.access_token, now).await?;
+    let exchanged = async {
+        let short = graph
+            .exchange_facebook_code(
+                &app,
+                &grant.code,
+                grant.redirect.as_str(),
+                grant.verifier.as_ref().map(|v| v.secret()),
+            )
+            .await?;
+        connect::inspect_facebook(&graph, Some(&app), Some(&app.id), short.access_token, now).await
+    }
+    .await;
+    let mut login = tell_browser(grant.browser, exchanged)?;
     let reached = connect::facebook_profiles(&graph, &mut login).await?;
     for w in &login.warnings {
         ctx.printer.warn(w);
@@ -491,19 +510,23 @@ async fn own_login(
     ctx.printer.status("Got the authorization; exchanging it for a token...");
     let graph = ctx.graph(None)?;
     let now = ctx.clock.now_unix();
-    let (login, reached) = if network == Network::Threads {
-        let short = graph.exchange_threads_code(&app, &grant.code, grant.redirect.as_str()).await?;
-        connect::inspect_threads(&graph, Some(&app), short.access_token, now, true).await?
-    } else {
-        let short = graph.exchange_instagram_code(&app, &grant.code, grant.redirect.as_str()).await?;
-        let perms = short.permissions.clone();
-        let (mut login, r) =
-            connect::inspect_instagram(&graph, Some(&app), short.access_token, perms, now, true).await?;
-        if login.scopes.is_empty() {
-            login.scopes = scopes.clone();
+    let exchanged = async {
+        if network == Network::Threads {
+            let short = graph.exchange_threads_code(&app, &grant.code, grant.redirect.as_str()).await?;
+            connect::inspect_threads(&graph, Some(&app), short.access_token, now, true).await
+        } else {
+            let short = graph.exchange_instagram_code(&app, &grant.code, grant.redirect.as_str()).await?;
+            let perms = short.permissions.clone();
+            let (mut login, r) =
+                connect::inspect_instagram(&graph, Some(&app), short.access_token, perms, now, true).await?;
+            if login.scopes.is_empty() {
+                login.scopes = scopes.clone();
+            }
+            Ok((login, r))
         }
-        (login, r)
-    };
+    }
+    .await;
+    let (login, reached) = tell_browser(grant.browser, exchanged)?;
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
