@@ -120,6 +120,27 @@ impl std::fmt::Debug for Env {
     }
 }
 
+/// Whether a child process sq starts (the browser) must not inherit the variable `name`: every
+/// secret in [`VARS`], and every other `SQ_*` name, since sq can't vouch that a variable it
+/// doesn't know holds no secret. The other documented `SQ_*` variables and everything outside
+/// `SQ_*` (PATH, HOME, DISPLAY, …) are passed on.
+pub fn withheld_from_children(name: &str) -> bool {
+    match VARS.iter().find(|v| v.name == name) {
+        Some(v) => v.secret,
+        None => name.starts_with("SQ_"),
+    }
+}
+
+/// The names in this process's environment that [`withheld_from_children`] holds back (read
+/// here, the one place sq looks at the environment).
+pub fn names_withheld_from_children() -> Vec<std::ffi::OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| withheld_from_children(&name.to_string_lossy()))
+        .chain(VARS.iter().filter(|v| v.secret).map(|v| v.name.into()))
+        .collect()
+}
+
 /// The env section of `sq --help` and the man page.
 pub fn help_table() -> String {
     let mut out = String::from("Environment:\n");
@@ -127,4 +148,37 @@ pub fn help_table() -> String {
         out.push_str(&format!("  {:<24} {}\n", v.name, v.help));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_children_do_not_inherit() {
+        let cases = [
+            (SQ_STORE_PASSPHRASE, true),
+            (SQ_FACEBOOK_APP_SECRET, true),
+            (SQ_INSTAGRAM_APP_SECRET, true),
+            (SQ_THREADS_APP_SECRET, true),
+            ("SQ_SOME_FUTURE_TOKEN", true),
+            ("SQ_", true),
+            (SQ_DATA_DIR, false),
+            (SQ_FACEBOOK_APP_ID, false),
+            (SQ_META_API_BASE, false),
+            (BROWSER, false),
+            ("PATH", false),
+            ("HOME", false),
+            ("DISPLAY", false),
+            ("sq_lowercase", false),
+        ];
+        for (name, want) in cases {
+            assert_eq!(withheld_from_children(name), want, "{name}");
+        }
+        // Every secret of the registry, whether or not it is set in this process.
+        let names = names_withheld_from_children();
+        for v in VARS.iter().filter(|v| v.secret) {
+            assert!(names.iter().any(|n| n == v.name), "{}", v.name);
+        }
+    }
 }

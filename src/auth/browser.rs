@@ -106,7 +106,9 @@ impl BrowserOpener for SystemBrowser {
         };
         // Don't let the browser scribble on sq's terminal or wait for its input; don't wait for
         // it to exit either (a browser started fresh runs until the user closes it).
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        withhold_secrets(&mut command);
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -118,6 +120,15 @@ impl BrowserOpener for SystemBrowser {
             let _ = child.wait();
         });
         Ok(())
+    }
+}
+
+/// The browser runs for a long time, with extensions, crash reporters and helpers of its own;
+/// none of them has any use for the credential file's passphrase or an app secret sq was given
+/// in its environment, so those (and any other `SQ_*` variable sq doesn't know) are removed.
+fn withhold_secrets(command: &mut Command) {
+    for name in crate::env::names_withheld_from_children() {
+        command.env_remove(name);
     }
 }
 

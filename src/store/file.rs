@@ -25,7 +25,8 @@
 //!
 //! Writes are read-modify-write under an exclusive lock on `<file>.lock`, so two sq processes
 //! can't lose each other's entries, and go through `fsutil::write_atomic` (temp, fsync,
-//! rename, mode 0600). A file sq can't decrypt is never overwritten.
+//! rename, mode 0600). A file sq can't decrypt is never overwritten. The temp file of a write
+//! that was killed before its rename is removed by the next writer, under the lock.
 
 use super::{Account, CredentialStore, StoreError};
 use crate::error::Error;
@@ -69,11 +70,23 @@ impl KdfParams {
     /// Cheap parameters for tests only; files written with them stay readable by any sq.
     pub const INSECURE_FAST_FOR_TESTS: KdfParams = KdfParams { memory_kib: 64, passes: 1, lanes: 1 };
 
-    /// Bounds for parameters read from a file, so a crafted header can't ask for 4 GiB.
+    /// The most memory a file may ask for: 1 GiB.
+    pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+    /// The most work a file may ask for, as memory × passes (Argon2's time grows with both):
+    /// 1 GiB × 1 pass, 256 MiB × 4, 64 MiB × 16. That is a few seconds at most, and 20×
+    /// the default.
+    pub const MAX_WORK_KIB_PASSES: u64 = 1024 * 1024;
+    pub const MAX_LANES: u32 = 8;
+
+    /// Bounds for parameters read from a file, so a crafted or damaged header can't make sq
+    /// allocate gigabytes or compute for minutes before the passphrase is even checked.
+    /// Lanes are bounded on their own: this Argon2 computes them one after the other, so they
+    /// add no work beyond memory × passes, but each needs 8 KiB of the memory (Argon2's rule).
     fn plausible(self) -> bool {
-        (8..=4 * 1024 * 1024).contains(&self.memory_kib)
-            && (1..=64).contains(&self.passes)
-            && (1..=16).contains(&self.lanes)
+        (1..=Self::MAX_LANES).contains(&self.lanes)
+            && (8 * self.lanes..=Self::MAX_MEMORY_KIB).contains(&self.memory_kib)
+            && self.passes >= 1
+            && u64::from(self.memory_kib) * u64::from(self.passes) <= Self::MAX_WORK_KIB_PASSES
     }
 }
 
@@ -351,6 +364,10 @@ impl FileStore {
                 Err(e) => return Err(self.io("can't lock", &self.lock_path.clone(), e)),
             }
         };
+        // Under the lock no other sq is half-way through writing this file, so a temp file of
+        // it is what a writer killed mid-write left behind (encrypted, but it is no one's).
+        // Failing to remove one must not stop this write.
+        let _ = crate::fsutil::remove_stale_temps(&self.path);
         // Re-read under the lock: another process may have written since we last looked.
         let (mut plain, header) = match self.read()? {
             Some((plain, header)) => (plain, Some(header)),
@@ -454,6 +471,39 @@ mod tests {
         let len = u64::from_le_bytes(bytes[78..86].try_into().unwrap());
         assert_eq!(len as usize, bytes.len() - HEADER_LEN);
         assert!(!bytes.windows(3).any(|w| w == b"tok"), "plaintext in the file");
+    }
+
+    #[test]
+    fn kdf_bounds_table() {
+        const GIB: u32 = 1024 * 1024;
+        const MIB: u32 = 1024;
+        let p = |memory_kib, passes, lanes| KdfParams { memory_kib, passes, lanes };
+        let cases = [
+            (KdfParams::DEFAULT, true),
+            (KdfParams::INSECURE_FAST_FOR_TESTS, true),
+            (p(GIB, 1, 1), true),
+            (p(256 * MIB, 4, 4), true),
+            (p(64 * MIB, 16, 8), true),
+            (p(8, 1, 1), true),
+            (p(64, 1, 8), true),
+            // What the old bound let through: 4 GiB × 64 passes ran for minutes.
+            (p(4 * GIB, 64, 1), false),
+            (p(4 * GIB, 1, 1), false),
+            (p(GIB + 1, 1, 1), false),
+            (p(GIB, 2, 1), false),
+            (p(64 * MIB, 17, 1), false),
+            (p(47_104, u32::MAX, 1), false),
+            (p(u32::MAX, u32::MAX, 1), false),
+            (p(0, 1, 1), false),
+            (p(7, 1, 1), false),
+            (p(63, 1, 8), false),
+            (p(64, 0, 1), false),
+            (p(64, 1, 0), false),
+            (p(1024, 1, 9), false),
+        ];
+        for (params, want) in cases {
+            assert_eq!(params.plausible(), want, "{params:?}");
+        }
     }
 
     #[test]
