@@ -204,6 +204,7 @@ pub struct Listener {
     cancel: CancelHandle,
     addr: SocketAddr,
     slot: Option<AnswerSlot>,
+    notes: Option<Box<dyn FnMut(&str) + Send>>,
 }
 
 impl std::fmt::Debug for Listener {
@@ -362,7 +363,15 @@ impl Listener {
         let server = Server::start(sockets, config, limits, handler)
             .map_err(|e| AuthError::io("starting the listener", e))?;
         let cancel = CancelHandle { flag: Arc::new(AtomicBool::new(false)), wake: events_tx };
-        Ok(Listener { _server: server, events, redirect: redirect.clone(), cancel, addr, slot: None })
+        Ok(Listener {
+            _server: server,
+            events,
+            redirect: redirect.clone(),
+            cancel,
+            addr,
+            slot: None,
+            notes: None,
+        })
     }
 
     /// The address the browser connects to (the redirect URI's host and port; for
@@ -382,9 +391,19 @@ impl Listener {
         self.slot.get_or_insert_with(AnswerSlot::default).clone()
     }
 
+    /// Where [`wait`](Self::wait) sends its notes (see [`wait_with`](Self::wait_with)), also
+    /// when the wait runs inside [`race`](super::race).
+    pub fn with_notes(mut self, notes: impl FnMut(&str) + Send + 'static) -> Listener {
+        self.notes = Some(Box::new(notes));
+        self
+    }
+
     /// Waits for the callback, up to `timeout`.
-    pub fn wait(self, timeout: Duration) -> Outcome {
-        self.wait_with(timeout, &mut |_| {})
+    pub fn wait(mut self, timeout: Duration) -> Outcome {
+        match self.notes.take() {
+            Some(mut notes) => self.wait_with(timeout, &mut *notes),
+            None => self.wait_with(timeout, &mut |_| {}),
+        }
     }
 
     /// Like [`wait`](Self::wait), calling `note` with a short line (secrets redacted) for every

@@ -253,6 +253,8 @@ async fn authorize(
     let printer = ctx.printer.clone();
     let outcome = if matches!(decision, BrowserDecision::PrintOnly { .. }) {
         let redirect2 = redirect.clone();
+        let notes = printer.clone();
+        let listener = listener.with_notes(move |n| notes.verbose(1, n));
         tokio::task::spawn_blocking(move || {
             auth::race(
                 listener,
