@@ -73,8 +73,9 @@ impl KdfParams {
     /// The most memory a file may ask for: 1 GiB.
     pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
     /// The most work a file may ask for, as memory × passes (Argon2's time grows with both):
-    /// 1 GiB × 1 pass, 256 MiB × 4, 64 MiB × 16. That is a few seconds at most, and 20×
-    /// the default.
+    /// 1 GiB × 1 pass, 256 MiB × 4, 64 MiB × 16. That costs about 30 times the default (measured:
+    /// 0.31 s for the default, 10.3 s at this bound, in a debug build), where 4 GiB × 64 passes
+    /// would cost some 6,000 times it.
     pub const MAX_WORK_KIB_PASSES: u64 = 1024 * 1024;
     pub const MAX_LANES: u32 = 8;
 
