@@ -2,8 +2,10 @@
 //! and the completions; `cmd/` holds what each command does.
 
 use crate::cmd;
+use crate::model::Network;
 use crate::output::ColorChoice;
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub const EXIT_CODES: &str = "Exit codes:
@@ -76,5 +78,17 @@ impl Command {
     /// watcher); for the rest, Ctrl-C ends the command with exit 130.
     pub fn handles_signals(&self) -> bool {
         matches!(self, Command::Sandbox(_) | Command::Publish(_) | Command::Demo(_))
+    }
+}
+
+/// `--network` and the network arguments read a [`Network`] by its name. Implemented here rather
+/// than derived on the type, so the domain model doesn't depend on clap.
+impl ValueEnum for Network {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Network::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
     }
 }

@@ -17,6 +17,7 @@ pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod meta;
+pub mod model;
 pub mod output;
 pub mod prompt;
 pub mod publish;

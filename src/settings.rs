@@ -6,6 +6,7 @@ use crate::config::ConfigFile;
 use crate::env::{self, Env};
 use crate::error::Error;
 use crate::meta::hosts::MetaEndpoints;
+use crate::model::Network;
 use crate::output::ColorChoice;
 use crate::secret::Secret;
 use std::path::PathBuf;
@@ -55,48 +56,6 @@ impl std::fmt::Display for Source {
 pub struct Sourced<T> {
     pub value: T,
     pub source: Source,
-}
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    Facebook,
-    Instagram,
-    Threads,
-}
-
-impl Network {
-    pub const ALL: [Network; 3] = [Network::Facebook, Network::Instagram, Network::Threads];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Network::Facebook => "facebook",
-            Network::Instagram => "instagram",
-            Network::Threads => "threads",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Network> {
-        Network::ALL.into_iter().find(|n| n.name() == s)
-    }
-}
-
-impl std::fmt::Display for Network {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// One app's credentials as far as settings know them. A secret kept in the credential store

@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use sq::auth::ProfileKind;
 use sq::ctx::Clock;
-use sq::meta::classify::{FailureClass, TokenDeath};
 use sq::meta::{GraphClient, Host, Limits, MetaEndpoints};
+use sq::model::ProfileKind;
+use sq::model::classify::{FailureClass, TokenDeath};
 use sq::publish::{
     Journal, JournalError, MemoryJournal, PollPolicy, PostRequest, PublishFailure, PublishOptions, Published,
     Publisher, Reconciled, Recorded, RetryPolicy,

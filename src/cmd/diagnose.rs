@@ -6,9 +6,9 @@ use crate::diagnose::local;
 use crate::diagnose::report::{Report, render_human};
 use crate::diagnose::{Facts, diagnose};
 use crate::error::Error;
+use crate::model::Network;
 use crate::output::Printer;
 use crate::secret::Secret;
-use crate::settings::Network;
 
 /// Say exactly why each profile can't publish, and what fixes it
 ///

@@ -4,14 +4,14 @@ use crate::ctx::{Clock, Ctx};
 use crate::db::Db;
 use crate::db::queue::{ErrorRecord, Outcome, Post, PostState};
 use crate::error::{Error, Kind};
-use crate::meta::classify::FailureClass;
+use crate::model::Network;
+use crate::model::classify::FailureClass;
 use crate::output::{Printer, sanitize};
 use crate::publish::journal_db::DbJournal;
 use crate::publish::{
     Failure, PostRequest, PublishFailure, PublishOptions, Publisher, Reconciled, Recorded, RetryPolicy,
 };
 use crate::secret::Secret;
-use crate::settings::Network;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -325,7 +325,7 @@ impl Report {
 /// A profile ready to publish: its kind, id and token.
 struct Target {
     reference: String,
-    kind: crate::auth::ProfileKind,
+    kind: crate::model::ProfileKind,
     remote_id: String,
     token: Secret,
 }

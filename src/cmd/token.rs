@@ -2,9 +2,9 @@ use crate::cmd::Exit;
 use crate::connect::{self, Login, Reached};
 use crate::ctx::Ctx;
 use crate::error::Error;
+use crate::model::Network;
 use crate::output::Style;
 use crate::secret::Secret;
-use crate::settings::Network;
 use is_terminal::IsTerminal;
 use std::io::Read;
 

@@ -14,8 +14,8 @@
 //!   may have gone out (a journal checkpoint exists), else `queued` again.
 
 use super::{Db, DbError, classify};
-use crate::meta::classify::FailureClass;
-use crate::settings::Network;
+use crate::model::Network;
+use crate::model::classify::FailureClass;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
 

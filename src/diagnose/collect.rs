@@ -22,14 +22,15 @@
 
 use super::facts::{
     AppCredentials as AppFacts, ConnectionFacts, EnvironmentFacts, Facts, GranularScope, GraphError,
-    Inspection, PageAccount, Permission, PermissionStatus, PortfolioPage, ProfileFacts, ProfileKind,
-    PublishingLimit, RateUsage, Reachability, RedirectFacts, StoreProbe, StoredToken, TokenFacts,
-    TokenHealth, TokenSource, meta_time,
+    Inspection, PageAccount, Permission, PermissionStatus, PortfolioPage, ProfileFacts, PublishingLimit,
+    RateUsage, Reachability, RedirectFacts, StoreProbe, StoredToken, TokenFacts, TokenHealth, TokenSource,
+    meta_time,
 };
 use crate::meta::types::{self, DebugToken, Page};
-use crate::meta::{AppCredentials, BatchItem, FailureClass, GraphClient, Host, MetaError};
+use crate::meta::{AppCredentials, BatchItem, GraphClient, Host, MetaError};
+use crate::model::classify::FailureClass;
+use crate::model::{Network, ProfileKind};
 use crate::secret::Secret;
-use crate::settings::Network;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -278,7 +279,7 @@ pub async fn collect_for_token(
                         }
                         Err(_) => (page_id, String::new(), None),
                     };
-                    let page = run.add_profile(&stdin(ProfileKind::Page, id.clone(), name.clone()));
+                    let page = run.add_profile(&stdin(ProfileKind::FacebookPage, id.clone(), name.clone()));
                     let mut settled = vec![page];
                     if let Some(Some(ig)) = &link {
                         let mut p = stdin(ProfileKind::InstagramViaPage, ig.clone(), name);
@@ -297,7 +298,7 @@ pub async fn collect_for_token(
                     let usable = matches!(&health, TokenHealth::Inspected(i) if i.valid);
                     if !usable {
                         let i = run.add_profile(&stdin(
-                            ProfileKind::Page,
+                            ProfileKind::FacebookPage,
                             String::from("me"),
                             String::from("(pasted Facebook token)"),
                         ));
@@ -591,7 +592,7 @@ impl<'a> Run<'a> {
             let kind = self.facts.profiles[i].kind;
             let Some(t) = self.tokens[i].clone() else { continue };
             match kind {
-                ProfileKind::Page | ProfileKind::InstagramViaPage => {
+                ProfileKind::FacebookPage | ProfileKind::InstagramViaPage => {
                     if self.health[i].is_some() {
                         continue;
                     }
@@ -939,7 +940,8 @@ impl<'a> Run<'a> {
             Some(t) => StoredSecret::Loaded(t.clone()),
             None => StoredSecret::Missing,
         };
-        let mut page = StoredProfile::new(ProfileKind::Page, p.id.clone(), name.clone(), token.clone());
+        let mut page =
+            StoredProfile::new(ProfileKind::FacebookPage, p.id.clone(), name.clone(), token.clone());
         page.token_source = TokenSource::Stdin;
         page.connection_id = Some(conn_id.clone());
         self.add_profile(&page);

@@ -18,8 +18,8 @@
 
 use super::facts::*;
 use super::report::*;
+use crate::model::{Network, ProfileKind};
 use crate::output::sanitize;
-use crate::settings::Network;
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
@@ -274,7 +274,7 @@ impl Subject<'_> {
     fn reauth(&self) -> String {
         let r = self.reference();
         match self.p.kind {
-            ProfileKind::Page => format!("sq reauth facebook {r}"),
+            ProfileKind::FacebookPage => format!("sq reauth facebook {r}"),
             ProfileKind::InstagramViaPage => format!("sq reauth instagram {r} --via-page"),
             ProfileKind::InstagramLogin => format!("sq reauth instagram {r} --instagram-login"),
             ProfileKind::Threads => format!("sq reauth threads {r}"),
@@ -283,7 +283,7 @@ impl Subject<'_> {
 
     fn page_id(&self) -> Option<&str> {
         match self.p.kind {
-            ProfileKind::Page => Some(&self.p.id),
+            ProfileKind::FacebookPage => Some(&self.p.id),
             ProfileKind::InstagramViaPage => self.p.page_id.as_deref(),
             _ => None,
         }
@@ -496,18 +496,6 @@ enum Grant {
     NotGranted,
 }
 
-/// The permissions required to publish (meta-platform.md §3.3).
-fn required_scopes(kind: ProfileKind) -> &'static [&'static str] {
-    match kind {
-        ProfileKind::Page => &["pages_show_list", "pages_read_engagement", "pages_manage_posts"],
-        ProfileKind::InstagramViaPage => {
-            &["instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement"]
-        }
-        ProfileKind::InstagramLogin => &["instagram_business_basic", "instagram_business_content_publish"],
-        ProfileKind::Threads => &["threads_basic", "threads_content_publish"],
-    }
-}
-
 const BUSINESS_MANAGEMENT: &str = "business_management";
 
 /// Permissions, granular selection, the Page list, tasks and the Instagram link.
@@ -563,7 +551,7 @@ fn grant_findings(
             .any(|g| g.target_ids.as_ref().is_some_and(|ids| !ids.iter().any(|id| id == asset)))
     };
 
-    let required = required_scopes(s.p.kind);
+    let required = s.p.kind.required_permissions();
     let page_excluded = required.iter().any(|r| r.starts_with("pages_") && excluded(r));
     // Granted (or all Pages granted) yet absent from `/me/accounts`: the Page comes through a
     // Business portfolio, which sq reaches only with business_management (§3.3, §4.3, §12.2).
@@ -905,12 +893,12 @@ fn scope_finding(s: &Subject, missing: &[(&str, Grant)], portfolio_only: bool) -
     let mut detail = format!(
         "Publishing to {} needs {}.",
         match s.p.kind {
-            ProfileKind::Page => "a Facebook Page",
+            ProfileKind::FacebookPage => "a Facebook Page",
             ProfileKind::InstagramViaPage => "an Instagram account through its Page",
             ProfileKind::InstagramLogin => "an Instagram account with Instagram Login",
             ProfileKind::Threads => "a Threads profile",
         },
-        required_scopes(s.p.kind).join(", ")
+        s.p.kind.required_permissions().join(", ")
     );
     if portfolio_only && missing.iter().any(|(n, _)| *n == BUSINESS_MANAGEMENT) {
         detail.push_str(

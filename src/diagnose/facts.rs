@@ -9,7 +9,7 @@
 //! [`ConnectionFacts`] that profiles point at, so 1,000 Pages of one login don't carry 1,000
 //! copies of the same Page list (spec §8 memory target).
 
-use crate::settings::Network;
+use crate::model::{Network, ProfileKind};
 use serde::Serialize;
 
 /// Everything one `sq diagnose` run knows.
@@ -27,64 +27,6 @@ impl Facts {
 
     pub fn profile(&self, reference: &str) -> Option<&ProfileFacts> {
         self.profiles.iter().find(|p| p.reference == reference)
-    }
-}
-
-/// What a profile is, and so which login it publishes through (spec §1). Serialized as the
-/// `kind` field of the JSON report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProfileKind {
-    /// A Facebook Page, published to with a Page token from a Facebook login.
-    Page,
-    /// An Instagram professional account linked to a Page; uses the Page's Facebook login.
-    InstagramViaPage,
-    /// An Instagram professional account with its own Instagram Login connection.
-    InstagramLogin,
-    /// A Threads profile with its own Threads connection.
-    Threads,
-}
-
-impl ProfileKind {
-    pub const ALL: [ProfileKind; 4] =
-        [ProfileKind::Page, ProfileKind::InstagramViaPage, ProfileKind::InstagramLogin, ProfileKind::Threads];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProfileKind::Page => "page",
-            ProfileKind::InstagramViaPage => "instagram_via_page",
-            ProfileKind::InstagramLogin => "instagram_login",
-            ProfileKind::Threads => "threads",
-        }
-    }
-
-    /// How an Instagram profile is connected (JSON `via`); `None` for the other kinds.
-    pub fn via(self) -> Option<&'static str> {
-        match self {
-            ProfileKind::InstagramViaPage => Some("page"),
-            ProfileKind::InstagramLogin => Some("instagram_login"),
-            ProfileKind::Page | ProfileKind::Threads => None,
-        }
-    }
-
-    /// The network the profile publishes to (`--network`, the JSON `network` field).
-    pub fn network(self) -> Network {
-        match self {
-            ProfileKind::Page => Network::Facebook,
-            ProfileKind::InstagramViaPage | ProfileKind::InstagramLogin => Network::Instagram,
-            ProfileKind::Threads => Network::Threads,
-        }
-    }
-
-    /// Whose app credentials its login uses: an Instagram account via a Page goes through the
-    /// Facebook app; Instagram Login and Threads have app ids of their own (meta-platform.md
-    /// §5.1, §6.1).
-    pub fn app(self) -> Network {
-        match self {
-            ProfileKind::Page | ProfileKind::InstagramViaPage => Network::Facebook,
-            ProfileKind::InstagramLogin => Network::Instagram,
-            ProfileKind::Threads => Network::Threads,
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::cmd::Exit;
 use crate::error::Kind;
-use crate::settings::Network;
+use crate::model::{Network, ProfileKind};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -49,7 +49,7 @@ fn unreachable() -> TokenFacts {
 
 /// A healthy Facebook Page, Acme Bakery (facebook:777), of the login `fb:1`.
 fn page() -> ProfileFacts {
-    let mut p = ProfileFacts::new(ProfileKind::Page, "777", "Acme Bakery");
+    let mut p = ProfileFacts::new(ProfileKind::FacebookPage, "777", "Acme Bakery");
     p.connection = Some(String::from("fb:1"));
     p.token = present(TokenHealth::Inspected(Inspection::valid("PAGE", PAGE_SCOPES)));
     p

@@ -10,12 +10,12 @@ use super::policy::{
     ContainerNext, Failure, Judgement, Step, find_own_post, judge, next_for_container, quota_failure,
 };
 use super::{Journal, PostRequest, PublishFailure, Published, Publisher, Reconciled, Recorded};
-use crate::auth::ProfileKind;
 use crate::meta::MetaError;
-use crate::meta::classify::FailureClass;
 use crate::meta::hosts::Host;
 use crate::meta::publish::{ContainerState, ContainerStatus, ThreadsMediaType};
 use crate::meta::types::PublishingLimit;
+use crate::model::ProfileKind;
+use crate::model::classify::FailureClass;
 use crate::secret::Secret;
 
 /// Which container API a profile uses.

@@ -7,7 +7,7 @@
 
 use super::policy::{Failure, Judgement, Step, find_own_post, judge};
 use super::{Journal, PostRequest, PublishFailure, Published, Publisher, Reconciled, Recorded};
-use crate::meta::classify::FailureClass;
+use crate::model::classify::FailureClass;
 use crate::secret::Secret;
 
 impl Publisher {

@@ -21,10 +21,10 @@ pub mod policy;
 mod container;
 mod facebook;
 
-use crate::auth::ProfileKind;
 use crate::ctx::Clock;
 use crate::meta::GraphClient;
-use crate::meta::classify::FailureClass;
+use crate::model::ProfileKind;
+use crate::model::classify::FailureClass;
 use crate::secret::Secret;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

@@ -8,10 +8,12 @@
 //! - [`PollPolicy`] and [`next_for_container`]: the container status schedule (§7.2, §7.3).
 //! - [`quota_failure`], [`usage_wait`], [`find_own_post`]: limits, throttling, reconciliation.
 
-use crate::meta::classify::{FailureClass, TokenDeath, classify};
 use crate::meta::publish::{ContainerState, ContainerStatus, RecentPost};
 use crate::meta::types::Quota;
 use crate::meta::{MetaError, Usage};
+use crate::model::classify::{
+    self, ContainerCondition, FailureClass, TokenDeath, classify, container_condition,
+};
 use std::time::Duration;
 
 /// Which request of a publication failed.
@@ -71,8 +73,8 @@ impl Failure {
         let (code, subcode) = err.code_subcode();
         let retry_after = match err {
             MetaError::RateLimited { regain_after, .. } => *regain_after,
-            // The publishing quota (§8.4 9/2207042, Threads 9): a rolling 24 h window.
-            _ if code == Some(9) => Some(QUOTA_RECHECK),
+            // The publishing quota: a rolling 24 h window.
+            _ if classify::is_publishing_quota(code) => Some(QUOTA_RECHECK),
             _ => None,
         };
         Failure {
@@ -115,7 +117,7 @@ pub enum Judgement {
     Unknown { reason: String },
 }
 
-/// THE publishing rules on top of [`crate::meta::classify`].
+/// THE publishing rules on top of [`crate::model::classify`].
 pub fn judge(step: Step, err: &MetaError) -> Judgement {
     if step == Step::Publish {
         match err {
@@ -137,17 +139,17 @@ pub fn judge(step: Step, err: &MetaError) -> Judgement {
             _ => {}
         }
         let (code, subcode) = err.code_subcode();
-        match (code, subcode) {
-            (Some(9007), _) | (Some(24), None) => return Judgement::NotReady,
-            (_, Some(2_207_020 | 2_207_032 | 2_207_053)) => return Judgement::ContainerDead,
-            _ => {}
+        match container_condition(code, subcode) {
+            Some(ContainerCondition::NotReady) => return Judgement::NotReady,
+            Some(ContainerCondition::Dead) => return Judgement::ContainerDead,
+            None => {}
         }
         let mut f = Failure::from_error(err);
         // A server error after the request went out: transient by class, but Meta may have
         // published before failing (§8.2 code 1/2, 5xx).
         let server_side = match err {
             MetaError::Http { status, .. } => *status >= 500,
-            MetaError::Api { error, .. } => error.http_status >= 500 || matches!(error.code, Some(1 | 2)),
+            MetaError::Api { error, .. } => error.http_status >= 500 || classify::is_server_error(error.code),
             _ => false,
         };
         f.check_before_resend = server_side && f.class == FailureClass::Transient;

@@ -1,8 +1,13 @@
-//! The one classifier (STYLE habit 7): Graph error code/subcode/HTTP status → failure class of
-//! spec §6, plus the token-death reason for code 190 (meta-platform.md §8.3).
+//! The one classifier: what Meta's error codes mean to sq. Graph error code/subcode/HTTP status
+//! → failure class (the `--class` of `sq requeue`), the reason a token died, and the few
+//! readings other modules need beyond the class: what a failed token check says about the
+//! token (diagnose), whether a publish met a container that isn't ready or is dead (publish),
+//! the publishing quota, and why a code exchange was refused (meta). Meta's tables are at
+//! https://developers.facebook.com/docs/graph-api/guides/error-handling and
+//! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/error-codes.
 //!
 //! Pure: plain numbers in, plain data out. Everything else in sq (retry policy, publisher,
-//! diagnose engine, exit codes) asks this function and nothing else interprets error codes.
+//! diagnose engine, exit codes) asks this module, and nothing else compares error codes.
 
 use serde::Serialize;
 use std::fmt;
@@ -204,6 +209,137 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
     }
 }
 
+/// What an error about a token (a failed call made with it, or `debug_token`'s `error`) says
+/// about that token: `sq diagnose` decides on this alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenVerdict {
+    /// Meta refused the token, and why. Any refusal that isn't throttling or temporary counts:
+    /// a token Meta won't take for a call is of no use to publish with.
+    Dead(TokenDeath),
+    /// Throttled: the error says nothing about the token.
+    Throttled,
+    /// A temporary problem on Meta's side: the error says nothing about the token.
+    Transient,
+}
+
+impl Classification {
+    /// The verdict on the token this error was about. `is_transient` is Meta's own flag on the
+    /// error: it makes any error that isn't a token death temporary.
+    pub fn token_verdict(self, is_transient: bool) -> TokenVerdict {
+        match (self.token_death, self.class) {
+            (Some(death), _) => TokenVerdict::Dead(death),
+            (None, FailureClass::RateLimit) => TokenVerdict::Throttled,
+            (None, FailureClass::Transient) => TokenVerdict::Transient,
+            (None, _) if is_transient => TokenVerdict::Transient,
+            (None, _) => TokenVerdict::Dead(TokenDeath::Invalid),
+        }
+    }
+}
+
+/// Code 100, "Invalid parameter" / "Unsupported request": besides bad requests, what Instagram
+/// Login answers every call of an account that has no role on an app with only Standard Access
+/// (https://developers.facebook.com/docs/permissions, access levels).
+pub fn is_invalid_parameter(code: Option<i64>) -> bool {
+    code == Some(100)
+}
+
+/// What an error on the request that publishes a container says about the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerCondition {
+    /// Instagram 9007 ("the media is not ready to be published"), Threads 24 without a
+    /// subcode: poll the container's status, then publish again.
+    NotReady,
+    /// Instagram 2207020 (container expired), 2207032 and 2207053 (creation/upload failed):
+    /// the container can't be published any more; make a new one.
+    Dead,
+}
+
+/// The container condition of a publish error, if it has one (code/subcode as Meta sent them).
+pub fn container_condition(code: Option<i64>, subcode: Option<i64>) -> Option<ContainerCondition> {
+    match (code, subcode) {
+        (Some(9007), _) | (Some(24), None) => Some(ContainerCondition::NotReady),
+        (_, Some(2_207_020 | 2_207_032 | 2_207_053)) => Some(ContainerCondition::Dead),
+        _ => None,
+    }
+}
+
+/// Code 9: the publishing quota over a rolling 24 hours (Instagram 9/2207042, Threads 9), not a
+/// per-hour call budget, so a retry makes sense only much later.
+pub fn is_publishing_quota(code: Option<i64>) -> bool {
+    code == Some(9)
+}
+
+/// Codes 1 (API Unknown) and 2 (API Service): Meta's server failed while handling the request,
+/// possibly after acting on it.
+pub fn is_server_error(code: Option<i64>) -> bool {
+    matches!(code, Some(1 | 2))
+}
+
+/// Why Meta refused an authorization-code exchange
+/// (https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeProblem {
+    /// 36007: the code is too old (minutes on Facebook, 1 h on Instagram/Threads).
+    Expired,
+    /// 36008: `redirect_uri` differs from the one used in the dialog.
+    RedirectUriMismatch,
+    /// 36009: codes are single-use.
+    AlreadyUsed,
+    /// Instagram Login's `{error_type, code: 400, error_message}` ("Matching code was not found
+    /// or was already used"), or a garbled code.
+    Rejected,
+}
+
+impl CodeProblem {
+    /// Plain words for messages: what happened.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CodeProblem::Expired => "the authorization code expired before it was exchanged",
+            CodeProblem::RedirectUriMismatch => {
+                "the redirect URI differs from the one used in the authorization dialog"
+            }
+            CodeProblem::AlreadyUsed => "the authorization code was already used",
+            CodeProblem::Rejected => "Meta did not accept the authorization code",
+        }
+    }
+}
+
+/// What a refused code exchange means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeRefusal {
+    /// Threads OAuth was given the Facebook app id (4476002, as a code or a subcode):
+    /// https://developers.facebook.com/docs/threads/troubleshooting
+    WrongThreadsAppId,
+    /// The code itself was refused.
+    Code(CodeProblem),
+}
+
+/// Reads a failed code exchange. `error_type` is the error's `type`/`error_type` when Meta sent
+/// one: Instagram Login answers a refused code in its own shape, `code: 400` with an
+/// `error_type`. Facebook's "Invalid verification code format." is code 100 without a subcode,
+/// told apart from other 100s by its message. `None`: an error like any other.
+pub fn exchange_refusal(
+    code: Option<i64>,
+    subcode: Option<i64>,
+    error_type: Option<&str>,
+    message: &str,
+) -> Option<ExchangeRefusal> {
+    if code == Some(4476002) || subcode == Some(4476002) {
+        return Some(ExchangeRefusal::WrongThreadsAppId);
+    }
+    let problem = match (code, subcode) {
+        (_, Some(36007)) => CodeProblem::Expired,
+        (_, Some(36008)) => CodeProblem::RedirectUriMismatch,
+        (_, Some(36009)) => CodeProblem::AlreadyUsed,
+        (Some(400), None) if error_type.is_some() => CodeProblem::Rejected,
+        (Some(100), None) if message.to_ascii_lowercase().contains("verification code") => {
+            CodeProblem::Rejected
+        }
+        _ => return None,
+    };
+    Some(ExchangeRefusal::Code(problem))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,5 +499,80 @@ mod tests {
         assert!(Transient.is_retryable() && RateLimit.is_retryable());
         assert!(!Auth.is_retryable() && !Media.is_retryable() && !Content.is_retryable());
         assert!(!Unknown.is_retryable());
+    }
+
+    #[test]
+    fn token_verdicts() {
+        use TokenVerdict::*;
+        // (code, subcode, is_transient, verdict)
+        let rows: &[(i64, Option<i64>, bool, TokenVerdict)] = &[
+            (190, Some(460), false, Dead(D::PasswordChanged)),
+            (190, Some(460), true, Dead(D::PasswordChanged)),
+            (190, Some(2069032), false, Dead(D::Invalid)),
+            (102, None, false, Dead(D::Invalid)),
+            (4, None, false, Throttled),
+            (9, Some(2207042), false, Throttled),
+            (9, None, false, Throttled),
+            (17, None, true, Throttled),
+            (613, None, false, Throttled),
+            (80001, None, false, Throttled),
+            (1, None, false, Transient),
+            (2, None, false, Transient),
+            (-2, Some(2207003), false, Transient),
+            (100, None, false, Dead(D::Invalid)),
+            (100, None, true, Transient),
+            (10, None, false, Dead(D::Invalid)),
+            (987654, None, false, Dead(D::Invalid)),
+        ];
+        for &(code, sub, transient, want) in rows {
+            let got = classify(Some(code), sub, Some(400)).token_verdict(transient);
+            assert_eq!(got, want, "code={code} sub={sub:?} transient={transient}");
+        }
+        assert!(is_invalid_parameter(Some(100)) && !is_invalid_parameter(Some(10)));
+        assert!(!is_invalid_parameter(None));
+    }
+
+    #[test]
+    fn publishing_readings() {
+        use ContainerCondition::*;
+        let rows: &[(Option<i64>, Option<i64>, Option<ContainerCondition>)] = &[
+            (Some(9007), Some(2207027), Some(NotReady)),
+            (Some(9007), None, Some(NotReady)),
+            (Some(24), None, Some(NotReady)),
+            (Some(24), Some(2207006), None),
+            (Some(-2), Some(2207020), Some(Dead)),
+            (Some(-1), Some(2207032), Some(Dead)),
+            (Some(-1), Some(2207053), Some(Dead)),
+            (Some(-1), Some(2207001), None),
+            (Some(9004), Some(2207052), None),
+            (None, None, None),
+        ];
+        for &(code, sub, want) in rows {
+            assert_eq!(container_condition(code, sub), want, "code={code:?} sub={sub:?}");
+        }
+        assert!(is_publishing_quota(Some(9)) && !is_publishing_quota(Some(4)) && !is_publishing_quota(None));
+        assert!(is_server_error(Some(1)) && is_server_error(Some(2)));
+        assert!(!is_server_error(Some(4)) && !is_server_error(None));
+    }
+
+    #[test]
+    fn exchange_refusals() {
+        use CodeProblem::*;
+        use ExchangeRefusal::*;
+        let rows: &[(Option<i64>, Option<i64>, Option<&str>, &str, Option<ExchangeRefusal>)] = &[
+            (Some(100), Some(36007), Some("OAuthException"), "expired", Some(Code(Expired))),
+            (Some(100), Some(36008), None, "redirect", Some(Code(RedirectUriMismatch))),
+            (Some(100), Some(36009), None, "used", Some(Code(AlreadyUsed))),
+            (Some(400), None, Some("OAuthException"), "Matching code was not found", Some(Code(Rejected))),
+            (Some(400), None, None, "no type", None),
+            (Some(100), None, None, "Invalid verification code format.", Some(Code(Rejected))),
+            (Some(100), None, None, "Invalid parameter", None),
+            (Some(4476002), None, None, "Invalid app id", Some(WrongThreadsAppId)),
+            (Some(1), Some(4476002), None, "x", Some(WrongThreadsAppId)),
+            (Some(190), Some(460), None, "x", None),
+        ];
+        for &(code, sub, ty, message, want) in rows {
+            assert_eq!(exchange_refusal(code, sub, ty, message), want, "{code:?}/{sub:?} {message}");
+        }
     }
 }
