@@ -245,7 +245,7 @@ pub fn keep_profile(p: &Profile) -> NewProfile {
 }
 
 pub fn rfc3339(unix: i64) -> Option<String> {
-    crate::diagnose::report::rfc3339(unix)
+    crate::diagnose::rfc3339(unix)
 }
 
 /// A dead token, refused with the cause in plain words (exit 4).
@@ -733,8 +733,12 @@ pub fn failed_posts(ctx: &Ctx) -> std::collections::HashMap<String, u64> {
 pub async fn diagnose_profiles(ctx: &Ctx, refs: &[String]) -> Result<crate::diagnose::Report, Error> {
     let rows: Vec<_> =
         ctx.db()?.list_profiles()?.into_iter().filter(|p| refs.contains(&p.profile.reference())).collect();
-    let facts =
-        crate::diagnose::local::facts_for(ctx, &rows, crate::diagnose::local::Scope::Report, &|_, _| {})
-            .await?;
+    let facts = crate::cmd::diagnose::local::facts_for(
+        ctx,
+        &rows,
+        crate::cmd::diagnose::local::Scope::Report,
+        &|_, _| {},
+    )
+    .await?;
     Ok(crate::diagnose::diagnose(&facts, ctx.clock.now_unix()))
 }

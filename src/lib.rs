@@ -28,7 +28,6 @@ pub mod signal;
 pub mod store;
 
 use clap::Parser;
-use cmd::Exit;
 use error::Error;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -91,8 +90,7 @@ pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
     // Don't wait for stray blocking tasks (a hung keyring call) on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(Exit::Success) => ExitCode::SUCCESS,
-        Ok(Exit::Code(kind)) => ExitCode::from(kind.exit_code()),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
             ctx.printer.error(&err);
             ExitCode::from(err.exit_code())

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use sq::diagnose::collect::{
+use sq::cmd::diagnose::ReportExit;
+use sq::cmd::diagnose::collect::{
     AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret, collect, collect_for_token,
 };
 use sq::diagnose::{Code, Report, Status, diagnose};

@@ -27,6 +27,16 @@ pub enum Exit {
     Code(Kind),
 }
 
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Code(kind) => kind.exit_code(),
+        }
+    }
+}
+
 pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
     match command {
         Command::Diagnose(args) => diagnose::run(ctx, args).await,

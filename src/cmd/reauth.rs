@@ -3,6 +3,7 @@ use crate::auth::{
     PkceVerifier, RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
 };
 use crate::cmd::Exit;
+use crate::cmd::diagnose::ReportExit;
 use crate::connect::{self, Login, Reached};
 use crate::ctx::Ctx;
 use crate::db::{NewProfile, ProfileWithConnection};
@@ -608,7 +609,7 @@ async fn finish(
     }
     if let Some(r) = &report {
         p.answer("");
-        for line in crate::diagnose::render_human(r, &|s, t| p.paint(s, t)) {
+        for line in crate::cmd::diagnose::render_human(r, &|s, t| p.paint(s, t)) {
             p.answer(line);
         }
     }

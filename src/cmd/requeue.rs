@@ -301,9 +301,13 @@ async fn health(
     if found.is_empty() {
         return Ok(out);
     }
-    let facts =
-        crate::diagnose::local::facts_for(ctx, &found, crate::diagnose::local::Scope::Health, &|_, _| {})
-            .await?;
+    let facts = crate::cmd::diagnose::local::facts_for(
+        ctx,
+        &found,
+        crate::cmd::diagnose::local::Scope::Health,
+        &|_, _| {},
+    )
+    .await?;
     let report = crate::diagnose::diagnose(&facts, now);
     for pr in &report.profiles {
         if !matches!(pr.status, Status::Broken | Status::Unknown) {

@@ -8,7 +8,13 @@
 //! Per-login data (`/me/permissions`, `/me/accounts`, portfolio Pages) lives once in a
 //! [`ConnectionFacts`] that profiles point at, so 1,000 Pages of one login don't carry 1,000
 //! copies of the same Page list (spec §8 memory target).
+//!
+//! Text from Meta (names, messages, tasks, scopes) and the reasons collection writes arrive
+//! here already made safe for a terminal: collection sanitizes the facts as its last step, so
+//! the engine copies text into findings as it is. Errors carry the classifier's reading of
+//! them, never a raw code for the engine to interpret.
 
+use crate::model::classify::{Classification, TokenVerdict, classify};
 use crate::model::{Network, ProfileKind};
 use serde::Serialize;
 
@@ -37,7 +43,7 @@ pub struct ProfileFacts {
     /// The Page / Instagram user / Threads user id.
     pub id: String,
     pub kind: ProfileKind,
-    /// Name or username as Meta gave it (sanitized by the engine before display).
+    /// Name or username as Meta gave it (sanitized by collection).
     pub name: String,
     /// The [`ConnectionFacts::id`] this profile belongs to; `None` when there is none (a token
     /// read from stdin by `sq diagnose --token -`).
@@ -202,10 +208,15 @@ pub struct GranularScope {
     pub target_ids: Option<Vec<String>>,
 }
 
-/// A Graph error as Meta sent it (meta-platform.md §8.1).
+/// An error Meta gave about a token, as the classifier read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphError {
-    pub code: i64,
+    /// The classifier's reading of the error (its class and, for a dead token, why): what the
+    /// engine decides on, through [`GraphError::verdict`].
+    pub classification: Classification,
+    /// Meta's code and subcode when it sent them, quoted in the findings' words ("code
+    /// 190/460") and asked about only through the classifier.
+    pub code: Option<i64>,
     pub subcode: Option<i64>,
     pub message: String,
     /// `is_transient: true` in the answer.
@@ -213,8 +224,20 @@ pub struct GraphError {
 }
 
 impl GraphError {
+    /// An error with Meta's code and subcode, read by the classifier.
     pub fn new(code: i64, subcode: Option<i64>, message: impl Into<String>) -> GraphError {
-        GraphError { code, subcode, message: message.into(), transient: false }
+        GraphError {
+            classification: classify(Some(code), subcode, None),
+            code: Some(code),
+            subcode,
+            message: message.into(),
+            transient: false,
+        }
+    }
+
+    /// What the error says about the token.
+    pub fn verdict(&self) -> TokenVerdict {
+        self.classification.token_verdict(self.transient)
     }
 }
 

@@ -2,12 +2,10 @@
 //! environment probes that need no Meta) turned into a [`CollectInput`]. Shared by
 //! `sq diagnose` and the closing diagnose of `sq reauth`.
 
+use super::collect::{self, AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret};
 use crate::ctx::Ctx;
 use crate::db::ProfileWithConnection;
 use crate::diagnose::Facts;
-use crate::diagnose::collect::{
-    self, AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret,
-};
 use crate::diagnose::facts::{RedirectFacts, StoreProbe, TokenSource};
 use crate::error::Error;
 use crate::model::Via;
