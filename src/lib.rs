@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line with a given environment snapshot.
 pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
-    let settings = match settings::Settings::resolve(&cli.global, &env) {
+    let settings = match settings::Settings::resolve(&cli.global.flags(), &env) {
         Ok(s) => s,
         Err(err) => {
             let printer =
@@ -78,10 +78,10 @@ pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
     let own_signals = cli.command.handles_signals();
     let result = runtime.block_on(async {
         if own_signals {
-            return cmd::dispatch(&ctx, cli.command).await;
+            return cli.command.run(&ctx).await;
         }
         tokio::select! {
-            r = cmd::dispatch(&ctx, cli.command) => r,
+            r = cli.command.run(&ctx) => r,
             // Ctrl-C: the command's future is dropped at an await point; database writes are
             // single transactions and credential writes are atomic, so nothing is half-done.
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),

@@ -1,7 +1,6 @@
 //! Settings resolved once (habit 3, after uv's `settings.rs`): flags over environment over
 //! config file over defaults. Commands read `Settings`, never env vars or clap types.
 
-use crate::cli::GlobalArgs;
 use crate::config::ConfigFile;
 use crate::env::{self, Env};
 use crate::error::Error;
@@ -85,6 +84,18 @@ impl Paths {
     }
 }
 
+/// The global command-line options, as plain values (`cli::GlobalArgs::flags`).
+#[derive(Debug, Clone, Default)]
+pub struct GlobalFlags {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub no_input: bool,
+    pub color: ColorChoice,
+    /// `--config <FILE>`.
+    pub config: Option<PathBuf>,
+}
+
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
 
 #[derive(Debug, Clone)]
@@ -111,7 +122,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn resolve(args: &GlobalArgs, env: &Env) -> Result<Settings, Error> {
+    pub fn resolve(args: &GlobalFlags, env: &Env) -> Result<Settings, Error> {
         let config_dir = match env.get(env::SQ_CONFIG_DIR) {
             Some(d) => PathBuf::from(d),
             None => dirs::config_dir().map(|d| d.join("sq")).ok_or_else(|| {
