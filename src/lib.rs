@@ -1,8 +1,11 @@
 //! sq: keeps Facebook Page, Instagram and Threads profiles publishing.
 //!
 //! Data flows one way: `cli` → `cmd` → (`meta`, `store`, `db`) collect facts → `diagnose` /
-//! policy decide → `output` renders.
+//! policy decide → `output` renders. `docs/ARCHITECTURE.md` says which module may use which;
+//! `architecture.rs` checks it.
 
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod cli;
 pub mod cmd;

@@ -559,7 +559,9 @@ mod tests {
     fn exchange_refusals() {
         use CodeProblem::*;
         use ExchangeRefusal::*;
-        let rows: &[(Option<i64>, Option<i64>, Option<&str>, &str, Option<ExchangeRefusal>)] = &[
+        /// (code, subcode, error type, message, refusal)
+        type Row<'a> = (Option<i64>, Option<i64>, Option<&'a str>, &'a str, Option<ExchangeRefusal>);
+        let rows: &[Row] = &[
             (Some(100), Some(36007), Some("OAuthException"), "expired", Some(Code(Expired))),
             (Some(100), Some(36008), None, "redirect", Some(Code(RedirectUriMismatch))),
             (Some(100), Some(36009), None, "used", Some(Code(AlreadyUsed))),
