@@ -12,8 +12,10 @@
 //! the next page is on the wire, so 1,000 Pages cost about the 10 sequential result pages.
 //!
 //! Errors: a transient failure (network, timeout, 5xx, code 1/2, an unfinished batch item)
-//! makes a token's health *unknown* ([`TokenHealth::Unreachable`]), never invalid; only a Graph
-//! error with a code (190/…, §8.3) is a verdict, and the engine reads it.
+//! makes a token's health *unknown* ([`TokenHealth::Unreachable`]), never invalid; a Graph error
+//! the classifier reads as a verdict goes into the facts with that reading for the engine.
+//!
+//! Meta's text enters sq here: the facts are sanitized as the last step ([`sanitize_facts`]).
 //!
 //! `debug_token` needs the app token `app_id|app_secret` (§2.1). Without the app secret sq
 //! inspects with the login's own user token (accepted when that user is a developer of the
