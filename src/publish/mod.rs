@@ -16,6 +16,7 @@
 //!    publish that same container), so it never makes a second one while the first may be live.
 
 pub mod journal_db;
+pub mod owner;
 pub mod policy;
 
 mod container;
