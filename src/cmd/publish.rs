@@ -59,8 +59,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// How long a claim on a post lasts without a heartbeat before another run treats its
-    /// process as dead (a claim whose process is provably gone is taken over at once; tests
-    /// use a short one)
+    /// process as dead (tests use a short one)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, hide = true)]
     pub lease: Duration,
 }
