@@ -152,7 +152,8 @@ pub fn judge(step: Step, err: &MetaError) -> Judgement {
         // A server error after the request went out: Meta may have published before failing,
         // so the answer is looked into before it counts, whatever its class (a 5xx carrying an
         // auth code is no proof of an auth problem). Graph's code 1/2 with a 4xx status is the
-        // same unknown/service error (§8.2) when it classifies as transient.
+        // same unknown/service error when it classifies as transient
+        // (https://developers.facebook.com/docs/graph-api/guides/error-handling).
         let http_5xx = match err {
             MetaError::Http { status, .. } => *status >= 500,
             MetaError::Api { error, .. } => error.http_status >= 500,
