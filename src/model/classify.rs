@@ -173,7 +173,7 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
         (4, Some(2207051)) => Classification::of(Content), // restricted as suspected spam
         (10, Some(2207081)) => Classification::of(Content), // trial reels not allowed
         (1, Some(2853006)) => Classification::of(Auth),    // §4.4: viewer lacks permission
-        (24, Some(2207006 | 2207008)) => Classification::of(Content), // wrong media/container id
+        (24, Some(2207006)) => Classification::of(Content), // wrong media/container id
         (200, Some(2069030 | 2069031 | 2069033)) => Classification::of(Content), // §4.4 unsupported
         // §6.5: Threads "requires the threads_basic permission" is code 100, subcode 10.
         (100, Some(10)) => Classification::of(Auth),
@@ -196,7 +196,9 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
         (1 | 2 | -1 | -2 | 9007, _) => Classification::of(Transient),
         // §6.5: Threads answers 24 "resource does not exist" when publishing before the
         // container is ready (no subcode); a retry after FINISHED works.
-        (24, None) => Classification::of(Transient),
+        // Threads' 24/4279009 "Media Not Found" and Instagram's 24/2207008 "Media builder not
+        // found" are the same "not there yet" (see `container_signal`): not a final failure.
+        (24, None | Some(4279009 | 2207008)) => Classification::of(Transient),
 
         // §8.4 media codes.
         (9004, _) | (36000..=36004, _) => Classification::of(Media),
@@ -243,22 +245,39 @@ pub fn is_invalid_parameter(code: Option<i64>) -> bool {
     code == Some(100)
 }
 
-/// What an error on the request that publishes a container says about the container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContainerCondition {
-    /// Instagram 9007 ("the media is not ready to be published"), Threads 24 without a
-    /// subcode: poll the container's status, then publish again.
+/// What a failed Instagram/Threads publish (`media_publish`, `threads_publish`) says about the
+/// container it named, beyond its class. The publisher acts on it; nothing else does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerSignal {
+    /// Meta is still processing the media: read the status, wait, publish the same container.
     NotReady,
-    /// Instagram 2207020 (container expired), 2207032 and 2207053 (creation/upload failed):
-    /// the container can't be published any more; make a new one.
+    /// Meta can't find the container *yet*: seconds after creation, sometimes even after a
+    /// status read said FINISHED. Wait, retry, and make a new container once if it stays
+    /// missing; never a final failure on the first one.
+    NotFoundYet,
+    /// The container can't be published any more (expired, or creation failed on Meta's
+    /// side): make a new one.
     Dead,
 }
 
-/// The container condition of a publish error, if it has one (code/subcode as Meta sent them).
-pub fn container_condition(code: Option<i64>, subcode: Option<i64>) -> Option<ContainerCondition> {
-    match (code, subcode) {
-        (Some(9007), _) | (Some(24), None) => Some(ContainerCondition::NotReady),
-        (_, Some(2_207_020 | 2_207_032 | 2_207_053)) => Some(ContainerCondition::Dead),
+/// The container table. Sources:
+/// - 9007/2207027 "Media ID is not available", -2/2207020 expired, -1/2207032 and
+///   -1/2207053 "create a new container":
+///   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes>
+/// - Threads 24 without a subcode before the container is ready:
+///   <https://developers.facebook.com/docs/threads/troubleshooting>
+/// - Threads 24/4279009 "Media Not Found" about 7 s after creation, also after FINISHED:
+///   <https://github.com/gitroomhq/postiz-app/pull/2047>,
+///   <https://github.com/fbsamples/threads_api/issues/70>,
+///   <https://github.com/trypostit/trypost/pull/280> (recreates the container for this error).
+/// - Instagram 24/2207008 "Media builder not found" can mean the same thing (error-codes page
+///   above; seen as a timing error in the same reports).
+pub fn container_signal(code: Option<i64>, subcode: Option<i64>) -> Option<ContainerSignal> {
+    match (code?, subcode) {
+        (9007, _) => Some(ContainerSignal::NotReady),
+        (24, None | Some(4279009 | 2207008)) => Some(ContainerSignal::NotFoundYet),
+        (_, Some(2207020 | 2207032 | 2207053)) => Some(ContainerSignal::Dead),
         _ => None,
     }
 }
@@ -442,7 +461,9 @@ mod tests {
             (Some(9004), Some(2207052), Some(400), Media, None),
             (Some(9007), Some(2207027), Some(400), Transient, None),
             (Some(24), Some(2207006), Some(400), Content, None),
-            (Some(24), Some(2207008), Some(400), Content, None),
+            (Some(24), Some(2207008), Some(400), Transient, None),
+            (Some(24), Some(4279009), Some(400), Transient, None),
+            (Some(24), Some(4279009), Some(500), Transient, None),
             (Some(25), Some(2207050), Some(400), Auth, None),
             (Some(100), Some(2207028), Some(400), Content, None),
             (Some(100), Some(2207040), Some(400), Content, None),
@@ -533,23 +554,31 @@ mod tests {
     }
 
     #[test]
-    fn publishing_readings() {
-        use ContainerCondition::*;
-        let rows: &[(Option<i64>, Option<i64>, Option<ContainerCondition>)] = &[
+    fn container_signals() {
+        use ContainerSignal::*;
+        let rows: &[(Option<i64>, Option<i64>, Option<ContainerSignal>)] = &[
             (Some(9007), Some(2207027), Some(NotReady)),
             (Some(9007), None, Some(NotReady)),
-            (Some(24), None, Some(NotReady)),
+            (Some(24), None, Some(NotFoundYet)),
+            (Some(24), Some(4279009), Some(NotFoundYet)),
+            (Some(24), Some(2207008), Some(NotFoundYet)),
             (Some(24), Some(2207006), None),
             (Some(-2), Some(2207020), Some(Dead)),
             (Some(-1), Some(2207032), Some(Dead)),
             (Some(-1), Some(2207053), Some(Dead)),
             (Some(-1), Some(2207001), None),
-            (Some(9004), Some(2207052), None),
+            (Some(190), Some(460), None),
+            (Some(10), None, None),
+            (None, Some(2207020), None),
             (None, None, None),
         ];
         for &(code, sub, want) in rows {
-            assert_eq!(container_condition(code, sub), want, "code={code:?} sub={sub:?}");
+            assert_eq!(container_signal(code, sub), want, "code={code:?} sub={sub:?}");
         }
+    }
+
+    #[test]
+    fn publishing_quota_and_server_errors() {
         assert!(is_publishing_quota(Some(9)) && !is_publishing_quota(Some(4)) && !is_publishing_quota(None));
         assert!(is_server_error(Some(1)) && is_server_error(Some(2)));
         assert!(!is_server_error(Some(4)) && !is_server_error(None));
