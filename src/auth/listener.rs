@@ -204,8 +204,11 @@ pub struct Listener {
     cancel: CancelHandle,
     addr: SocketAddr,
     slot: Option<AnswerSlot>,
-    notes: Option<Box<dyn FnMut(&str) + Send>>,
+    notes: Option<Notes>,
 }
+
+/// Where the notes of [`Listener::wait`] go.
+type Notes = Box<dyn FnMut(&str) + Send>;
 
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
