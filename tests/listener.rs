@@ -496,6 +496,22 @@ fn an_error_callback_without_the_right_state_does_not_end_the_wait() {
 }
 
 #[test]
+fn a_real_decline_gets_its_page_and_changes_nothing() {
+    let (sb, env, before) = setup();
+    control(&sb, "POST", "consent", Some(json!({"outcome": "deny"})));
+    let port = free_port_both();
+    let sq = start_reauth(&env, &format!("http://127.0.0.1:{port}/callback"), None);
+    let target = sq.consent();
+    assert!(target.contains("error=access_denied") && target.contains("state="), "{target}");
+    let page = get_at(v4(port), &target);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("You declined") && !page.body.contains("connected"), "{}", page.body);
+    let r = sq.finish();
+    assert_eq!(r.code, 4, "{r:?}");
+    assert_eq!(credentials(&env), before, "nothing may change");
+}
+
+#[test]
 fn the_page_says_connected_only_after_the_exchange() {
     let (sb, env, _) = setup();
     control(&sb, "DELETE", "requests", None);

@@ -276,17 +276,15 @@ impl Handler for Callbacks {
                 (400, page("Not a sign-in answer", &format!("{why}. sq is still waiting.")))
             }
         };
-        if parsed.is_final() {
-            if let Some(outcome) = Outcome::from_callback(parsed) {
-                if self.events.send(Event::Final(outcome, None)).is_err() {
-                    conn.respond(400, "", &ended_page(), head_only);
-                    return;
-                }
-            }
-        } else {
+        if !parsed.is_final() {
             self.note(format!("rejected {} with {status}", redact_url(&head.target)));
         }
+        // The page goes out before the wait is told: the command ends right after a decline,
+        // and the process must not exit before the browser has its page.
         conn.respond(status, "", &html, head_only);
+        if let Some(outcome) = Outcome::from_callback(parsed) {
+            let _ = self.events.send(Event::Final(outcome, None));
+        }
     }
 
     fn note(&self, text: String) {
