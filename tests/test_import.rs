@@ -1,11 +1,8 @@
 //! `sq token import` against the sandbox: the real binary, the file credential store.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod oauth_support;
-
-use common::{Run, TestEnv, all_files, contains};
-use oauth_support::*;
+use crate::common::sandbox::*;
+use crate::common::{Run, TestEnv, all_files, contains};
 use serde_json::{Value, json};
 
 const DANA: &str = "EAASandboxDefaultUser0000000000000000001";

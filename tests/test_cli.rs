@@ -1,8 +1,7 @@
 //! The command-line surface as a user meets it: global options, exit codes, errors.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-use common::TestEnv;
+use crate::common::TestEnv;
 
 #[test]
 fn help_lists_env_vars_and_exit_codes() {

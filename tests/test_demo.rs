@@ -3,9 +3,7 @@
 //! point sq at the keyring and at a real Meta if it leaked into the demo's commands.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{Run, TestEnv};
+use crate::common::{Run, TestEnv};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

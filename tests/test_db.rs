@@ -2,6 +2,7 @@
 //! The SQLite layer: migrations, the repository, reference resolution, and two sq processes
 //! writing at once.
 
+use crate::common::test_name;
 use sq::db::{Db, DbError, LoginKind, NewConnection, NewProfile, Via, schema};
 use sq::error::{Error, Kind};
 use sq::settings::{Network, StoreKind};
@@ -392,7 +393,11 @@ fn two_processes_on_one_file() {
     let children: Vec<_> = (0..2)
         .map(|w| {
             std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "two_processes_on_one_file", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    &test_name(module_path!(), "two_processes_on_one_file"),
+                    "--test-threads=1",
+                ])
                 .env("SQ_TEST_DB_CHILD", format!("{}|{w}", path.display()))
                 .stdout(std::process::Stdio::null())
                 .spawn()

@@ -7,22 +7,25 @@
 //! variable is shared by every test thread), so each runs this test binary again as a child
 //! with the environment it needs, and reads what the child saw.
 
+use crate::common::{shared_keyring, test_name};
 use sq::secret::Secret;
 use sq::settings::StoreKind;
 use sq::store::{Account, CredentialStore, KeyringStore, StoreError};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 const CHILD_VAR: &str = "SQ_TEST_KEYRING_CHILD";
 const SECRET: &str = "EAABkeyringtestvalue9876f3c1";
 
-fn real_keyring() -> bool {
+/// The shared real keyring, held until the guard drops; `None` (the test skips) without one.
+fn real_keyring() -> Option<MutexGuard<'static, ()>> {
     if std::env::var("SQ_TEST_KEYRING").as_deref() == Ok("1") {
-        return true;
+        return Some(shared_keyring());
     }
     eprintln!("skipped: set SQ_TEST_KEYRING=1 inside a D-Bus session with gnome-keyring (see scripts/test)");
-    false
+    None
 }
 
 fn secret_tool(args: &[&str]) -> (bool, String) {
@@ -36,9 +39,9 @@ fn secret_tool(args: &[&str]) -> (bool, String) {
 
 #[test]
 fn real_secret_service_round_trip() {
-    if !real_keyring() {
+    let Some(_keyring) = real_keyring() else {
         return;
-    }
+    };
     let store = KeyringStore::new(&sq::env::Env::from_process());
     assert_eq!(store.kind(), StoreKind::Keyring);
     assert_eq!(store.describe(), "Secret Service (keyring)");
@@ -133,7 +136,8 @@ fn run_child_in(
 ) -> ChildRun {
     let home = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let child_args = ["--exact", "child", "--nocapture", "--test-threads=1"];
+    let child = test_name(module_path!(), "child");
+    let child_args = ["--exact", &child, "--nocapture", "--test-threads=1"];
     let mut cmd = match session {
         None => Command::new(&exe),
         Some(script) => {
@@ -313,7 +317,8 @@ fn session_bus_without_secret_service() {
 #[cfg(target_os = "linux")]
 #[test]
 fn locked_collection() {
-    if !real_keyring() {
+    // Its gnome-keyring is a fresh one in a session of its own: the shared one isn't touched.
+    if real_keyring().is_none() {
         return;
     }
     let script = r#"eval "$(printf sq-test | gnome-keyring-daemon --unlock --components=secrets)"

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic loudly
-//! Completions and man pages are generated from the clap tree and committed (habit 15).
-//! This test fails when they drift; `SQ_UPDATE_GENERATED=1 cargo test --test generated`
-//! rewrites them.
+//! Completions and man pages are generated from the clap tree and committed. This test fails
+//! when they drift; `SQ_UPDATE_GENERATED=1 cargo test --test runner test_generated` rewrites
+//! them.
 
 use clap_complete::Shell;
 use std::path::Path;
@@ -51,6 +51,6 @@ fn completions_and_man_pages_match_the_code() {
     }
     assert!(
         stale.is_empty(),
-        "generated files are out of date: {stale:?}\nrun: SQ_UPDATE_GENERATED=1 cargo test --test generated"
+        "generated files are out of date: {stale:?}\nrun: SQ_UPDATE_GENERATED=1 cargo test --test runner test_generated"
     );
 }

@@ -9,7 +9,7 @@
 //! … &`) is a session of its own: a fresh environment pointed at that sandbox.
 //!
 //! Adjustments, each because the test machine is not a person at a terminal:
-//! - `sq reauth`/`sq connect`: the browser is played by this test (as in tests/reauth.rs), so
+//! - `sq reauth`/`sq connect`: the browser is played by this test (as in tests/test_reauth.rs), so
 //!   `--no-browser` is added (the URL is read from stderr, the consent redirect pasted on
 //!   stdin); `--all` is added when no profile is named (the interactive Page choice needs a
 //!   terminal); `--redirect-uri` names a free port (8765 may be taken here).
@@ -20,12 +20,9 @@
 //! - A pipe from sq into a tool that isn't installed (jq) runs the sq part only.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod oauth_support;
-
+use crate::common::TestEnv;
+use crate::common::sandbox::*;
 use clap::{CommandFactory, Parser};
-use common::TestEnv;
-use oauth_support::*;
 use serde_json::json;
 use sq::sandbox::SandboxThread;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -38,7 +35,7 @@ use std::time::{Duration, Instant};
 const NOT_RUN: &[(&str, &str)] = &[
     (
         "cargo run --release -- demo",
-        "builds a release binary; the demo itself runs below as `sq demo` and in tests/demo.rs",
+        "builds a release binary; the demo itself runs below as `sq demo` and in tests/test_demo.rs",
     ),
     ("scripts/test", "the test suite itself: this test is part of it"),
     (

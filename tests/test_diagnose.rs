@@ -1,8 +1,7 @@
 //! `sq diagnose` as a user runs it: the real binary against the sandbox.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-use common::TestEnv;
+use crate::common::TestEnv;
 use serde_json::Value;
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
 

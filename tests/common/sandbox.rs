@@ -1,6 +1,5 @@
-//! Shared by `tests/import.rs` and `tests/reauth.rs`: a sandbox per test, a tiny HTTP/1.1
-//! client that never follows redirects (the "browser" of the OAuth tests), and a `TestEnv`
-//! wired to the sandbox with the file credential store.
+//! A sandbox per test, a tiny HTTP/1.1 client that never follows redirects (the "browser" of
+//! the OAuth tests), and a `TestEnv` wired to the sandbox with the file credential store.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use crate::common::TestEnv;

@@ -4,11 +4,8 @@
 //! it on sq's stdin).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod oauth_support;
-
-use common::{Run, TestEnv};
-use oauth_support::*;
+use crate::common::sandbox::*;
+use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 use sq::sandbox::SandboxThread;
 use std::io::{BufRead, BufReader, Read, Write};

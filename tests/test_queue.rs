@@ -8,9 +8,7 @@
 //! here are what the binary reads back.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{Run, TestEnv};
+use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 use sq::db::{Db, LoginKind, NewConnection, NewProfile, Via};
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};

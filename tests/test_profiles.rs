@@ -3,9 +3,9 @@
 //! where `sq token print` was asked.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-use common::{TestEnv, all_files, contains};
+use crate::common::{TestEnv, all_files, contains, shared_keyring};
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
+use std::sync::MutexGuard;
 
 const USER: &str = "EAASandboxDefaultUser0000000000000000001";
 const PAGE_777: &str = "EAASandboxDefaultPage777000000000000001";
@@ -35,22 +35,23 @@ fn secret_tool_lookup(env: &TestEnv, account: &str) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs only inside the D-Bus session with gnome-keyring that `scripts/test` starts.
-fn keyring_available() -> bool {
+/// Runs only inside the D-Bus session with gnome-keyring that `scripts/test` starts; the guard
+/// keeps the other real-keyring tests out of the shared keyring until it drops.
+fn keyring_available() -> Option<MutexGuard<'static, ()>> {
     if std::env::var_os("SQ_TEST_KEYRING").is_none() {
         eprintln!(
             "skipped: set SQ_TEST_KEYRING=1 inside a D-Bus session with gnome-keyring (scripts/test does)"
         );
-        return false;
+        return None;
     }
-    true
+    Some(shared_keyring())
 }
 
 #[test]
 fn import_puts_tokens_in_the_real_keyring_and_remove_takes_them_out() {
-    if !keyring_available() {
+    let Some(_keyring) = keyring_available() else {
         return;
-    }
+    };
     let sb = sandbox();
     let mut env = env_for(&sb);
     env.with_session_bus().set("SQ_FACEBOOK_APP_SECRET", FB_SECRET);
