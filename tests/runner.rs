@@ -56,6 +56,7 @@ mod test_demo;
 mod test_diagnose;
 mod test_diagnose_collect;
 mod test_generated;
+mod test_help;
 mod test_import;
 mod test_meta_client;
 mod test_profiles;

@@ -1,9 +1,11 @@
 //! What the test modules share. The test environment (after jj's `TestEnvironment`): each
 //! test gets its own config and data directories and runs the real `sq` binary with a clean
 //! environment. [`sandbox`]: a sandbox per test, the tests' browser and the control API.
+//! [`snapshot`]: what varies between runs taken out of an output before it is snapshotted.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod sandbox;
+pub mod snapshot;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
