@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::TestEnv;
+use crate::common::sandbox::{env_for, free_port, sandbox};
+use crate::common::snapshot::Normalize;
 
 #[test]
 fn help_lists_env_vars_and_exit_codes() {
@@ -111,4 +113,82 @@ fn sandbox_unknown_scenario_is_a_usage_error_listing_the_names() {
     let run = TestEnv::new().run(&["sandbox", "serve", "--scenario", "nope"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("default"), "{run:?}");
+}
+
+// --- JSON documents, frozen in snapshots ------------------------------------------------------
+
+/// `sq config set/get/list/unset --json`: a value from the config file, a secret from the
+/// credential store (masked), one from the environment that overrides the stored one.
+#[test]
+fn config_json_documents() {
+    let mut env = TestEnv::new();
+    env.with_file_store().set("SQ_THREADS_APP_ID", "333333333333333");
+    let n = Normalize::new(&env);
+    let run = env.run(&["--json", "config", "set", "facebook.app_id", "111111111111111"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_json_snapshot!("config_set", n.json(&run));
+    let run = env
+        .run_stdin(&["--json", "config", "set", "facebook.app_secret", "--stdin"], "sandbox-facebook-secret");
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_json_snapshot!("config_set_secret", n.json(&run));
+    let run =
+        env.run_stdin(&["--json", "config", "set", "threads.app_secret", "--stdin"], "stored-threads-secret");
+    assert_eq!(run.code, 0, "{run:?}");
+    env.set("SQ_THREADS_APP_SECRET", "sandbox-threads-secret");
+
+    for (key, name) in [
+        ("facebook.app_id", "config_get"),
+        ("facebook.app_secret", "config_get_secret"),
+        ("threads.app_secret", "config_get_overridden"),
+    ] {
+        let run = env.run(&["--json", "config", "get", key]);
+        assert_eq!(run.code, 0, "{key}: {run:?}");
+        insta::assert_json_snapshot!(name, n.json(&run));
+    }
+    let run = env.run(&["--json", "config", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_json_snapshot!("config_list", n.json(&run));
+    let run = env.run(&["--json", "config", "unset", "facebook.app_id"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::assert_json_snapshot!("config_unset", n.json(&run));
+    for secret in ["sandbox-facebook-secret", "stored-threads-secret", "sandbox-threads-secret"] {
+        assert!(!env.run(&["--json", "config", "list"]).stdout.contains(secret), "{secret} shown whole");
+    }
+}
+
+/// The `{"error": …}` document of a failing command, one of each kind: usage (2), failure
+/// (1), unreachable (3), action required (4).
+#[test]
+fn error_json_documents() {
+    let sb = sandbox("findings");
+    let closed = free_port();
+    let mut env = env_for(&sb);
+    let n = Normalize::new(&env)
+        .replace(&sb.base_url(), "[sandbox]")
+        .replace(&format!("127.0.0.1:{closed}"), "127.0.0.1:[closed port]")
+        // The OS's number for ECONNREFUSED (111 on Linux, 61 on macOS).
+        .replace("Connection refused (os error 111)", "Connection refused (os error ECONNREFUSED)")
+        .replace("Connection refused (os error 61)", "Connection refused (os error ECONNREFUSED)");
+
+    let run = env.run(&["--json", "config", "get", "no.such.key"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    insta::assert_json_snapshot!("error_usage", n.json(&run));
+
+    let run = env
+        .run_stdin(&["--json", "token", "import", "facebook"], "EAASandboxFindings460User00000000000001\n");
+    assert_eq!(run.code, 4, "{run:?}");
+    insta::assert_json_snapshot!("error_action_required", n.json(&run));
+
+    env.set("SQ_CREDENTIAL_STORE", "keyring")
+        .set("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/sq-test-bus");
+    let run = env
+        .run_stdin(&["--json", "token", "import", "facebook"], "EAASandboxFindings400User00000000000001\n");
+    assert_eq!(run.code, 1, "{run:?}");
+    insta::assert_json_snapshot!("error_failure", n.json(&run));
+
+    env.with_file_store().set("SQ_META_API_BASE", &format!("http://127.0.0.1:{closed}"));
+    let run = env
+        .run_stdin(&["--json", "token", "import", "facebook"], "EAASandboxFindings400User00000000000001\n");
+    assert_eq!(run.code, 3, "{run:?}");
+    insta::assert_json_snapshot!("error_unreachable", n.json(&run));
 }

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::TestEnv;
+use crate::common::sandbox::{control, free_port};
+use crate::common::snapshot::Normalize;
 use serde_json::Value;
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
 
@@ -109,4 +111,54 @@ fn token_flag_takes_only_a_dash_and_needs_input() {
     assert_eq!(env.run(&["diagnose", "--token", "EAAxyz"]).code, 2);
     let run = env.run_stdin(&["diagnose", "--token", "-"], "");
     assert_eq!(run.code, 2, "{run:?}");
+}
+
+// --- JSON documents, frozen in snapshots ------------------------------------------------------
+
+/// `sq diagnose --token - --json`: one pasted user token reaching Pages with different
+/// problems, each finding with its fix.
+#[test]
+fn pasted_token_json_document() {
+    let sb = sandbox("findings");
+    let env = env_for(&sb.base_url());
+    let n = Normalize::new(&env).replace(&sb.base_url(), "[sandbox]");
+    let run =
+        env.run_stdin(&["--json", "diagnose", "--token", "-"], "EAASandboxFindings400User00000000000001");
+    assert_eq!(run.code, 4, "{run:?}");
+    insta::assert_json_snapshot!("diagnose_pasted_token", n.json(&run));
+}
+
+/// `sq diagnose --json` over stored profiles after the password change: every profile of the
+/// login broken, with the failed post counted, and the environment checked.
+#[test]
+fn stored_profiles_json_document() {
+    let sb = sandbox("story");
+    let env = env_for(&sb.base_url());
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    assert_eq!(env.run(&["config", "set", "redirect_uri", &redirect]).code, 0);
+    let n = Normalize::new(&env).replace(&sb.base_url(), "[sandbox]").replace(&redirect, "[redirect_uri]");
+    let run = env
+        .run_stdin(&["--json", "token", "import", "facebook"], "EAASandboxStoryUser00000000000000000001\n");
+    assert_eq!(run.code, 0, "{run:?}");
+    // The story's Page 777 token is made afresh by each sandbox.
+    let imported = run.json();
+    let page =
+        imported["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "facebook:777").unwrap();
+    let n = n.replace(page["token"].as_str().unwrap(), "[page token]");
+    let run = env.run(&["--json", "diagnose"]);
+    insta::assert_json_snapshot!("diagnose_stored_story", n.json(&run));
+    assert_eq!(run.code, 4, "the story world has a Page left unticked: {run:?}");
+
+    control(
+        &sb,
+        "POST",
+        "events",
+        Some(serde_json::json!({"event": "password_changed", "user": "100000000000001"})),
+    );
+    assert_eq!(env.run(&["queue", "add", "facebook:777", "--text", "Fresh bread"]).code, 0);
+    assert_eq!(env.run(&["publish"]).code, 4);
+    let run = env.run(&["--json", "diagnose", "facebook:777", "facebook:888"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    insta::assert_json_snapshot!("diagnose_stored_password_changed", n.json(&run));
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::sandbox::*;
+use crate::common::snapshot::Normalize;
 use crate::common::{Run, TestEnv, all_files, contains};
 use serde_json::{Value, json};
 
@@ -166,4 +167,44 @@ fn reimport_replaces_profiles_and_tokens() {
         &[&r, &ig, &th],
         &[DANA, "IGAASandboxDefaultInstagram000000000001", "THAASandboxDefaultThreads00000000000001"],
     );
+}
+
+// --- JSON documents, frozen in snapshots ------------------------------------------------------
+
+/// `sq token import --json` for each network, then `sq profiles --json` and `sq profiles remove
+/// --json` over what they stored.
+#[test]
+fn import_and_profiles_json_documents() {
+    let sb = sandbox("findings");
+    let env = env_for(&sb);
+    let n = Normalize::new(&env).replace(&sb.base_url(), "[sandbox]");
+    // Pages with and without CREATE_CONTENT and MANAGE: the flags are part of the document.
+    let r = import(&env, "facebook", "EAASandboxFindings400User00000000000001", &["--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("token_import_facebook", n.json(&r));
+
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    let mut n = Normalize::new(&env).replace(&sb.base_url(), "[sandbox]");
+    for (network, token) in [
+        ("facebook", DANA),
+        ("instagram", "IGAASandboxDefaultInstagram000000000001"),
+        ("threads", "THAASandboxDefaultThreads00000000000001"),
+    ] {
+        let r = import(&env, network, token, &["--json"]);
+        assert_eq!(r.code, 0, "{network}: {r:?}");
+        if network == "instagram" {
+            // The long-lived token Instagram exchanges the pasted one for is new every time.
+            n = n.replace(r.json()["connection"]["token"].as_str().unwrap(), "[exchanged token]");
+        }
+        if network != "facebook" {
+            insta::assert_json_snapshot!(format!("token_import_{network}"), n.json(&r));
+        }
+    }
+    let r = env.run(&["--json", "profiles"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("profiles", n.json(&r));
+    let r = env.run(&["--json", "profiles", "remove", "facebook:888"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("profiles_remove", n.json(&r));
 }

@@ -8,6 +8,7 @@
 //! here are what the binary reads back.
 #![allow(clippy::unwrap_used)]
 
+use crate::common::snapshot::Normalize;
 use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 use sq::db::{Db, LoginKind, NewConnection, NewProfile, Via};
@@ -844,4 +845,83 @@ fn two_requeue_processes_requeue_each_post_once() {
         .query_row("SELECT count(*) FROM post_history WHERE event = 'requeued'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, all.len() as i64);
+}
+
+// --- JSON documents, frozen in snapshots ------------------------------------------------------
+
+/// `sq queue add/list/show/cancel --json` and `sq publish --json` (a dry run, then a run where
+/// posts go out and one fails for its content).
+#[test]
+fn queue_and_publish_json_documents() {
+    let w = World::new();
+    let n = Normalize::new(&w.env).replace(&w.sb.base_url(), "[sandbox]");
+    let r = w.sq(&[
+        "--json",
+        "queue",
+        "add",
+        "Acme Bakery",
+        "--text",
+        "Fresh sourdough",
+        "--link",
+        "https://acme.example/bread",
+        "--at",
+        "2030-01-01T08:00:00Z",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("queue_add", n.json(&r));
+    let later = r.json()["post"]["id"].as_i64().unwrap();
+    let ig = w.add("instagram:17841400000000001", "New loaf", &["--image-url", IMAGE]);
+    let th = w.add("threads:7000000000000001", "We open at 8", &[]);
+    w.add("facebook:888", "Same words", &[]);
+    w.add("facebook:888", "Same words", &[]);
+    let r = w.sq(&["--json", "queue", "list"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("queue_list", n.json(&r));
+
+    let r = w.publish(&["--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("publish_dry_run", n.json(&r));
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 1, "the duplicate fails for its content: {r:?}");
+    // The sandbox numbers what it creates in the order requests arrive, and the networks
+    // publish at the same time.
+    let published = n.clone().redact(".results[].remote_id", "[remote id]");
+    insta::assert_json_snapshot!("publish", published.json(&r));
+    assert_eq!((state(&w.post(ig)), state(&w.post(th))), ("published", "published"));
+
+    let r = w.sq(&["--json", "queue", "show", &ig.to_string()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let shown =
+        n.clone().redact(".post.remote_id", "[remote id]").redact(".post.container_id", "[container id]");
+    insta::assert_json_snapshot!("queue_show", shown.json(&r));
+    let r = w.sq(&["--json", "queue", "cancel", &later.to_string()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("queue_cancel", n.json(&r));
+}
+
+/// `sq requeue --json`: a dry run, then posts requeued while another is held back because its
+/// profile is broken, and by id.
+#[test]
+fn requeue_json_documents() {
+    let w = World::new();
+    let n = Normalize::new(&w.env).replace(&w.sb.base_url(), "[sandbox]");
+    let fb = w.add("facebook:777", "a", &[]);
+    let th = w.add("threads:7000000000000001", "b", &[]);
+    let later = w.add("facebook:888", "c", &["--at", "+3h"]);
+    let media = w.add("instagram:17841400000000002", "d", &["--image-url", IMAGE]);
+    w.fail(fb, "auth", 60);
+    w.fail(th, "transient", 3 * 86400);
+    w.fail(later, "rate_limit", 600);
+    w.fail(media, "media", 60);
+    let r = w.requeue(&["--failed", "--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("requeue_dry_run", n.json(&r));
+
+    w.control("events", json!({"event": "password_changed", "user": DANA}));
+    let r = w.requeue(&["--failed", "--at", "original"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    insta::assert_json_snapshot!("requeue_held", n.json(&r));
+    let r = w.requeue(&[&media.to_string(), &th.to_string()]);
+    assert_eq!(r.code, 1, "the threads post is queued already: {r:?}");
+    insta::assert_json_snapshot!("requeue_by_id", n.json(&r));
 }

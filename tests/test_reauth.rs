@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::sandbox::*;
+use crate::common::snapshot::Normalize;
 use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 use sq::sandbox::SandboxThread;
@@ -437,4 +438,42 @@ fn story_failed_posts_are_requeued_after_reauth_and_published_exactly_once() {
     let r = env.run(&["--json", "diagnose", "facebook:777"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["profiles"][0]["status"], "ok");
+}
+
+// --- JSON documents, frozen in snapshots ------------------------------------------------------
+
+/// `sq reauth --json` in the story (a password change, a Page left unticked), then `sq refresh
+/// --json` of a Threads token inside its window and of one just refreshed.
+#[test]
+fn reauth_and_refresh_json_documents() {
+    let sb = sandbox("story");
+    let env = env_for(&sb);
+    import(&env, "facebook", STORY_USER);
+    control(&sb, "POST", "events", Some(json!({"event": "password_changed", "user": "100000000000001"})));
+    let port = free_port();
+    // Every token of the new login is new.
+    let n = Normalize::new(&env)
+        .replace(&sb.base_url(), "[sandbox]")
+        .replace(&redirect(port), "[redirect_uri]")
+        .redact(".connection.token", "[new token]")
+        .redact(".profiles[].token", "[new token]")
+        .redact(".diagnose.profiles[].token.masked", "[new token]");
+    let flow =
+        Flow::start(&env, &["reauth", "facebook", "--all", "--json", "--redirect-uri", &redirect(port)]);
+    let location = flow.consent();
+    assert_eq!(http("GET", &location, None).status, 200);
+    let r = flow.finish();
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("reauth_facebook", n.json(&r));
+
+    let sb = sandbox("findings");
+    let env = env_for(&sb);
+    let n = Normalize::new(&env).replace(&sb.base_url(), "[sandbox]");
+    import(&env, "threads", "THAASandboxFindingsRefreshWindow000001");
+    let r = env.run(&["--json", "refresh"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("refresh", n.json(&r));
+    let r = env.run(&["--json", "refresh"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_json_snapshot!("refresh_too_soon", n.json(&r));
 }
