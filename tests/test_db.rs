@@ -3,9 +3,11 @@
 //! writing at once.
 
 use crate::common::test_name;
-use sq::db::{Db, DbError, LoginKind, NewConnection, NewProfile, Via, schema};
+use sq::db::{Db, DbError, LoginKind, NewConnection, NewProfile, schema};
 use sq::error::{Error, Kind};
-use sq::settings::{Network, StoreKind};
+use sq::model::Network;
+use sq::model::Via;
+use sq::settings::StoreKind;
 use sq::store::Account;
 use std::path::Path;
 

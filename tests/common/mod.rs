@@ -2,10 +2,12 @@
 //! test gets its own config and data directories and runs the real `sq` binary with a clean
 //! environment. [`sandbox`]: a sandbox per test, the tests' browser and the control API.
 //! [`snapshot`]: what varies between runs taken out of an output before it is snapshotted.
+//! [`world`]: Dana's connected profiles with the sandbox, for the queue and publish tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod sandbox;
 pub mod snapshot;
+pub mod world;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
