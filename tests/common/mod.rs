@@ -1,6 +1,13 @@
-//! The test environment (habit 14, after jj's `TestEnvironment`): each test gets its own
-//! config and data directories and runs the real `sq` binary with a clean environment.
+//! What the test modules share. The test environment (after jj's `TestEnvironment`): each
+//! test gets its own config and data directories and runs the real `sq` binary with a clean
+//! environment. [`sandbox`]: a sandbox per test, the tests' browser and the control API.
+//! [`snapshot`]: what varies between runs taken out of an output before it is snapshotted.
+//! [`world`]: Dana's connected profiles with the sandbox, for the queue and publish tests.
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod sandbox;
+pub mod snapshot;
+pub mod world;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -135,4 +142,24 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The name libtest knows a test by in this binary (`test_db::two_processes_on_one_file`), for
+/// running the binary again as a child with `--exact <name>`. `module` is `module_path!()` at
+/// the test (`runner::test_db`): libtest leaves out the crate's own name.
+pub fn test_name(module: &str, test: &str) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{test}"),
+        None => test.to_string(),
+    }
+}
+
+static SHARED_KEYRING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held by every test that uses the real Secret Service of the surrounding D-Bus session
+/// (the one scripts/test starts). Those tests now share one process and one keyring, and they
+/// write the same accounts (`facebook:777`, …) and check what is (not) there, so they take
+/// turns. A test that failed while holding it doesn't stop the others.
+pub fn shared_keyring() -> std::sync::MutexGuard<'static, ()> {
+    SHARED_KEYRING.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

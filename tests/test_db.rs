@@ -1,0 +1,417 @@
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic loudly
+//! The SQLite layer: migrations, the repository, reference resolution, and two sq processes
+//! writing at once.
+
+use crate::common::test_name;
+use sq::db::{Db, DbError, LoginKind, NewConnection, NewProfile, schema};
+use sq::error::{Error, Kind};
+use sq::model::Network;
+use sq::model::Via;
+use sq::settings::StoreKind;
+use sq::store::Account;
+use std::path::Path;
+
+fn fb_connection(user: &str) -> NewConnection {
+    NewConnection {
+        network: Network::Facebook,
+        meta_user_id: user.to_string(),
+        app_id: "app1".to_string(),
+        name: Some("Dana".to_string()),
+        scopes: vec!["pages_manage_posts".to_string(), "pages_show_list".to_string()],
+        declined_scopes: vec!["business_management".to_string()],
+        token_expires_at: None,
+        data_access_expires_at: Some(1_800_000_000),
+        issued_at: Some(1_700_000_000),
+        login_kind: LoginKind::FacebookLogin,
+    }
+}
+
+fn page(id: &str, name: &str) -> NewProfile {
+    NewProfile {
+        kind: Network::Facebook,
+        remote_id: id.to_string(),
+        name: name.to_string(),
+        username: None,
+        page_id: None,
+        via: Via::Page,
+        tasks: Some(vec!["MANAGE".to_string(), "CREATE_CONTENT".to_string()]),
+        token_store: Some(StoreKind::Keyring),
+        token_expires_at: None,
+    }
+}
+
+fn ig_via_page(id: &str, username: &str, page_id: &str) -> NewProfile {
+    NewProfile {
+        kind: Network::Instagram,
+        remote_id: id.to_string(),
+        name: String::new(),
+        username: Some(username.to_string()),
+        page_id: Some(page_id.to_string()),
+        via: Via::Page,
+        tasks: None,
+        token_store: Some(StoreKind::Keyring),
+        token_expires_at: None,
+    }
+}
+
+fn threads_connection(user: &str) -> NewConnection {
+    NewConnection {
+        network: Network::Threads,
+        meta_user_id: user.to_string(),
+        app_id: "th-app".to_string(),
+        name: None,
+        scopes: vec!["threads_basic".into(), "threads_content_publish".into()],
+        declined_scopes: vec![],
+        token_expires_at: Some(1_705_000_000),
+        data_access_expires_at: None,
+        issued_at: Some(1_700_000_000),
+        login_kind: LoginKind::Threads,
+    }
+}
+
+fn threads_profile(id: &str, username: &str) -> NewProfile {
+    NewProfile {
+        kind: Network::Threads,
+        remote_id: id.to_string(),
+        name: String::new(),
+        username: Some(username.to_string()),
+        page_id: None,
+        via: Via::Threads,
+        tasks: None,
+        token_store: Some(StoreKind::File),
+        token_expires_at: Some(1_705_000_000),
+    }
+}
+
+#[test]
+fn migrations_from_empty_and_idempotent_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("sq.db");
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+    drop(db);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "data dir is private");
+    }
+
+    let mut db = Db::open(&path).unwrap();
+    db.replace_connection_profiles(&fb_connection("u1"), &[page("777", "Acme Bakery")], 10).unwrap();
+    drop(db);
+    let started = std::time::Instant::now();
+    let db = Db::open(&path).unwrap();
+    let opened_in = started.elapsed();
+    assert_eq!(db.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    assert_eq!(db.list_profiles().unwrap().len(), 1, "reopening keeps the data");
+    eprintln!("reopening an up-to-date database took {opened_in:?}");
+
+    let mode: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_newer_database_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    Db::open(&path).unwrap();
+    rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+    let err = Db::open(&path).err().unwrap();
+    assert!(matches!(err, DbError::TooNew { found: 99, .. }), "{err:?}");
+    assert!(err.to_string().contains("newer sq"), "{err}");
+    let e = Error::from(err);
+    assert_eq!(e.code, "db_too_new");
+    let v: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 99);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let err = Db::open(&path).err().unwrap();
+    assert!(matches!(err, DbError::Corrupt { .. }), "{err:?}");
+    assert_eq!(Error::from(err).code, "db_corrupt");
+}
+
+#[test]
+fn rows_round_trip_with_their_connection() {
+    let mut db = Db::open_in_memory().unwrap();
+    let r = db
+        .replace_connection_profiles(
+            &fb_connection("u1"),
+            &[page("777", "Acme Bakery"), ig_via_page("1789", "acme.bakes", "777")],
+            100,
+        )
+        .unwrap();
+    assert_eq!(r.kept, vec!["facebook:777", "instagram:1789"]);
+    assert!(r.removed.is_empty());
+
+    let all = db.list_profiles().unwrap();
+    assert_eq!(all.len(), 2);
+    let fb = &all[0];
+    assert_eq!(fb.profile.reference(), "facebook:777");
+    assert_eq!(fb.profile.page_id.as_deref(), Some("777"), "a Page is its own page");
+    assert_eq!(fb.profile.tasks.as_deref(), Some(&["MANAGE".to_string(), "CREATE_CONTENT".to_string()][..]));
+    assert_eq!(fb.profile.token_store, Some(StoreKind::Keyring));
+    assert_eq!(fb.connection.scopes, vec!["pages_manage_posts", "pages_show_list"]);
+    assert_eq!(fb.connection.declined_scopes, vec!["business_management"]);
+    assert_eq!(fb.connection.data_access_expires_at, Some(1_800_000_000));
+    assert_eq!(fb.connection.login_kind, LoginKind::FacebookLogin);
+    assert_eq!(fb.connection.created_at, 100);
+    assert_eq!(fb.profile.token_account(&fb.connection), Account::page("777"));
+    assert_eq!(fb.connection.token_account(), Account::user(Network::Facebook, "u1"));
+
+    let ig = &all[1];
+    assert_eq!(ig.profile.display_name(), "@acme.bakes");
+    assert_eq!(
+        ig.profile.token_account(&ig.connection),
+        Account::page("777"),
+        "IG via Page uses the Page token"
+    );
+
+    let tid = db.upsert_connection(&threads_connection("t9"), 100).unwrap();
+    db.upsert_profile(tid, &threads_profile("555", "acme"), 100).unwrap();
+    let th = db.resolve("threads:555").unwrap();
+    assert_eq!(th.profile.token_account(&th.connection), Account::user(Network::Threads, "t9"));
+    assert_eq!(th.connection.token_expires_at, Some(1_705_000_000));
+
+    assert_eq!(th.connection.last_verified_at, None);
+    assert!(db.mark_verified(tid, 200).unwrap());
+    assert_eq!(db.connection(tid).unwrap().unwrap().last_verified_at, Some(200));
+    assert!(!db.mark_verified(9999, 200).unwrap());
+
+    // Updating a connection keeps its id and creation time.
+    let mut again = threads_connection("t9");
+    again.scopes.push("threads_manage_insights".into());
+    assert_eq!(db.upsert_connection(&again, 300).unwrap(), tid);
+    let c = db.connection(tid).unwrap().unwrap();
+    assert_eq!((c.created_at, c.updated_at, c.scopes.len()), (100, 300, 3));
+    assert_eq!(db.connections().unwrap().len(), 2);
+
+    assert!(db.remove_profile(Network::Threads, "555").unwrap());
+    assert!(!db.remove_profile(Network::Threads, "555").unwrap());
+}
+
+#[test]
+fn reference_resolution() {
+    let mut db = Db::open_in_memory().unwrap();
+    db.replace_connection_profiles(
+        &fb_connection("u1"),
+        &[
+            page("777", "Acme Bakery"),
+            page("778", "Twin"),
+            page("779", "twin"),
+            page("780", "Café Élan"),
+            ig_via_page("1789", "acme.bakes", "777"),
+        ],
+        1,
+    )
+    .unwrap();
+    let tid = db.upsert_connection(&threads_connection("t9"), 1).unwrap();
+    db.upsert_profile(tid, &threads_profile("555", "Acme.Bakes"), 1).unwrap();
+
+    enum Want {
+        Ok(&'static str),
+        Unknown,
+        Ambiguous(&'static [&'static str]),
+    }
+    let table: &[(&str, Want)] = &[
+        ("facebook:777", Want::Ok("facebook:777")),
+        ("FACEBOOK:777", Want::Ok("facebook:777")),
+        ("instagram:1789", Want::Ok("instagram:1789")),
+        ("threads:555", Want::Ok("threads:555")),
+        ("facebook:1789", Want::Unknown),
+        ("acme bakery", Want::Ok("facebook:777")),
+        ("  ACME BAKERY ", Want::Ok("facebook:777")),
+        ("café élan", Want::Ok("facebook:780")),
+        ("CAFÉ ÉLAN", Want::Ok("facebook:780")),
+        ("twin", Want::Ambiguous(&["facebook:778", "facebook:779"])),
+        ("acme.bakes", Want::Ambiguous(&["instagram:1789", "threads:555"])),
+        ("@acme.bakes", Want::Ambiguous(&["instagram:1789", "threads:555"])),
+        ("nobody", Want::Unknown),
+        ("", Want::Unknown),
+        ("myspace:1", Want::Unknown),
+    ];
+    for (input, want) in table {
+        let got = db.resolve(input);
+        match (want, got) {
+            (Want::Ok(r), Ok(p)) => assert_eq!(&p.profile.reference(), r, "{input:?}"),
+            (Want::Unknown, Err(e @ DbError::UnknownProfile { .. })) => {
+                let e = Error::from(e);
+                assert_eq!(e.kind, Kind::Usage, "{input:?}");
+                assert!(e.hints.iter().any(|h| h.contains("sq profiles")), "{input:?}: {e:?}");
+            }
+            (Want::Ambiguous(refs), Err(e @ DbError::AmbiguousProfile { .. })) => {
+                let e = Error::from(e);
+                assert_eq!(e.kind, Kind::Usage, "{input:?}");
+                for r in *refs {
+                    assert!(e.message.contains(r), "{input:?}: {}", e.message);
+                    assert!(e.hints[0].contains(r), "{input:?}: {:?}", e.hints);
+                }
+            }
+            (_, got) => panic!("{input:?}: unexpected {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn replace_switches_the_profile_set_in_one_transaction() {
+    let mut db = Db::open_in_memory().unwrap();
+    db.replace_connection_profiles(&fb_connection("u1"), &[page("1", "A"), page("2", "B")], 1).unwrap();
+
+    // Reauth: B stays, C is new, A is gone.
+    let mut conn = fb_connection("u1");
+    conn.scopes.push("instagram_content_publish".into());
+    let r = db.replace_connection_profiles(&conn, &[page("2", "B renamed"), page("3", "C")], 2).unwrap();
+    assert_eq!(r.removed, vec!["facebook:1"]);
+    assert_eq!(r.kept, vec!["facebook:2", "facebook:3"]);
+    let refs: Vec<String> = db.list_profiles().unwrap().iter().map(|p| p.profile.reference()).collect();
+    assert_eq!(refs, vec!["facebook:2", "facebook:3"]);
+    assert_eq!(db.resolve("facebook:2").unwrap().profile.name, "B renamed");
+    assert_eq!(db.resolve("facebook:2").unwrap().profile.created_at, 1, "an updated profile keeps its row");
+
+    // A profile that breaks a constraint halfway: nothing of this call lands.
+    let mut broken = ig_via_page("9", "x", "3");
+    broken.page_id = None; // via page without a page: rejected by the schema
+    let mut conn2 = fb_connection("u1");
+    conn2.scopes = vec!["changed".into()];
+    let err = db.replace_connection_profiles(&conn2, &[page("4", "D"), broken], 3);
+    assert!(err.is_err());
+    let refs: Vec<String> = db.list_profiles().unwrap().iter().map(|p| p.profile.reference()).collect();
+    assert_eq!(refs, vec!["facebook:2", "facebook:3"], "rolled back");
+    assert_eq!(db.resolve("facebook:2").unwrap().connection.scopes.len(), 3, "connection not changed either");
+
+    // A Page reconnected by another user moves to that user's connection.
+    let r = db.replace_connection_profiles(&fb_connection("u2"), &[page("3", "C")], 4).unwrap();
+    assert!(r.removed.is_empty());
+    assert_eq!(db.resolve("facebook:3").unwrap().connection.meta_user_id, "u2");
+    assert_eq!(db.resolve("facebook:2").unwrap().connection.meta_user_id, "u1");
+}
+
+#[test]
+fn a_connection_with_profiles_cant_vanish_under_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    let mut db = Db::open(&path).unwrap();
+    let r = db.replace_connection_profiles(&fb_connection("u1"), &[page("1", "A")], 1).unwrap();
+    drop(db);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    assert!(raw.execute("DELETE FROM connections WHERE id = ?1", [r.connection_id]).is_err());
+}
+
+#[test]
+fn no_secret_columns() {
+    let db_dir = tempfile::tempdir().unwrap();
+    let path = db_dir.path().join("sq.db");
+    Db::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = raw
+        .prepare(
+            "SELECT t.name, c.name FROM sqlite_master t, pragma_table_info(t.name) c WHERE t.type = 'table'",
+        )
+        .unwrap();
+    let cols: Vec<String> =
+        stmt.query_map([], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect();
+    for c in &cols {
+        let c = c.to_lowercase();
+        let allowed = c == "token_expires_at" || c == "token_store";
+        assert!(
+            allowed || !(c.contains("token") || c.contains("secret") || c.contains("mask")),
+            "column {c}"
+        );
+    }
+}
+
+fn hammer(path: &Path, writer: usize, rounds: usize) {
+    let mut db = Db::open(path).unwrap();
+    let conn = fb_connection(&format!("user{writer}"));
+    for i in 0..rounds {
+        let profiles: Vec<NewProfile> = (0..=i % 3)
+            .map(|j| page(&format!("{writer}-{i}-{j}"), &format!("Page {writer} {i} {j}")))
+            .collect();
+        // Alternate the one-transaction replace and single upserts.
+        if i % 2 == 0 {
+            db.replace_connection_profiles(&conn, &profiles, i as i64).unwrap();
+        } else {
+            let id = db.upsert_connection(&conn, i as i64).unwrap();
+            db.upsert_profile(id, &page(&format!("{writer}-extra-{i}"), "extra"), i as i64).unwrap();
+        }
+        db.list_profiles().unwrap();
+    }
+    // The last state this writer left: its final replace plus the extra after it.
+    let id = db.upsert_connection(&conn, 0).unwrap();
+    db.upsert_profile(id, &page(&format!("{writer}-final"), "final"), 0).unwrap();
+}
+
+#[test]
+fn two_writers_on_one_file_corrupt_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    // Both start on a database that doesn't exist yet, so they race on the migration too.
+    let writers = 3;
+    let rounds = 60;
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            let path = &path;
+            s.spawn(move || hammer(path, w, rounds));
+        }
+    });
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+    assert_eq!(db.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    assert_eq!(db.connections().unwrap().len(), writers);
+    for w in 0..writers {
+        assert!(db.find_profile(Network::Facebook, &format!("{w}-final")).unwrap().is_some(), "writer {w}");
+        // Its last replace (round 58) left 58 % 3 + 1 = 2 pages, then round 59 added one extra.
+        let last = rounds - 2;
+        for j in 0..=last % 3 {
+            assert!(db.find_profile(Network::Facebook, &format!("{w}-{last}-{j}")).unwrap().is_some());
+        }
+        assert!(db.find_profile(Network::Facebook, &format!("{w}-extra-{}", rounds - 1)).unwrap().is_some());
+    }
+}
+
+#[test]
+fn two_processes_on_one_file() {
+    // The same hammer from two real processes: this test binary run again as children.
+    if let Ok(spec) = std::env::var("SQ_TEST_DB_CHILD") {
+        let (path, writer) = spec.split_once('|').unwrap();
+        hammer(Path::new(path), writer.parse().unwrap(), 40);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    let children: Vec<_> = (0..2)
+        .map(|w| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    &test_name(module_path!(), "two_processes_on_one_file"),
+                    "--test-threads=1",
+                ])
+                .env("SQ_TEST_DB_CHILD", format!("{}|{w}", path.display()))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+    for w in 0..2 {
+        assert!(db.find_profile(Network::Facebook, &format!("{w}-final")).unwrap().is_some(), "writer {w}");
+    }
+}
