@@ -1,5 +1,5 @@
 use crate::auth::{
-    self, AuthorizeParams, BrowserDecision, BrowserOpener, Listener, Login as AuthLogin, Outcome,
+    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome,
     PkceVerifier, ProfileKind, RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
 };
 use crate::cmd::Exit;
@@ -57,8 +57,12 @@ pub struct Args {
     #[arg(long)]
     pub revoke: bool,
     /// Don't launch a browser: print the URL and accept the pasted redirect address
-    #[arg(long)]
+    #[arg(long, conflicts_with = "browser")]
     pub no_browser: bool,
+    /// Open the URL with this command instead of $BROWSER or the system opener (%s is the URL;
+    /// without it the URL is the last argument); used over SSH and without a display too
+    #[arg(long, value_name = "CMD")]
+    pub browser: Option<String>,
     /// The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
@@ -222,12 +226,24 @@ async fn authorize(
         ctx.printer.verbose(1, note);
     }
     ctx.printer.verbose(1, format!("asking for: {}", scopes.join(", ")));
-    let decision = auth::browser_decision(args.no_browser, ctx.settings.headless);
-    always(&auth::open_url_text(&url, &redirect, &decision));
-    if decision == BrowserDecision::Launch {
-        if let Err(e) = SystemBrowser::new(ctx.settings.browser.clone()).open(&url) {
-            ctx.printer.warn(format!("{e}; open the URL above by hand"));
-        }
+    let decision = auth::browser_decision(
+        args.no_browser,
+        args.browser.as_deref(),
+        ctx.settings.browser.as_deref(),
+        ctx.settings.headless,
+    );
+    // A pasted redirect is accepted whenever the browser may be on another machine: nothing
+    // launched, a headless machine (an explicit command there may forward the URL elsewhere),
+    // or a launch that failed.
+    let mut paste = ctx.settings.headless.is_some() || decision.explicit_command().is_none();
+    let launch_error = match decision.explicit_command() {
+        Some(command) => SystemBrowser::new(command.map(str::to_string)).open(&url).err(),
+        None => None,
+    };
+    paste |= launch_error.is_some();
+    always(&auth::open_url_text(&url, &redirect, &decision, paste));
+    if let Some(e) = launch_error {
+        ctx.printer.warn(format!("{e}; open the URL above by hand"));
     }
     ctx.printer.status(format!(
         "Waiting for the browser (up to {}; Ctrl-C cancels)...",
@@ -235,7 +251,7 @@ async fn authorize(
     ));
     let timeout = Duration::from_secs(args.timeout);
     let printer = ctx.printer.clone();
-    let outcome = if matches!(decision, BrowserDecision::PrintOnly { .. }) {
+    let outcome = if paste {
         let redirect2 = redirect.clone();
         tokio::task::spawn_blocking(move || {
             auth::race(
