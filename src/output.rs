@@ -198,6 +198,194 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Text that fits the terminal. Widths are display columns (a CJK character or an emoji takes
+// two), measured after the text went through [`sanitize`]; styling is added after fitting.
+
+/// Display width of plain text.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to at most `max` columns, ending in `…` when something was cut.
+pub fn ellipsize(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `text` padded with spaces to `cols` columns (never cut).
+pub fn pad(text: &str, cols: usize) -> String {
+    let w = width(text);
+    if w >= cols { text.to_string() } else { format!("{text}{}", " ".repeat(cols - w)) }
+}
+
+/// Word-wraps `text` to `max` columns: the first line starts with `first`, the following ones
+/// with `indent` (a hanging indent). Words longer than a line are split, never cut off; without
+/// a width (`None`: not a terminal) the text stays on one line.
+pub fn wrap(text: &str, max: Option<usize>, first: &str, indent: &str) -> Vec<String> {
+    let Some(max) = max else {
+        return vec![format!("{first}{text}")];
+    };
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut line_has_word = false;
+    for word in text.split_whitespace() {
+        let prefix_w = width(if lines.is_empty() { first } else { indent });
+        let room = max.saturating_sub(prefix_w).max(10);
+        let mut word = word.to_string();
+        loop {
+            let sep = if line_has_word { 1 } else { 0 };
+            let used = width(&line) - prefix_w;
+            if used + sep + width(&word) <= room {
+                if line_has_word {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                line_has_word = true;
+                break;
+            }
+            if line_has_word {
+                lines.push(std::mem::replace(&mut line, indent.to_string()));
+                line_has_word = false;
+                continue;
+            }
+            // A word wider than a whole line: split it at the line's end.
+            let mut head = String::new();
+            let mut w = 0;
+            let mut rest = String::new();
+            for c in word.chars() {
+                let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                if rest.is_empty() && w + cw <= room {
+                    head.push(c);
+                    w += cw;
+                } else {
+                    rest.push(c);
+                }
+            }
+            line.push_str(&head);
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if line_has_word || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A table with a header row and aligned columns. One column may be `flex`: it takes what the
+/// others leave of `max` columns, and its cells are ellipsized to fit; the last column is
+/// never padded. Without a width (`None`) nothing is cut.
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// The column that shrinks to fit (names).
+    pub flex: Option<usize>,
+    /// Spaces between columns.
+    pub gap: usize,
+    /// Text before every line (indentation).
+    pub indent: String,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            flex: None,
+            gap: 2,
+            indent: String::new(),
+        }
+    }
+
+    pub fn flex(mut self, column: usize) -> Table {
+        self.flex = Some(column);
+        self
+    }
+
+    pub fn indent(mut self, indent: &str) -> Table {
+        self.indent = indent.to_string();
+        self
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The lines, header first; `style(column, row, padded_text)` may color a cell (row `None`
+    /// is the header) after it was fitted and padded, so escapes never upset the alignment.
+    pub fn render(&self, max: Option<usize>, style: &dyn Fn(usize, Option<usize>, String) -> String) -> Vec<String> {
+        let n = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(width(c));
+            }
+        }
+        if let (Some(max), Some(f)) = (max, self.flex) {
+            let others: usize = widths.iter().enumerate().filter(|(i, _)| *i != f).map(|(_, w)| *w).sum();
+            let fixed = width(&self.indent) + others + self.gap * n.saturating_sub(1);
+            let room = max.saturating_sub(fixed).max(width(&self.headers[f]).max(12));
+            widths[f] = widths[f].min(room);
+        }
+        let line = |cells: &[String], row: Option<usize>| -> String {
+            let mut out = self.indent.clone();
+            for i in 0..n {
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
+                let fitted = if Some(i) == self.flex && max.is_some() {
+                    ellipsize(cell, widths[i])
+                } else {
+                    cell.to_string()
+                };
+                let last = i + 1 == n;
+                let padded = if last { fitted } else { pad(&fitted, widths[i]) };
+                out.push_str(&style(i, row, padded));
+                if !last {
+                    out.push_str(&" ".repeat(self.gap));
+                }
+            }
+            out.trim_end().to_string()
+        };
+        let mut out = vec![line(&self.headers, None)];
+        for (ri, r) in self.rows.iter().enumerate() {
+            out.push(line(r, Some(ri)));
+        }
+        out
+    }
+}
+
+/// The width human output should fit: the terminal's when stdout is one, else `COLUMNS` when
+/// set (so `COLUMNS=80 sq profiles | less` still fits), else none (pipes and files keep whole
+/// names, for scripts).
+pub fn stdout_width(env: &crate::env::Env) -> Option<usize> {
+    if std::io::stdout().is_terminal() {
+        if let Some((_, cols)) = console::Term::stdout().size_checked() {
+            return Some(usize::from(cols));
+        }
+    }
+    env.get(crate::env::COLUMNS).and_then(|c| c.trim().parse::<usize>().ok()).filter(|c| *c >= 20)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +403,59 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(sanitize(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn ellipsize_table() {
+        let cases = [
+            ("Acme Bakery", 20, "Acme Bakery"),
+            ("Acme Bakery", 11, "Acme Bakery"),
+            ("Acme Bakery", 10, "Acme Bake…"),
+            ("東京ベーカリー", 7, "東京ベ…"),
+            ("東京ベーカリー", 8, "東京ベ…"),
+            ("🥐🥐🥐", 4, "🥐…"),
+            ("abc", 1, "…"),
+            ("abc", 0, ""),
+        ];
+        for (text, max, want) in cases {
+            let got = ellipsize(text, max);
+            assert_eq!(got, want, "{text:?} {max}");
+            assert!(width(&got) <= max, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn wrap_table() {
+        let cases: Vec<(&str, Option<usize>, Vec<&str>)> = vec![
+            ("one two three", None, vec!["- one two three"]),
+            ("one two three", Some(20), vec!["- one two three"]),
+            ("one two three four five", Some(12), vec!["- one two", "  three four", "  five"]),
+            // A word never breaks in the middle unless it is wider than a whole line.
+            ("a reauthorization b", Some(14), vec!["- a", "  reauthorizat", "  ion b"]),
+            ("", Some(10), vec!["- "]),
+        ];
+        for (text, max, want) in cases {
+            assert_eq!(wrap(text, max, "- ", "  "), want, "{text:?} {max:?}");
+        }
+        for line in wrap("Пекарня «Ёлка» 東京ベーカリー 🥐 can't publish: Meta ended the session", Some(30), "  ", "    ") {
+            assert!(width(&line) <= 30, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn table_fits_and_aligns() {
+        let mut t = Table::new(&["PROFILE", "NAME", "STATUS"]).flex(1);
+        t.row(vec!["facebook:1".into(), "x".repeat(120), "ok".into()]);
+        t.row(vec!["facebook:22".into(), "東京ベーカリー".into(), "broken".into()]);
+        let plain = |_: usize, _: Option<usize>, s: String| s;
+        let lines = t.render(Some(40), &plain);
+        assert_eq!(lines[0], "PROFILE      NAME                 STATUS");
+        assert!(lines.iter().all(|l| width(l) <= 40), "{lines:#?}");
+        assert!(lines[1].contains('…'), "{lines:#?}");
+        // Columns line up in display width, wide characters included.
+        let col = |l: &str| width(&l[..l.find("ok").or_else(|| l.find("broken")).unwrap_or(0)]);
+        assert_eq!(col(&lines[1]), col(&lines[2]));
+        // No width: nothing is cut.
+        assert!(t.render(None, &plain)[1].contains(&"x".repeat(120)));
     }
 }
