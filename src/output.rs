@@ -293,33 +293,37 @@ pub fn wrap(text: &str, max: Option<usize>, first: &str, indent: &str) -> Vec<St
     lines
 }
 
-/// A table with a header row and aligned columns. One column may be `flex`: it takes what the
-/// others leave of `max` columns, and its cells are ellipsized to fit; the last column is
-/// never padded. Without a width (`None`) nothing is cut.
+/// A table with a header row and aligned columns, fitted to a width: the `flex` columns
+/// (names) shrink first, in the order given, with their cells ellipsized; if the line is still
+/// too wide, the last column (notes, errors) is word-wrapped under itself. The last column is
+/// never padded. Without a width (`None`) nothing is cut or wrapped.
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
-    /// The column that shrinks to fit (names).
-    pub flex: Option<usize>,
+    /// The columns that shrink to fit, first first.
+    pub flex: Vec<usize>,
     /// Spaces between columns.
     pub gap: usize,
     /// Text before every line (indentation).
     pub indent: String,
 }
 
+/// A flex column never gets narrower than this (or its header).
+const MIN_FLEX: usize = 10;
+
 impl Table {
     pub fn new(headers: &[&str]) -> Table {
         Table {
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
-            flex: None,
+            flex: Vec::new(),
             gap: 2,
             indent: String::new(),
         }
     }
 
     pub fn flex(mut self, column: usize) -> Table {
-        self.flex = Some(column);
+        self.flex.push(column);
         self
     }
 
@@ -336,39 +340,59 @@ impl Table {
     /// is the header) after it was fitted and padded, so escapes never upset the alignment.
     pub fn render(&self, max: Option<usize>, style: &dyn Fn(usize, Option<usize>, String) -> String) -> Vec<String> {
         let n = self.headers.len();
+        if n == 0 {
+            return Vec::new();
+        }
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for r in &self.rows {
             for (i, c) in r.iter().enumerate().take(n) {
                 widths[i] = widths[i].max(width(c));
             }
         }
-        if let (Some(max), Some(f)) = (max, self.flex) {
-            let others: usize = widths.iter().enumerate().filter(|(i, _)| *i != f).map(|(_, w)| *w).sum();
-            let fixed = width(&self.indent) + others + self.gap * n.saturating_sub(1);
-            let room = max.saturating_sub(fixed).max(width(&self.headers[f]).max(12));
-            widths[f] = widths[f].min(room);
+        let total = |w: &[usize]| width(&self.indent) + w.iter().sum::<usize>() + self.gap * (n - 1);
+        if let Some(max) = max {
+            for &f in &self.flex {
+                let over = total(&widths).saturating_sub(max);
+                if over == 0 {
+                    break;
+                }
+                let floor = MIN_FLEX.max(width(&self.headers[f])).min(widths[f]);
+                widths[f] = widths[f].saturating_sub(over).max(floor);
+            }
         }
-        let line = |cells: &[String], row: Option<usize>| -> String {
-            let mut out = self.indent.clone();
-            for i in 0..n {
+        // Where the last column starts, and the room it has before the edge.
+        let last_start = total(&widths) - widths[n - 1];
+        let last_room = max.map(|m| m.saturating_sub(last_start).max(MIN_FLEX));
+        let mut out = Vec::new();
+        let mut emit = |cells: &[String], row: Option<usize>| {
+            let mut line = self.indent.clone();
+            for i in 0..n - 1 {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                let fitted = if Some(i) == self.flex && max.is_some() {
+                let fitted = if self.flex.contains(&i) && max.is_some() {
                     ellipsize(cell, widths[i])
                 } else {
                     cell.to_string()
                 };
-                let last = i + 1 == n;
-                let padded = if last { fitted } else { pad(&fitted, widths[i]) };
-                out.push_str(&style(i, row, padded));
-                if !last {
-                    out.push_str(&" ".repeat(self.gap));
+                line.push_str(&style(i, row, pad(&fitted, widths[i])));
+                line.push_str(&" ".repeat(self.gap));
+            }
+            let last = cells.get(n - 1).map(String::as_str).unwrap_or("");
+            let parts = match last_room {
+                Some(room) if width(last) > room => wrap(last, Some(room), "", ""),
+                _ => vec![last.to_string()],
+            };
+            for (k, part) in parts.into_iter().enumerate() {
+                let text = style(n - 1, row, part);
+                if k == 0 {
+                    out.push(format!("{line}{text}").trim_end().to_string());
+                } else {
+                    out.push(format!("{}{text}", " ".repeat(last_start)).trim_end().to_string());
                 }
             }
-            out.trim_end().to_string()
         };
-        let mut out = vec![line(&self.headers, None)];
+        emit(&self.headers, None);
         for (ri, r) in self.rows.iter().enumerate() {
-            out.push(line(r, Some(ri)));
+            emit(r, Some(ri));
         }
         out
     }

@@ -3,7 +3,7 @@ use crate::ctx::Ctx;
 use crate::db::ProfileWithConnection;
 use crate::diagnose::collect;
 use crate::diagnose::local;
-use crate::diagnose::report::{Report, render_human};
+use crate::diagnose::report::{Report, render_human_width};
 use crate::diagnose::{Facts, diagnose};
 use crate::error::Error;
 use crate::output::Printer;
@@ -66,7 +66,8 @@ fn print_report(ctx: &Ctx, report: &Report, show_token: bool) -> Result<(), Erro
         return ctx.printer.json(report);
     }
     let printer = &ctx.printer;
-    let lines = render_human(report, &|style, text| printer.paint(style, text));
+    let width = crate::output::stdout_width(&ctx.env);
+    let lines = render_human_width(report, &|style, text| printer.paint(style, text), width);
     for line in lines {
         printer.answer(line);
     }

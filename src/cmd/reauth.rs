@@ -760,7 +760,8 @@ async fn finish(
     }
     if let Some(r) = &report {
         p.answer("");
-        for line in crate::diagnose::render_human(r, &|s, t| p.paint(s, t)) {
+        let width = crate::output::stdout_width(&ctx.env);
+        for line in crate::diagnose::render_human_width(r, &|s, t| p.paint(s, t), width) {
             p.answer(line);
         }
     }

@@ -12,7 +12,7 @@ pub use engine::diagnose;
 pub use facts::*;
 pub use report::{
     Code, EnvironmentReport, Expiry, Finding, Fix, ProfileReport, Report, SCHEMA_VERSION, Severity, Status,
-    Summary, TokenReport, render_human,
+    Summary, TokenReport, render_human, render_human_width,
 };
 
 #[cfg(test)]

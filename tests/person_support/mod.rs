@@ -92,10 +92,22 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
 /// `sq reauth facebook --all` with the browser played by a small program: the dialog answers a
 /// non-browser at once (the consent controls' choice), and the redirect is pasted back.
 pub fn connect_all(env: &TestEnv) {
+    reauth_all_output(env);
+}
+
+/// [`connect_all`], returning what `sq reauth` printed on stdout.
+pub fn reauth_all_output(env: &TestEnv) -> String {
+    reauth_output(env, &["reauth", "facebook", "--all"])
+}
+
+/// `args` (a `sq reauth …`) with the browser played: returns stdout.
+pub fn reauth_output(env: &TestEnv, args: &[&str]) -> String {
     let port = free_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--no-browser", "--redirect-uri", &redirect]);
     let mut child = env
-        .command(&["reauth", "facebook", "--all", "--no-browser", "--redirect-uri", &redirect])
+        .command(&all)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -127,4 +139,5 @@ pub fn connect_all(env: &TestEnv) {
         String::from_utf8_lossy(&out.stdout),
         lines.lock().unwrap()
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
