@@ -198,7 +198,6 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Text that fits the terminal. Widths are display columns (a CJK character or an emoji takes
 // two), measured after the text went through [`sanitize`]; styling is added after fitting.
@@ -338,7 +337,11 @@ impl Table {
 
     /// The lines, header first; `style(column, row, padded_text)` may color a cell (row `None`
     /// is the header) after it was fitted and padded, so escapes never upset the alignment.
-    pub fn render(&self, max: Option<usize>, style: &dyn Fn(usize, Option<usize>, String) -> String) -> Vec<String> {
+    pub fn render(
+        &self,
+        max: Option<usize>,
+        style: &dyn Fn(usize, Option<usize>, String) -> String,
+    ) -> Vec<String> {
         let n = self.headers.len();
         if n == 0 {
             return Vec::new();
@@ -366,14 +369,14 @@ impl Table {
         let mut out = Vec::new();
         let mut emit = |cells: &[String], row: Option<usize>| {
             let mut line = self.indent.clone();
-            for i in 0..n - 1 {
+            for (i, &w) in widths.iter().enumerate().take(n - 1) {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
                 let fitted = if self.flex.contains(&i) && max.is_some() {
-                    ellipsize(cell, widths[i])
+                    ellipsize(cell, w)
                 } else {
                     cell.to_string()
                 };
-                line.push_str(&style(i, row, pad(&fitted, widths[i])));
+                line.push_str(&style(i, row, pad(&fitted, w)));
                 line.push_str(&" ".repeat(self.gap));
             }
             let last = cells.get(n - 1).map(String::as_str).unwrap_or("");
@@ -461,7 +464,12 @@ mod tests {
         for (text, max, want) in cases {
             assert_eq!(wrap(text, max, "- ", "  "), want, "{text:?} {max:?}");
         }
-        for line in wrap("Пекарня «Ёлка» 東京ベーカリー 🥐 can't publish: Meta ended the session", Some(30), "  ", "    ") {
+        for line in wrap(
+            "Пекарня «Ёлка» 東京ベーカリー 🥐 can't publish: Meta ended the session",
+            Some(30),
+            "  ",
+            "    ",
+        ) {
             assert!(width(&line) <= 30, "{line:?}");
         }
     }

@@ -283,14 +283,15 @@ mod tests {
         assert!(screen.iter().any(|l| l.contains("can't be selected")), "{screen:#?}");
         assert!(screen.iter().all(|l| crate::output::width(l) <= 40), "{screen:#?}");
         assert_eq!(screen[1].trim(), crate::output::ellipsize(&format!("  {PICKER_LEGEND}"), 40).trim());
-        assert!(screen.iter().any(|l| l.starts_with("  [-] Acme Archive") || l.starts_with("> [-] Acme Archive")));
+        assert!(
+            screen.iter().any(|l| l.starts_with("  [-] Acme Archive") || l.starts_with("> [-] Acme Archive"))
+        );
     }
 
     #[test]
     fn long_lists_scroll_with_the_cursor() {
-        let items: Vec<Choice> = (0..50)
-            .map(|i| Choice { label: format!("Page {i}"), disabled: None, selected: false })
-            .collect();
+        let items: Vec<Choice> =
+            (0..50).map(|i| Choice { label: format!("Page {i}"), disabled: None, selected: false }).collect();
         let mut p = Picker::new(&items);
         for _ in 0..30 {
             p.key(&Key::ArrowDown);

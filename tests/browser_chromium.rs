@@ -310,7 +310,9 @@ fn run_in_chromium(scheme: &str, ids: &People) -> Duration {
     });
     assert!(url.contains("/dialog/oauth"), "{url}");
     assert_eq!(title, "Log in with Facebook");
-    for want in ["Dana Rivera", "Acme Bakery", LONG_NAME, UNICODE_NAME, "Opt in to all current and future Pages"] {
+    for want in
+        ["Dana Rivera", "Acme Bakery", LONG_NAME, UNICODE_NAME, "Opt in to all current and future Pages"]
+    {
         assert!(text.contains(want), "{want:?} not on the rendered page:\n{text}");
     }
     assert!(text.contains("pages_manage_posts"), "the permission toggles:\n{text}");

@@ -35,7 +35,11 @@ fn normalize(text: &str) -> String {
             {
                 s.push_str("0000-00-00");
                 i += 10;
-                if chars.get(i) == Some(&' ') && is_digit(i + 1) && is_digit(i + 2) && chars.get(i + 3) == Some(&':') {
+                if chars.get(i) == Some(&' ')
+                    && is_digit(i + 1)
+                    && is_digit(i + 2)
+                    && chars.get(i + 3) == Some(&':')
+                {
                     s.push_str(" 00:00");
                     i += 6;
                 }
@@ -76,8 +80,19 @@ fn world() -> (sq::sandbox::SandboxThread, TestEnv, People, String) {
     let sb = people_sandbox(&ids);
     let env = env_for(&sb);
     let summary = reauth_all_output(&env);
-    control(&sb, "POST", "events", Some(json!({"event": "page_role_lost", "user": ids.user, "page": ids.pages[2]})));
-    for (i, text) in [(1, "Fresh sourdough every morning from six: come early, the rye goes first and the croissants soon after"), (2, "Ёлка: новые пирожки 🥐 東京")] {
+    control(
+        &sb,
+        "POST",
+        "events",
+        Some(json!({"event": "page_role_lost", "user": ids.user, "page": ids.pages[2]})),
+    );
+    for (i, text) in [
+        (
+            1,
+            "Fresh sourdough every morning from six: come early, the rye goes first and the croissants soon after",
+        ),
+        (2, "Ёлка: новые пирожки 🥐 東京"),
+    ] {
         let r = env.run(&["queue", "add", &ids.reference(i), "--text", text, "--at", "2030-01-01T09:00:00Z"]);
         assert_eq!(r.code, 0, "{r:?}");
     }
@@ -116,7 +131,12 @@ fn reauth_summary_at_80_and_160_columns() {
         // Connect everything, then reconnect two Pages: the others are kept, and the unicode
         // Page, whose role was lost meanwhile, is reported as still broken.
         connect_all(&env);
-        control(&sb, "POST", "events", Some(json!({"event": "page_role_lost", "user": ids.user, "page": ids.pages[2]})));
+        control(
+            &sb,
+            "POST",
+            "events",
+            Some(json!({"event": "page_role_lost", "user": ids.user, "page": ids.pages[2]})),
+        );
         env.set("COLUMNS", &cols.to_string());
         let out = reauth_args_output(&env, &[&ids.reference(0), &ids.reference(1)]);
         assert_fits(&out, cols);

@@ -39,7 +39,10 @@ fn a_facebook_page_named_to_reauth_instagram_says_which_command() {
     assert!(err.contains("is a Facebook Page") && err.contains(&ids.reference(0)), "{err}");
     assert!(err.contains(&format!("sq reauth facebook {}", ids.reference(0))), "{err}");
     let err = refused_at_once(&env, &["reauth", "facebook", "threads:7000000000000001"]);
-    assert!(err.contains("Threads profile") && err.contains("sq reauth threads threads:7000000000000001"), "{err}");
+    assert!(
+        err.contains("Threads profile") && err.contains("sq reauth threads threads:7000000000000001"),
+        "{err}"
+    );
     let err = refused_at_once(&env, &["reauth", "threads", &ids.reference(1)]);
     assert!(err.contains("Facebook Page") && err.contains("sq reauth facebook"), "{err}");
 }
@@ -68,7 +71,8 @@ fn a_profile_not_connected_yet_is_said_and_allowed() {
     let port = free_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let reference = ids.reference(1);
-    let flow = browser.run(&env, &["reauth", "facebook", &reference, "--timeout", "60", "--redirect-uri", &redirect]);
+    let flow = browser
+        .run(&env, &["reauth", "facebook", &reference, "--timeout", "60", "--redirect-uri", &redirect]);
     assert!(flow.stderr().contains(&format!("{reference} is not connected yet")), "{}", flow.stderr());
     flow.browse();
     let r = flow.finish();
@@ -137,7 +141,9 @@ impl Recorder {
                 s2.lock().unwrap().push_str(&(line + "\n"));
             }
         });
-        wait_for(20, "sq to wait for the browser", || stderr.lock().unwrap().contains("Waiting for").then_some(()));
+        wait_for(20, "sq to wait for the browser", || {
+            stderr.lock().unwrap().contains("Waiting for").then_some(())
+        });
         Running { child, stderr, url_file: self.path("url") }
     }
 }
@@ -207,7 +213,10 @@ fn browser_is_used_over_ssh() {
     let line = first_line_with(&err, "Opening the authorization page");
     assert_eq!(
         line,
-        format!("Opening the authorization page with $BROWSER ({}). If it doesn't open, visit:", rec.command())
+        format!(
+            "Opening the authorization page with $BROWSER ({}). If it doesn't open, visit:",
+            rec.command()
+        )
     );
     // Over SSH the browser may be elsewhere: the paste-back is offered too.
     assert!(err.contains("paste it here"), "{err}");
@@ -225,7 +234,10 @@ fn browser_is_used_without_a_display() {
         },
         &[],
     );
-    assert!(first_line_with(&err, "Opening").contains(&format!("with $BROWSER ({})", rec.command())), "{err}");
+    assert!(
+        first_line_with(&err, "Opening").contains(&format!("with $BROWSER ({})", rec.command())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -237,7 +249,10 @@ fn the_browser_flag_beats_browser_env() {
         },
         &["--browser-from-recorder"],
     );
-    assert!(first_line_with(&err, "Opening").contains(&format!("with --browser ({})", rec.command())), "{err}");
+    assert!(
+        first_line_with(&err, "Opening").contains(&format!("with --browser ({})", rec.command())),
+        "{err}"
+    );
     assert!(!err.contains("never-run"), "{err}");
 }
 
@@ -258,7 +273,16 @@ fn no_browser_and_no_display_say_why_in_one_line() {
     let r = env.run(&["reauth", "facebook", "--all", "--timeout", "1", "--redirect-uri", &redirect]);
     assert!(first_line_with(&r.stderr, "Not opening a browser").contains("this is an SSH session"), "{r:?}");
     env.set("BROWSER", "firefox");
-    let r = env.run(&["reauth", "facebook", "--all", "--no-browser", "--timeout", "1", "--redirect-uri", &redirect]);
+    let r = env.run(&[
+        "reauth",
+        "facebook",
+        "--all",
+        "--no-browser",
+        "--timeout",
+        "1",
+        "--redirect-uri",
+        &redirect,
+    ]);
     assert!(first_line_with(&r.stderr, "Not opening a browser").contains("--no-browser was given"), "{r:?}");
     let r = env.run(&["reauth", "facebook", "--all", "--no-browser", "--browser", "firefox"]);
     assert_eq!(r.code, 2, "--no-browser and --browser conflict: {r:?}");

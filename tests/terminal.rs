@@ -18,7 +18,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn have_tmux() -> bool {
-    let ok = Command::new("tmux").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !ok {
         eprintln!("skipped: tmux is not installed (Debian: apt-get install tmux; .ci/run does)");
     }
@@ -37,11 +42,19 @@ impl Term {
         let conf = dir.path().join("tmux.conf");
         // Keep the pane after sq exits (to read its last screen and exit status); pass Esc on
         // at once instead of waiting to see whether it starts a key sequence.
-        std::fs::write(&conf, "set -g remain-on-exit on\nset -sg escape-time 0\nset -g status off\n").unwrap();
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -sg escape-time 0\nset -g status off\n")
+            .unwrap();
         let socket = format!("sq-test-{}", dir.path().file_name().unwrap().to_string_lossy());
         let mut cmd = Command::new("tmux");
-        cmd.args(["-L", &socket, "-f", conf.to_str().unwrap(), "new-session", "-d", "-s", "t"])
-            .args(["-x", &cols.to_string(), "-y", &rows.to_string(), "--", "env", "-i"]);
+        cmd.args(["-L", &socket, "-f", conf.to_str().unwrap(), "new-session", "-d", "-s", "t"]).args([
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+            "--",
+            "env",
+            "-i",
+        ]);
         cmd.arg("TERM=tmux-256color");
         if let Ok(path) = std::env::var("PATH") {
             cmd.arg(format!("PATH={path}"));
@@ -115,8 +128,11 @@ impl Drop for Term {
 fn recorder(dir: &std::path::Path) -> (String, PathBuf) {
     let script = dir.join("browser.sh");
     let url = dir.join("url");
-    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s' \"$1\" > '{0}.tmp' && mv '{0}.tmp' '{0}'\n", url.display()))
-        .unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{0}.tmp' && mv '{0}.tmp' '{0}'\n", url.display()),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -134,7 +150,10 @@ fn consent_and_redirect(url: &str) {
 }
 
 /// sq reauth facebook (no PROFILE: the picker) in tmux, up to the picker on screen.
-fn to_the_picker(n: u32, cols: u16) -> Option<(Term, TestEnv, People, sq::sandbox::SandboxThread, tempfile::TempDir)> {
+fn to_the_picker(
+    n: u32,
+    cols: u16,
+) -> Option<(Term, TestEnv, People, sq::sandbox::SandboxThread, tempfile::TempDir)> {
     if !have_tmux() {
         return None;
     }
@@ -146,7 +165,8 @@ fn to_the_picker(n: u32, cols: u16) -> Option<(Term, TestEnv, People, sq::sandbo
     let (browser, url_file) = recorder(dir.path());
     env.set("BROWSER", &browser);
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-    let term = Term::start(&env, &["reauth", "facebook", "--timeout", "60", "--redirect-uri", &redirect], cols, 30);
+    let term =
+        Term::start(&env, &["reauth", "facebook", "--timeout", "60", "--redirect-uri", &redirect], cols, 30);
     let url = wait_for(30, "the BROWSER command", || std::fs::read_to_string(&url_file).ok());
     consent_and_redirect(&url);
     term.wait_screen("esc cancel");
@@ -246,7 +266,10 @@ fn paste_back_typed_at_the_terminal() {
     assert_eq!(term.exit_status(), 0, "{}", term.screen(true));
     let screen = term.screen(true);
     assert!(screen.contains("reconnected"), "{screen}");
-    assert!(!screen.contains("code=AQ") || screen.matches("code=AQ").count() == 1, "the code is not echoed back");
+    assert!(
+        !screen.contains("code=AQ") || screen.matches("code=AQ").count() == 1,
+        "the code is not echoed back"
+    );
     env.set("SQ_NO_PROMPT", "1");
     assert_eq!(stored_profiles(&env).len(), 4, "{screen}");
 }

@@ -260,7 +260,8 @@ mod tests {
         use BrowserSource::*;
         let (ssh, nodisp) = (Some(Headless::Ssh), Some(Headless::NoDisplay));
         // (no_browser, --browser, $BROWSER, headless) -> launched source, or None for print-only
-        let cases: Vec<(bool, Option<&str>, Option<&str>, Option<Headless>, Option<BrowserSource>)> = vec![
+        type Case<'a> = (bool, Option<&'a str>, Option<&'a str>, Option<Headless>, Option<BrowserSource>);
+        let cases: Vec<Case> = vec![
             (false, None, None, None, Some(System)),
             (true, None, None, None, None),
             (true, Some("chromium"), Some("firefox"), None, None),

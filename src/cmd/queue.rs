@@ -382,8 +382,9 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<Exit, Error> {
 /// `queue list`: a header and aligned columns; the TEXT column is ellipsized to fit `width`,
 /// the last error stays whole (it says what to do).
 fn list_lines(posts: &[Post], width: Option<usize>) -> Vec<String> {
-    let mut t = crate::output::Table::new(&["ID", "STATE", "SCHEDULED", "PROFILE", "TRIES", "TEXT", "LAST ERROR"])
-        .flex(5);
+    let mut t =
+        crate::output::Table::new(&["ID", "STATE", "SCHEDULED", "PROFILE", "TRIES", "TEXT", "LAST ERROR"])
+            .flex(5);
     for p in posts {
         let error = match (&p.last_error, p.state) {
             (Some(e), PostState::Failed | PostState::Queued | PostState::Unknown) => {

@@ -1,6 +1,6 @@
 use crate::auth::{
-    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome,
-    PkceVerifier, ProfileKind, RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
+    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome, PkceVerifier, ProfileKind,
+    RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
 };
 use crate::cmd::Exit;
 use crate::connect::{self, Login, Reached};
@@ -197,7 +197,8 @@ fn did_you_mean<'a>(arg: &str, stored: &'a [ProfileWithConnection]) -> Vec<&'a P
     let mut scored: Vec<(usize, &ProfileWithConnection)> = stored
         .iter()
         .filter_map(|p| {
-            let mut keys = vec![p.profile.reference(), p.profile.remote_id.clone(), p.profile.name.to_lowercase()];
+            let mut keys =
+                vec![p.profile.reference(), p.profile.remote_id.clone(), p.profile.name.to_lowercase()];
             keys.extend(p.profile.username.as_deref().map(str::to_lowercase));
             let best = keys
                 .iter()
@@ -218,11 +219,7 @@ fn did_you_mean<'a>(arg: &str, stored: &'a [ProfileWithConnection]) -> Vec<&'a P
 
 fn quoted(p: &ProfileWithConnection) -> String {
     let name = sanitize(&p.profile.display_name());
-    if name.is_empty() {
-        p.profile.reference()
-    } else {
-        format!("{} ({name})", p.profile.reference())
-    }
+    if name.is_empty() { p.profile.reference() } else { format!("{} ({name})", p.profile.reference()) }
 }
 
 /// Checks the PROFILE arguments before the browser opens (nothing has happened yet, so a
@@ -272,7 +269,11 @@ fn check_references(ctx: &Ctx, args: &Args, stored: &[ProfileWithConnection]) ->
                     p.profile.reference(),
                     kind_words(args.network)
                 ))
-                .hint(format!("run: sq reauth {} {}", p.profile.kind.name(), p.profile.reference())));
+                .hint(format!(
+                    "run: sq reauth {} {}",
+                    p.profile.kind.name(),
+                    p.profile.reference()
+                )));
             }
             continue;
         }
@@ -800,7 +801,12 @@ pub fn summary_lines(
         styles.push(broken.then_some(Style::Bad));
     }
     for u in unreachable_named {
-        t.row(vec!["not reached".into(), u.clone(), String::new(), "this login can't reach it: tick it on Meta's page and run again".into()]);
+        t.row(vec![
+            "not reached".into(),
+            u.clone(),
+            String::new(),
+            "this login can't reach it: tick it on Meta's page and run again".into(),
+        ]);
         styles.push(Some(Style::Warn));
     }
     t.render(width, &|col, row, text| match (col, row.and_then(|r| styles.get(r).copied().flatten())) {

@@ -157,9 +157,9 @@ fn render(ctx: &Ctx, login: &Login, profiles: &[Reached], removed: &[String]) ->
         profiles.len(),
         if profiles.len() == 1 { "" } else { "s" }
     ));
-    for line in import_lines(&profiles, &removed, crate::output::stdout_width(&ctx.env), &|t| {
-        p.paint(Style::Warn, t)
-    }) {
+    for line in
+        import_lines(profiles, removed, crate::output::stdout_width(&ctx.env), &|t| p.paint(Style::Warn, t))
+    {
         p.answer(line);
     }
     if !login.declined.is_empty() {

@@ -28,9 +28,10 @@ fn pages_of(w: &World, user: &str) -> Vec<PageRow> {
         .map(|(id, p)| PageRow {
             id: id.clone(),
             name: p.name.clone(),
-            instagram: p.instagram.as_ref().map(|a| {
-                (a.clone(), w.ig.get(a).map(|s| s.username.clone()).unwrap_or_default())
-            }),
+            instagram: p
+                .instagram
+                .as_ref()
+                .map(|a| (a.clone(), w.ig.get(a).map(|s| s.username.clone()).unwrap_or_default())),
         })
         .collect();
     rows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -85,7 +86,9 @@ pub fn form(w: &World, d: &Dialog, consent: &Consent, req: &Req) -> Resp {
 
     let pages = pages_of(w, &user);
     if wants(d, "pages_") || wants(d, "instagram_") {
-        body.push_str("<fieldset id=\"pages\"><legend>Choose the Pages you want the app to access</legend>\n");
+        body.push_str(
+            "<fieldset id=\"pages\"><legend>Choose the Pages you want the app to access</legend>\n",
+        );
         body.push_str(&checkbox(
             "all_pages",
             consent.pages.is_none(),
@@ -185,7 +188,8 @@ pub fn read_form(w: &World, d: &Dialog, req: &Req) -> Consent {
         pages.iter().filter(|p| on(&format!("page_{}", p.id))).map(|p| p.id.clone()).collect();
     let pages_choice = if on("all_pages") { None } else { Some(ticked_pages) };
     let linked: Vec<&String> = pages.iter().filter_map(|p| p.instagram.as_ref().map(|(id, _)| id)).collect();
-    let ticked_ig: Vec<String> = linked.iter().filter(|id| on(&format!("ig_{id}"))).map(|s| (*s).clone()).collect();
+    let ticked_ig: Vec<String> =
+        linked.iter().filter(|id| on(&format!("ig_{id}"))).map(|s| (*s).clone()).collect();
     // Everything linked ticked under "all Pages" is the same grant as no asset list at all.
     let instagram_accounts =
         if pages_choice.is_none() && ticked_ig.len() == linked.len() { None } else { Some(ticked_ig) };
@@ -196,11 +200,7 @@ pub fn read_form(w: &World, d: &Dialog, req: &Req) -> Consent {
     let declined: Vec<String> = if d.flfb {
         Vec::new()
     } else {
-        d.requested
-            .iter()
-            .filter(|s| *s != "public_profile" && !on(&format!("perm_{s}")))
-            .cloned()
-            .collect()
+        d.requested.iter().filter(|s| *s != "public_profile" && !on(&format!("perm_{s}"))).cloned().collect()
     };
     let current = &w.consent;
     Consent {
