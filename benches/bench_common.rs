@@ -2,9 +2,11 @@
 //! tokens in the encrypted file store (same paths and formats the `sq` binary reads).
 #![allow(dead_code)]
 
-use sq::db::{Db, LoginKind, NewConnection, NewProfile, Via};
+use sq::db::{Db, LoginKind, NewConnection, NewProfile};
+use sq::model::Network;
+use sq::model::Via;
 use sq::secret::Secret;
-use sq::settings::{Network, StoreKind};
+use sq::settings::StoreKind;
 use sq::store::file::KdfParams;
 use sq::store::{Account, CredentialStore, FileStore};
 use std::path::Path;

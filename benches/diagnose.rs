@@ -11,7 +11,7 @@
 //! Run: `cargo bench --bench diagnose`. `SQ_BENCH_SKIP_SEQUENTIAL=1` skips the one-at-a-time
 //! run (about 1,500 round trips, ~80 s).
 
-use sq::diagnose::collect::{AppConfig, Apps, collect_for_token};
+use sq::cmd::diagnose::collect::{AppConfig, Apps, collect_for_token};
 use sq::diagnose::diagnose;
 use sq::meta::{GraphClient, Limits, MetaEndpoints};
 use sq::secret::Secret;

@@ -1,9 +1,14 @@
 //! The command-line surface (clap derive). Doc comments here are the help text, the man pages
 //! and the completions; `cmd/` holds what each command does.
 
-use crate::cmd;
+use crate::cmd::{self, Exit};
+use crate::ctx::Ctx;
+use crate::error::Error;
+use crate::model::Network;
 use crate::output::ColorChoice;
-use clap::{Args, Parser, Subcommand};
+use crate::settings::GlobalFlags;
+use clap::builder::PossibleValue;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub const EXIT_CODES: &str = "Exit codes:
@@ -54,6 +59,20 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
+impl GlobalArgs {
+    /// The global options as settings take them (settings know nothing of clap).
+    pub fn flags(&self) -> GlobalFlags {
+        GlobalFlags {
+            json: self.json,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            no_input: self.no_input,
+            color: self.color,
+            config: self.config.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Diagnose(cmd::diagnose::Args),
@@ -76,5 +95,36 @@ impl Command {
     /// watcher); for the rest, Ctrl-C ends the command with exit 130.
     pub fn handles_signals(&self) -> bool {
         matches!(self, Command::Sandbox(_) | Command::Publish(_) | Command::Demo(_))
+    }
+
+    /// Runs the command: the one dispatcher.
+    pub async fn run(self, ctx: &Ctx) -> Result<Exit, Error> {
+        match self {
+            Command::Diagnose(args) => cmd::diagnose::run(ctx, args).await,
+            Command::Profiles(args) => cmd::profiles::run(ctx, args).await,
+            Command::Config(args) => cmd::config::run(ctx, args).await,
+            // The completions are generated from the command tree, which is this module's.
+            Command::Completions(args) => cmd::completions::run(ctx, args, Cli::command()),
+            Command::Sandbox(args) => cmd::sandbox::run(ctx, args).await,
+            Command::Demo(args) => cmd::demo::run(ctx, args).await,
+            Command::Token(args) => cmd::token::run(ctx, args).await,
+            Command::Reauth(args) => cmd::reauth::run(ctx, args).await,
+            Command::Refresh(args) => cmd::refresh::run(ctx, args).await,
+            Command::Queue(args) => cmd::queue::run(ctx, args).await,
+            Command::Publish(args) => cmd::publish::run(ctx, args).await,
+            Command::Requeue(args) => cmd::requeue::run(ctx, args).await,
+        }
+    }
+}
+
+/// `--network` and the network arguments read a [`Network`] by its name. Implemented here rather
+/// than derived on the type, so the domain model doesn't depend on clap.
+impl ValueEnum for Network {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Network::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
     }
 }

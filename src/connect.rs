@@ -15,13 +15,15 @@
 //! Nothing here prints: callers render [`Login::summary_json`] / [`Reached::json`].
 
 use crate::ctx::Ctx;
-use crate::db::{LoginKind, NewConnection, NewProfile, Profile, Via};
+use crate::db::{LoginKind, NewConnection, NewProfile, Profile};
 use crate::error::Error;
 use crate::meta::types::{DebugToken, Page};
-use crate::meta::{AppCredentials, GraphClient, MetaError, TokenDeath};
+use crate::meta::{AppCredentials, GraphClient, MetaError};
+use crate::model::classify::TokenDeath;
+use crate::model::{Network, ProfileKind, Via};
 use crate::output::sanitize;
 use crate::secret::Secret;
-use crate::settings::{Network, StoreKind};
+use crate::settings::StoreKind;
 use crate::store::Account;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -217,11 +219,7 @@ impl Reached {
             "kind": self.network.name(),
             "name": self.display_name(),
             // The same `via` as everywhere else (spec §1 kinds + how Instagram is connected).
-            "via": match (self.network, self.via) {
-                (Network::Instagram, Via::Page) => Some("page"),
-                (Network::Instagram, Via::InstagramLogin) => Some("instagram_login"),
-                _ => None,
-            },
+            "via": ProfileKind::of(self.network, self.via).via(),
             "page_id": self.page_id,
             "tasks": self.tasks,
             "token": self.token.as_ref().map(Secret::masked),
@@ -247,7 +245,7 @@ pub fn keep_profile(p: &Profile) -> NewProfile {
 }
 
 pub fn rfc3339(unix: i64) -> Option<String> {
-    crate::diagnose::report::rfc3339(unix)
+    crate::diagnose::rfc3339(unix)
 }
 
 /// A dead token, refused with the cause in plain words (exit 4).
@@ -322,7 +320,9 @@ pub async fn inspect_facebook(
             // refused and `/me` below is the validity check.
             match graph.debug_token(&token, &token).await {
                 Ok(d) => dbg = Some(d),
-                Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
+                Err(e) if e.class() == crate::model::classify::FailureClass::Transient => {
+                    return Err(Error::from(e));
+                }
                 Err(e) if e.token_death().is_some() => return Err(meta_to_error(Network::Facebook, e)),
                 Err(_) => {}
             }
@@ -419,7 +419,9 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
     if login.scopes.iter().any(|s| s == "business_management") {
         match graph.portfolio_pages(&token).await {
             Ok(p) => lists.push(p),
-            Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
+            Err(e) if e.class() == crate::model::classify::FailureClass::Transient => {
+                return Err(Error::from(e));
+            }
             Err(e) => login.warnings.push(format!("business-portfolio Pages could not be listed: {e}")),
         }
     }
@@ -487,7 +489,9 @@ pub async fn inspect_instagram(
                 expires_at = long.expires_in.map(|s| now + s);
                 issued_at = Some(now);
             }
-            Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
+            Err(e) if e.class() == crate::model::classify::FailureClass::Transient => {
+                return Err(Error::from(e));
+            }
             Err(e) if known_short => return Err(meta_to_error(Network::Instagram, e)),
             // Already long-lived (Meta refuses to exchange it again): keep it.
             Err(_) => {}
@@ -555,7 +559,9 @@ pub async fn inspect_threads(
                 issued_at = crate::diagnose::meta_time(d.issued_at);
                 scopes = d.scopes;
             }
-            Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
+            Err(e) if e.class() == crate::model::classify::FailureClass::Transient => {
+                return Err(Error::from(e));
+            }
             Err(_) => {}
         }
     }
@@ -568,7 +574,9 @@ pub async fn inspect_threads(
                     expires_at = long.expires_in.map(|s| now + s);
                     issued_at = Some(now);
                 }
-                Err(e) if e.class() == crate::meta::FailureClass::Transient => return Err(Error::from(e)),
+                Err(e) if e.class() == crate::model::classify::FailureClass::Transient => {
+                    return Err(Error::from(e));
+                }
                 Err(e @ MetaError::WrongThreadsAppId { .. }) => return Err(Error::from(e)),
                 Err(e) if known_short => return Err(meta_to_error(Network::Threads, e)),
                 Err(_) => {}
@@ -725,8 +733,12 @@ pub fn failed_posts(ctx: &Ctx) -> std::collections::HashMap<String, u64> {
 pub async fn diagnose_profiles(ctx: &Ctx, refs: &[String]) -> Result<crate::diagnose::Report, Error> {
     let rows: Vec<_> =
         ctx.db()?.list_profiles()?.into_iter().filter(|p| refs.contains(&p.profile.reference())).collect();
-    let facts =
-        crate::diagnose::local::facts_for(ctx, &rows, crate::diagnose::local::Scope::Report, &|_, _| {})
-            .await?;
+    let facts = crate::cmd::diagnose::local::facts_for(
+        ctx,
+        &rows,
+        crate::cmd::diagnose::local::Scope::Report,
+        &|_, _| {},
+    )
+    .await?;
     Ok(crate::diagnose::diagnose(&facts, ctx.clock.now_unix()))
 }

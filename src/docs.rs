@@ -1,7 +1,12 @@
-//! Generated documentation: man pages from the clap tree (habit 15). Committed under `docs/man`
-//! and checked by `tests/generated.rs`.
+//! Generated documentation: man pages and shell completions from the clap tree. Committed
+//! under `docs/man` and `completions/`, and checked by `tests/generated.rs`.
 
 use clap::CommandFactory;
+
+/// The completion script for `shell`, as committed under `completions/`.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    crate::cmd::completions::render(shell, &mut crate::cli::Cli::command())
+}
 
 /// `(file name, roff text)` for `sq.1` and one page per subcommand (`sq-diagnose.1`, ...).
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {

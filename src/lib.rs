@@ -1,8 +1,11 @@
 //! sq: keeps Facebook Page, Instagram and Threads profiles publishing.
 //!
 //! Data flows one way: `cli` → `cmd` → (`meta`, `store`, `db`) collect facts → `diagnose` /
-//! policy decide → `output` renders.
+//! policy decide → `output` renders. `docs/ARCHITECTURE.md` says which module may use which;
+//! `architecture.rs` checks it.
 
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod cli;
 pub mod cmd;
@@ -17,6 +20,7 @@ pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod meta;
+pub mod model;
 pub mod output;
 pub mod prompt;
 pub mod publish;
@@ -27,7 +31,6 @@ pub mod signal;
 pub mod store;
 
 use clap::Parser;
-use cmd::Exit;
 use error::Error;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -47,7 +50,7 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line with a given environment snapshot.
 pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
-    let settings = match settings::Settings::resolve(&cli.global, &env) {
+    let settings = match settings::Settings::resolve(&cli.global.flags(), &env) {
         Ok(s) => s,
         Err(err) => {
             let printer =
@@ -78,10 +81,10 @@ pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
     let own_signals = cli.command.handles_signals();
     let result = runtime.block_on(async {
         if own_signals {
-            return cmd::dispatch(&ctx, cli.command).await;
+            return cli.command.run(&ctx).await;
         }
         tokio::select! {
-            r = cmd::dispatch(&ctx, cli.command) => r,
+            r = cli.command.run(&ctx) => r,
             // Ctrl-C: the command's future is dropped at an await point; database writes are
             // single transactions and credential writes are atomic, so nothing is half-done.
             _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
@@ -90,8 +93,7 @@ pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
     // Don't wait for stray blocking tasks (a hung keyring call) on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(Exit::Success) => ExitCode::SUCCESS,
-        Ok(Exit::Code(kind)) => ExitCode::from(kind.exit_code()),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
             ctx.printer.error(&err);
             ExitCode::from(err.exit_code())

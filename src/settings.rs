@@ -1,11 +1,11 @@
 //! Settings resolved once (habit 3, after uv's `settings.rs`): flags over environment over
 //! config file over defaults. Commands read `Settings`, never env vars or clap types.
 
-use crate::cli::GlobalArgs;
 use crate::config::ConfigFile;
 use crate::env::{self, Env};
 use crate::error::Error;
 use crate::meta::hosts::MetaEndpoints;
+use crate::model::Network;
 use crate::output::ColorChoice;
 use crate::secret::Secret;
 use std::path::PathBuf;
@@ -57,48 +57,6 @@ pub struct Sourced<T> {
     pub source: Source,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    Facebook,
-    Instagram,
-    Threads,
-}
-
-impl Network {
-    pub const ALL: [Network; 3] = [Network::Facebook, Network::Instagram, Network::Threads];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Network::Facebook => "facebook",
-            Network::Instagram => "instagram",
-            Network::Threads => "threads",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Network> {
-        Network::ALL.into_iter().find(|n| n.name() == s)
-    }
-}
-
-impl std::fmt::Display for Network {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// One app's credentials as far as settings know them. A secret kept in the credential store
 /// is loaded by the commands that need it (opening the keyring costs time).
 #[derive(Debug, Clone, Default)]
@@ -124,6 +82,18 @@ impl Paths {
     pub fn credential_file(&self) -> PathBuf {
         self.data_dir.join("credentials.enc")
     }
+}
+
+/// The global command-line options, as plain values (`cli::GlobalArgs::flags`).
+#[derive(Debug, Clone, Default)]
+pub struct GlobalFlags {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub no_input: bool,
+    pub color: ColorChoice,
+    /// `--config <FILE>`.
+    pub config: Option<PathBuf>,
 }
 
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
@@ -172,7 +142,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn resolve(args: &GlobalArgs, env: &Env) -> Result<Settings, Error> {
+    pub fn resolve(args: &GlobalFlags, env: &Env) -> Result<Settings, Error> {
         let config_dir = match env.get(env::SQ_CONFIG_DIR) {
             Some(d) => PathBuf::from(d),
             None => dirs::config_dir().map(|d| d.join("sq")).ok_or_else(|| {

@@ -2,9 +2,11 @@
 //! The SQLite layer: migrations, the repository, reference resolution, and two sq processes
 //! writing at once.
 
-use sq::db::{Db, DbError, LoginKind, NewConnection, NewProfile, Via, schema};
+use sq::db::{Db, DbError, LoginKind, NewConnection, NewProfile, schema};
 use sq::error::{Error, Kind};
-use sq::settings::{Network, StoreKind};
+use sq::model::Network;
+use sq::model::Via;
+use sq::settings::StoreKind;
 use sq::store::Account;
 use std::path::Path;
 

@@ -3,14 +3,16 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use sq::diagnose::collect::{
+use sq::cmd::diagnose::ReportExit;
+use sq::cmd::diagnose::collect::{
     AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret, collect, collect_for_token,
 };
-use sq::diagnose::{Code, ProfileKind, Report, Status, diagnose};
+use sq::diagnose::{Code, Report, Status, diagnose};
 use sq::meta::{GraphClient, Limits, MetaEndpoints};
+use sq::model::Network;
+use sq::model::ProfileKind;
 use sq::sandbox::{RunningSandbox, SandboxOptions, Scenario, start};
 use sq::secret::Secret;
-use sq::settings::Network;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now() -> i64 {
@@ -73,7 +75,7 @@ fn fb(input: &mut CollectInput, code: &str, page: &str, page_token: Option<&str>
     let token = page_token
         .map(str::to_string)
         .unwrap_or_else(|| format!("EAASandboxFindings{code}Page00000000000001"));
-    let mut p = StoredProfile::new(ProfileKind::Page, page, format!("Page {page}"), tok(&token));
+    let mut p = StoredProfile::new(ProfileKind::FacebookPage, page, format!("Page {page}"), tok(&token));
     p.connection_id = Some(conn.clone());
     input.profiles.push(p);
     if let Some(ig) = ig {
@@ -128,7 +130,7 @@ async fn findings_world_gives_each_profile_its_finding() {
         "threads.window",
         tok("THAASandboxFindingsRefreshWindow000001"),
     ));
-    let mut missing = StoredProfile::new(ProfileKind::Page, "1", "No Token", StoredSecret::Missing);
+    let mut missing = StoredProfile::new(ProfileKind::FacebookPage, "1", "No Token", StoredSecret::Missing);
     missing.failed_posts = 2;
     input.profiles.push(missing);
 
@@ -202,7 +204,7 @@ async fn unreachable_case(fault: Value, timeout: Duration) {
         ("777", "EAASandboxDefaultPage777000000000000001"),
         ("888", "EAASandboxDefaultPage888000000000000001"),
     ] {
-        let mut p = StoredProfile::new(ProfileKind::Page, page, page, tok(token));
+        let mut p = StoredProfile::new(ProfileKind::FacebookPage, page, page, tok(token));
         p.connection_id = Some("fb".into());
         input.profiles.push(p);
     }

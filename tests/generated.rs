@@ -29,7 +29,7 @@ fn completions_and_man_pages_match_the_code() {
         (Shell::PowerShell, "_sq.ps1"),
         (Shell::Elvish, "sq.elv"),
     ] {
-        check(&root.join("completions").join(file), &sq::cmd::completions::render(shell), &mut stale);
+        check(&root.join("completions").join(file), &sq::docs::completions(shell), &mut stale);
     }
     let man_dir = root.join("docs").join("man");
     let pages = sq::docs::man_pages();

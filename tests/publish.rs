@@ -4,13 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use sq::auth::ProfileKind;
 use sq::ctx::Clock;
-use sq::meta::classify::{FailureClass, TokenDeath};
 use sq::meta::{GraphClient, Host, Limits, MetaEndpoints};
+use sq::model::ProfileKind;
+use sq::model::classify::{FailureClass, TokenDeath};
 use sq::publish::{
     Journal, JournalError, MemoryJournal, PollPolicy, PostRequest, PublishFailure, PublishOptions, Published,
-    Publisher, Reconciled, Recorded, RetryPolicy,
+    Publisher, Reconciled, Recorded, RetryPolicy, SettlePolicy,
 };
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
 use sq::secret::Secret;
@@ -78,6 +78,7 @@ impl Env {
                 max_interval: Duration::from_millis(40),
                 max_polls: 10,
             },
+            settle: SettlePolicy { reads: 2, interval: Duration::from_millis(5) },
             reconcile_grace,
             ..PublishOptions::default()
         };
@@ -515,8 +516,8 @@ impl Clock for ManualClock {
 #[tokio::test]
 async fn hung_facebook_post_is_unknown_then_reconciled() {
     let env = Env::new();
-    // The sandbox answers after 0.8 s; the client gives up after 0.4 s.
-    env.fault(json!({"kind": "hang", "secs": 0.8, "match": {"path": "/feed", "method": "POST"}, "count": 1}))
+    // The sandbox answers after 1.5 s; the client gives up after 0.4 s.
+    env.fault(json!({"kind": "hang", "secs": 1.5, "match": {"path": "/feed", "method": "POST"}, "count": 1}))
         .await;
     let clock = Arc::new(ManualClock(AtomicI64::new(time::OffsetDateTime::now_utc().unix_timestamp())));
     let mut p = env.publisher_with(Duration::from_secs(60));
@@ -531,7 +532,7 @@ async fn hung_facebook_post_is_unknown_then_reconciled() {
     // Too soon to trust "not there": still unknown, and publish refuses to send.
     assert!(matches!(p.reconcile(&post, &tok(PAGE_TOKEN)).await, Reconciled::StillUnknown(_)));
     assert!(matches!(p.publish(&post, &tok(PAGE_TOKEN), &mut j).await, Err(PublishFailure::Unknown { .. })));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     clock.0.fetch_add(61, Ordering::SeqCst);
     let landed = env.published("facebook", PAGE).await.len();
     let r = p.reconcile(&post, &tok(PAGE_TOKEN)).await;

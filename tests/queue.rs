@@ -12,10 +12,12 @@ mod common;
 
 use common::{Run, TestEnv};
 use serde_json::{Value, json};
-use sq::db::{Db, LoginKind, NewConnection, NewProfile, Via};
+use sq::db::{Db, LoginKind, NewConnection, NewProfile};
+use sq::model::Network;
+use sq::model::Via;
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
 use sq::secret::Secret;
-use sq::settings::{Network, StoreKind};
+use sq::settings::StoreKind;
 use sq::store::file::KdfParams;
 use sq::store::{Account, CredentialStore, FileStore};
 use std::time::Duration;

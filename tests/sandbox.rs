@@ -801,7 +801,10 @@ async fn threads_flow() {
     let (s, v) = t.post_form("/graph.threads.net/v1.0/7000000000000001/threads_publish", &publish).await;
     assert_eq!(s, 400);
     assert_eq!(v["error"]["code"], 24);
-    assert_eq!(v["error"]["type"], "THApiException");
+    // "Media Not Found", in the shape Meta sends it (fbsamples/threads_api#70).
+    assert_eq!(v["error"]["error_subcode"], 4279009);
+    assert_eq!(v["error"]["type"], "OAuthException");
+    assert_eq!(v["error"]["error_user_title"], "Media Not Found");
     for want in ["IN_PROGRESS", "FINISHED"] {
         let (_, v) = t
             .get_bearer(&format!("/graph.threads.net/v1.0/{cid}?fields=status,error_message"), TH_TOKEN)

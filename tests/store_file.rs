@@ -29,14 +29,14 @@ fn round_trip_across_instances() {
     assert!(!path(dir.path()).exists(), "deleting from nothing writes nothing");
 
     s.save(&page, &Secret::new("EAABpagetoken0000f3c1")).unwrap();
-    s.save(&Account::app_secret(sq::settings::Network::Threads), &Secret::new("th-secret")).unwrap();
+    s.save(&Account::app_secret(sq::model::Network::Threads), &Secret::new("th-secret")).unwrap();
     s.save(&page, &Secret::new("EAABpagetoken1111f3c1")).unwrap(); // replace
 
     // A second process: fresh instance, no cached key.
     let other = store(dir.path(), "correct horse");
     assert_eq!(other.load(&page).unwrap().unwrap().expose(), "EAABpagetoken1111f3c1");
     assert_eq!(
-        other.load(&Account::app_secret(sq::settings::Network::Threads)).unwrap().unwrap().expose(),
+        other.load(&Account::app_secret(sq::model::Network::Threads)).unwrap().unwrap().expose(),
         "th-secret"
     );
     assert_eq!(other.load(&Account::page("778")).unwrap(), None);

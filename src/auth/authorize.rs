@@ -5,7 +5,7 @@
 use super::pkce::{PkceChallenge, State};
 use super::redirect::RedirectUri;
 use crate::meta::hosts::{Host, MetaEndpoints};
-use crate::settings::Network;
+use crate::model::{Network, ProfileKind};
 
 /// The three consent screens. Instagram via a Page goes through [`Login::Facebook`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,49 +35,17 @@ impl Login {
     }
 }
 
-/// The kinds of profile of spec §1, as far as permissions go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProfileKind {
-    FacebookPage,
-    /// An Instagram professional account reached through its Page (Facebook Login).
-    InstagramViaPage,
-    /// An Instagram professional account with its own Instagram Login connection.
-    InstagramLogin,
-    Threads,
+/// The consent screen a kind of profile is authorized on.
+pub trait KindLogin {
+    fn login(self) -> Login;
 }
 
-impl ProfileKind {
-    pub fn login(self) -> Login {
+impl KindLogin for ProfileKind {
+    fn login(self) -> Login {
         match self {
             ProfileKind::FacebookPage | ProfileKind::InstagramViaPage => Login::Facebook,
             ProfileKind::InstagramLogin => Login::InstagramLogin,
             ProfileKind::Threads => Login::Threads,
-        }
-    }
-
-    /// The permissions a profile of this kind needs to be listed and to publish.
-    ///
-    /// Facebook: `business_management` is always asked for, because a Page reached through a
-    /// Business Portfolio is missing from `/me/accounts` without it (§4.3, §12.2) and sq can't
-    /// know before the login which Pages those are. Instagram via Page needs the Page
-    /// permissions too, to find the Page and its link (§3.3).
-    pub fn permissions(self) -> &'static [&'static str] {
-        const PAGES: &[&str] =
-            &["pages_show_list", "pages_read_engagement", "pages_manage_posts", "business_management"];
-        match self {
-            ProfileKind::FacebookPage => PAGES,
-            ProfileKind::InstagramViaPage => &[
-                "pages_show_list",
-                "pages_read_engagement",
-                "pages_manage_posts",
-                "business_management",
-                "instagram_basic",
-                "instagram_content_publish",
-            ],
-            ProfileKind::InstagramLogin => {
-                &["instagram_business_basic", "instagram_business_content_publish"]
-            }
-            ProfileKind::Threads => &["threads_basic", "threads_content_publish"],
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod pkce;
 pub mod redirect;
 pub mod tls;
 
-pub use authorize::{AuthorizeParams, Login, ProfileKind, authorize_url, scopes_for};
+pub use authorize::{AuthorizeParams, KindLogin, Login, authorize_url, scopes_for};
 pub use browser::{
     BrowserDecision, BrowserOpener, SystemBrowser, browser_decision, open_url_text, ssh_tunnel_recipe,
 };

@@ -2,8 +2,9 @@ use crate::cmd::Exit;
 use crate::config::{self, ConfigKey};
 use crate::ctx::Ctx;
 use crate::error::Error;
+use crate::model::Network;
 use crate::secret::Secret;
-use crate::settings::{Network, StoreKind};
+use crate::settings::StoreKind;
 use crate::store::Account;
 use serde::Serialize;
 

@@ -1,9 +1,8 @@
-//! One file per subcommand (habit 2): `Args` (its doc comments are the help) and
-//! `run(ctx, args)`. The dispatcher is one exhaustive match.
+//! One file per subcommand: `Args` (its doc comments are the help) and `run(ctx, args)`; a
+//! folder when a command has parts (`diagnose/`). The dispatcher, one exhaustive match, is
+//! `cli::Command::run`: `cli` knows the commands, the commands don't know `cli`.
 
-use crate::cli::Command;
-use crate::ctx::Ctx;
-use crate::error::{Error, Kind};
+use crate::error::Kind;
 
 pub mod completions;
 pub mod config;
@@ -27,19 +26,12 @@ pub enum Exit {
     Code(Kind),
 }
 
-pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, Error> {
-    match command {
-        Command::Diagnose(args) => diagnose::run(ctx, args).await,
-        Command::Profiles(args) => profiles::run(ctx, args).await,
-        Command::Config(args) => config::run(ctx, args).await,
-        Command::Completions(args) => completions::run(ctx, args),
-        Command::Sandbox(args) => sandbox::run(ctx, args).await,
-        Command::Demo(args) => demo::run(ctx, args).await,
-        Command::Token(args) => token::run(ctx, args).await,
-        Command::Reauth(args) => reauth::run(ctx, args).await,
-        Command::Refresh(args) => refresh::run(ctx, args).await,
-        Command::Queue(args) => queue::run(ctx, args).await,
-        Command::Publish(args) => publish::run(ctx, args).await,
-        Command::Requeue(args) => requeue::run(ctx, args).await,
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Code(kind) => kind.exit_code(),
+        }
     }
 }

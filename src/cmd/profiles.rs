@@ -1,8 +1,9 @@
 use crate::cmd::Exit;
 use crate::ctx::Ctx;
-use crate::db::{ProfileWithConnection, Via};
+use crate::db::ProfileWithConnection;
 use crate::diagnose::report::{human_time, rfc3339};
 use crate::error::Error;
+use crate::model::{ProfileKind, Via};
 use crate::output::sanitize;
 use crate::store::Account;
 use serde::Serialize;
@@ -88,11 +89,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
 }
 
 fn via(p: &ProfileWithConnection) -> Option<&'static str> {
-    match (p.profile.kind, p.profile.via) {
-        (crate::settings::Network::Instagram, Via::Page) => Some("page"),
-        (crate::settings::Network::Instagram, Via::InstagramLogin) => Some("instagram_login"),
-        _ => None,
-    }
+    ProfileKind::of(p.profile.kind, p.profile.via).via()
 }
 
 /// A Page token from a long-lived login never expires; Instagram Login and Threads tokens

@@ -2,16 +2,16 @@ use crate::cmd::Exit;
 use crate::cmd::queue::{parse_duration, post_line, profile_ref, publish_kind, time_str};
 use crate::ctx::{Clock, Ctx};
 use crate::db::Db;
-use crate::db::queue::{ErrorRecord, Outcome, Post, PostState};
+use crate::db::queue::{ErrorRecord, Outcome, Post, PostState, Recovery};
 use crate::error::{Error, Kind};
-use crate::meta::classify::FailureClass;
+use crate::model::Network;
+use crate::model::classify::FailureClass;
 use crate::output::{Printer, sanitize};
 use crate::publish::journal_db::DbJournal;
 use crate::publish::{
     Failure, PostRequest, PublishFailure, PublishOptions, Publisher, Reconciled, Recorded, RetryPolicy,
 };
 use crate::secret::Secret;
-use crate::settings::Network;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,7 +102,8 @@ async fn run_passes(ctx: &Ctx, args: &Args, stop: watch::Receiver<bool>) -> Resu
         let db = ctx.db()?;
         args.profiles.iter().map(|p| profile_ref(&db, p)).collect::<Result<Vec<_>, _>>()?
     };
-    let owner = owner_id();
+    let owner =
+        Owner { id: owner_id(), process: crate::publish::owner::ProcessId::current().map(|p| p.encode()) };
     let mut last;
     loop {
         let report = if args.dry_run {
@@ -131,6 +132,13 @@ async fn run_passes(ctx: &Ctx, args: &Args, stop: watch::Receiver<bool>) -> Resu
 /// `pid:<pid>:<random>`: unique per process, readable in the history.
 fn owner_id() -> String {
     format!("pid:{}:{:08x}", std::process::id(), getrandom::u32().unwrap_or(0))
+}
+
+/// This run as a claim holder: its owner id, and the process identity another run uses to see
+/// that it is gone (`None` where the platform gives none; its claims then wait for the lease).
+struct Owner {
+    id: String,
+    process: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,6 +173,8 @@ struct RecoveredView {
     id: i64,
     profile: String,
     state: PostState,
+    /// `lease_expired` or `owner_gone`.
+    why: Recovery,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -174,6 +184,9 @@ struct Counts {
     failed: usize,
     unknown: usize,
     held: usize,
+    /// Posts still `unknown` that this run did not get to reconcile (their profile was held,
+    /// busy in another run, or past `--limit`).
+    unreconciled: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -264,8 +277,12 @@ impl Report {
             return p.json(self);
         }
         for r in &self.recovered {
+            let how = match r.why {
+                Recovery::LeaseExpired => "a run that stopped",
+                Recovery::OwnerGone => "a run that is gone",
+            };
             p.warn(format!(
-                "post #{} ({}) was left claimed by a run that stopped; it is now {}",
+                "post #{} ({}) was left claimed by {how}; it is now {}",
                 r.id, r.profile, r.state
             ));
         }
@@ -309,7 +326,14 @@ impl Report {
             c.unknown,
             c.held
         ));
-        if c.unknown > 0 {
+        if c.unreconciled > 0 {
+            p.status(format!(
+                "{} post(s) are still unknown and were not reconciled in this run (profile held, busy in another \
+                 run, or past --limit)",
+                c.unreconciled
+            ));
+        }
+        if c.unknown + c.unreconciled > 0 {
             p.hint("`unknown` posts are reconciled with Meta by the next `sq publish` before anything is sent again");
         }
         if self.final_failure || self.auth {
@@ -325,7 +349,7 @@ impl Report {
 /// A profile ready to publish: its kind, id and token.
 struct Target {
     reference: String,
-    kind: crate::auth::ProfileKind,
+    kind: crate::model::ProfileKind,
     remote_id: String,
     token: Secret,
 }
@@ -450,6 +474,7 @@ fn dry_run(ctx: &Ctx, refs: &[String], limit: Option<usize>) -> Result<Report, E
 struct Shared {
     db: Arc<Mutex<Db>>,
     owner: String,
+    process: Option<String>,
     lease: Duration,
     clock: Arc<dyn Clock>,
     publisher: Publisher,
@@ -474,17 +499,20 @@ async fn pass(
     ctx: &Ctx,
     args: &Args,
     refs: &[String],
-    owner: &str,
+    owner: &Owner,
     stop: &watch::Receiver<bool>,
 ) -> Result<Report, Error> {
     let now = ctx.clock.now_unix();
     let mut db = ctx.db()?;
     let mut report = Report::default();
-    for r in db.recover_expired_claims(now)? {
-        report.recovered.push(RecoveredView { id: r.id, profile: r.profile, state: r.to });
+    // Claims whose lease ran out, and at once those whose process is provably gone (killed,
+    // crashed): their posts are reconciled in this very pass.
+    for r in db.recover_claims(now, &crate::publish::owner::is_gone)? {
+        report.recovered.push(RecoveredView { id: r.id, profile: r.profile, state: r.to, why: r.why });
     }
     let targets = targets(ctx, &db, refs, now, &mut report).await?;
     if targets.is_empty() {
+        count_unreconciled(&db, refs, &mut report)?;
         return Ok(report);
     }
     let app = ctx.app_credentials(Network::Facebook).await.unwrap_or(None);
@@ -495,7 +523,8 @@ async fn pass(
     };
     let shared = Arc::new(Shared {
         db: Arc::new(Mutex::new(db)),
-        owner: owner.to_string(),
+        owner: owner.id.clone(),
+        process: owner.process.clone(),
         lease: args.lease,
         clock: ctx.clock.clone(),
         publisher: Publisher::new(ctx.graph(app)?, opts),
@@ -555,7 +584,21 @@ async fn pass(
         return Err(e);
     }
     report.results.sort_by_key(|r| r.id);
+    count_unreconciled(&shared.lock(), refs, &mut report)?;
     Ok(report)
+}
+
+/// Posts left `unknown` (of the run's profiles) that this run did not reconcile: said in the
+/// summary and the exit code, never a silent 0.
+fn count_unreconciled(db: &Db, refs: &[String], report: &mut Report) -> Result<(), Error> {
+    let filter = crate::db::queue::PostFilter { states: vec![PostState::Unknown], profiles: refs.to_vec() };
+    let handled: std::collections::HashSet<i64> = report.results.iter().map(|r| r.id).collect();
+    let left = db.list_posts(&filter)?.iter().filter(|p| !handled.contains(&p.id)).count();
+    report.summary.unreconciled = left;
+    if left > 0 {
+        report.leftover = true;
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -588,7 +631,8 @@ async fn profile_worker(s: &Shared, t: Target) -> Result<WorkerResult, Error> {
             }
         }
         let now = s.clock.now_unix();
-        let claimed = s.lock().claim_next(&t.reference, &s.owner, s.lease_until(), now)?;
+        let claimed =
+            s.lock().claim_next(&t.reference, &s.owner, s.process.as_deref(), s.lease_until(), now)?;
         let Some((post, from)) = claimed else {
             if s.limit.is_some() {
                 s.claimed.fetch_sub(1, Ordering::SeqCst);

@@ -1,13 +1,12 @@
-use crate::auth::ProfileKind;
 use crate::cmd::Exit;
 use crate::ctx::Ctx;
 use crate::db::queue::{CancelOutcome, HistoryEntry, LastError, NewPost, Post, PostFilter, PostState};
-use crate::db::{Db, Profile, Via};
+use crate::db::{Db, Profile};
 use crate::diagnose::report::rfc3339;
 use crate::error::Error;
+use crate::model::{Network, ProfileKind};
 use crate::output::sanitize;
 use crate::publish::PostRequest;
-use crate::settings::Network;
 use serde::Serialize;
 
 /// Add, list, show and cancel posts on the local queue
@@ -148,12 +147,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
 
 /// The publishing kind of a connected profile.
 pub(crate) fn publish_kind(p: &Profile) -> ProfileKind {
-    match (p.kind, p.via) {
-        (Network::Facebook, _) => ProfileKind::FacebookPage,
-        (Network::Instagram, Via::InstagramLogin) => ProfileKind::InstagramLogin,
-        (Network::Instagram, _) => ProfileKind::InstagramViaPage,
-        (Network::Threads, _) => ProfileKind::Threads,
-    }
+    ProfileKind::of(p.kind, p.via)
 }
 
 /// A time on the command line: `now`, `+30m` / `+2h` / `+1d` (from now), or RFC 3339.

@@ -1,17 +1,20 @@
 use crate::auth::{
-    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome, PkceVerifier, ProfileKind,
-    RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
+    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome, PkceVerifier, RedirectUri,
+    State, StdinSource, SystemBrowser, TlsIdentity,
 };
 use crate::cmd::Exit;
+use crate::cmd::diagnose::ReportExit;
 use crate::connect::{self, Login, Reached};
 use crate::ctx::Ctx;
-use crate::db::{NewProfile, ProfileWithConnection, Via};
+use crate::db::{NewProfile, ProfileWithConnection};
 use crate::error::{Error, Kind};
 use crate::meta::AppCredentials;
+use crate::model::Network;
+use crate::model::ProfileKind;
+use crate::model::Via;
 use crate::output::{Style, sanitize};
 use crate::prompt::Choice;
 use crate::secret::Secret;
-use crate::settings::Network;
 use crate::store::Account;
 use serde_json::json;
 use std::io::Write;
@@ -762,7 +765,7 @@ async fn finish(
     if let Some(r) = &report {
         p.answer("");
         let width = crate::output::stdout_width(&ctx.env);
-        for line in crate::diagnose::render_human_width(r, &|s, t| p.paint(s, t), width) {
+        for line in crate::cmd::diagnose::render::render_human_width(r, &|s, t| p.paint(s, t), width) {
             p.answer(line);
         }
     }

@@ -1,12 +1,13 @@
 use crate::cmd::Exit;
 use crate::ctx::Ctx;
-use crate::db::{NewConnection, ProfileWithConnection, Via};
+use crate::db::{NewConnection, ProfileWithConnection};
 use crate::diagnose::report::human_time;
 use crate::error::{Error, Kind};
-use crate::meta::FailureClass;
+use crate::model::Network;
+use crate::model::Via;
+use crate::model::classify::FailureClass;
 use crate::output::sanitize;
 use crate::secret::Secret;
-use crate::settings::Network;
 use serde_json::json;
 
 /// Meta refreshes a long-lived Instagram Login / Threads token only once it is this old.

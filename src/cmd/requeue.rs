@@ -5,9 +5,9 @@ use crate::db::Db;
 use crate::db::queue::{PostState, RequeueCandidate};
 use crate::diagnose::{Code, Status};
 use crate::error::{Error, Kind};
-use crate::meta::classify::FailureClass;
+use crate::model::Network;
+use crate::model::classify::FailureClass;
 use crate::output::sanitize;
-use crate::settings::Network;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -42,7 +42,7 @@ pub struct Args {
     pub targets: Vec<String>,
     /// Only posts of this network
     #[arg(long, value_enum, requires = "failed")]
-    pub network: Option<NetworkArg>,
+    pub network: Option<Network>,
     /// Only posts that failed within this long (e.g. 24h, 7d)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "failed")]
     pub since: Option<Duration>,
@@ -58,23 +58,6 @@ pub struct Args {
     /// Requeue without the health check (posts of a broken profile will fail again)
     #[arg(long)]
     pub force: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NetworkArg {
-    Facebook,
-    Instagram,
-    Threads,
-}
-
-impl NetworkArg {
-    fn network(self) -> Network {
-        match self {
-            NetworkArg::Facebook => Network::Facebook,
-            NetworkArg::Instagram => Network::Instagram,
-            NetworkArg::Threads => Network::Threads,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -163,7 +146,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
         let refs = args.targets.iter().map(|p| profile_ref(&db, p)).collect::<Result<Vec<_>, _>>()?;
         let since = args.since.map(|d| now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
         let wanted = classes(&args.classes);
-        let network = args.network.map(NetworkArg::network);
+        let network = args.network;
         db.failed_posts(&refs, since)?
             .into_iter()
             .filter(|c| network.is_none_or(|n| c.network == n))
@@ -318,9 +301,13 @@ async fn health(
     if found.is_empty() {
         return Ok(out);
     }
-    let facts =
-        crate::diagnose::local::facts_for(ctx, &found, crate::diagnose::local::Scope::Health, &|_, _| {})
-            .await?;
+    let facts = crate::cmd::diagnose::local::facts_for(
+        ctx,
+        &found,
+        crate::cmd::diagnose::local::Scope::Health,
+        &|_, _| {},
+    )
+    .await?;
     let report = crate::diagnose::diagnose(&facts, now);
     for pr in &report.profiles {
         if !matches!(pr.status, Status::Broken | Status::Unknown) {

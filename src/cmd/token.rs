@@ -2,9 +2,9 @@ use crate::cmd::Exit;
 use crate::connect::{self, Login, Reached};
 use crate::ctx::Ctx;
 use crate::error::Error;
+use crate::model::Network;
 use crate::output::Style;
 use crate::secret::Secret;
-use crate::settings::Network;
 use is_terminal::IsTerminal;
 use std::io::Read;
 
@@ -81,7 +81,7 @@ fn read_token(ctx: &Ctx, network: Network) -> Result<Secret, Error> {
 pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<Exit, Error> {
     let network = args.network;
     let token = read_token(ctx, network)?;
-    if let Some(guess) = crate::diagnose::collect::network_of_token(&token) {
+    if let Some(guess) = crate::cmd::diagnose::collect::network_of_token(&token) {
         if guess != network {
             ctx.printer.warn(format!(
                 "this looks like a {guess} token ({}), not a {network} one; checking it as {network} anyway",

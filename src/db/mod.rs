@@ -9,9 +9,7 @@ pub mod queue;
 mod repo;
 pub mod schema;
 
-pub use repo::{
-    Connection, LoginKind, NewConnection, NewProfile, Profile, ProfileWithConnection, Replaced, Via,
-};
+pub use repo::{Connection, LoginKind, NewConnection, NewProfile, Profile, ProfileWithConnection, Replaced};
 
 use crate::error::Error;
 use rusqlite::{ErrorCode, TransactionBehavior};

@@ -11,11 +11,13 @@
 //!   `state = 'publishing' AND claim_owner = me`; a process that lost its claim (its lease ran
 //!   out and another process took the post over) can't record a step, so it sends nothing.
 //! - A lease that ran out means its process died: the post becomes `unknown` when a request
-//!   may have gone out (a journal checkpoint exists), else `queued` again.
+//!   may have gone out (a journal checkpoint exists), else `queued` again. A claim whose
+//!   process is provably gone (the caller checks the recorded `claim_process`) is recovered
+//!   the same way at once, without waiting for the lease.
 
 use super::{Db, DbError, classify};
-use crate::meta::classify::FailureClass;
-use crate::settings::Network;
+use crate::model::Network;
+use crate::model::classify::FailureClass;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
@@ -189,12 +191,23 @@ pub enum CancelOutcome {
     NotFound,
 }
 
-/// Posts whose lease ran out, and what they became.
+/// Posts whose claim was recovered, and what they became.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
     pub id: i64,
     pub profile: String,
     pub to: PostState,
+    pub why: Recovery,
+}
+
+/// Why a claim was recovered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recovery {
+    /// Its lease ran out (the process stopped renewing it).
+    LeaseExpired,
+    /// Its process is gone, seen before the lease ran out.
+    OwnerGone,
 }
 
 const POST_COLUMNS: &str = "id, profile, network, text, link, image_urls, original_at, scheduled_at, state,
@@ -406,33 +419,53 @@ impl Db {
         })
     }
 
-    /// Posts whose publishing process died (lease ran out): `unknown` when a request may have
-    /// gone out, `queued` (due now) when nothing was sent.
-    pub fn recover_expired_claims(&mut self, now: i64) -> Result<Vec<Recovered>, DbError> {
+    /// Posts whose publishing process died: `unknown` when a request may have gone out,
+    /// `queued` (due now) when nothing was sent. A claim is recovered when its lease ran out,
+    /// or at once when `gone` says its recorded process (`claim_process`) no longer runs. One
+    /// transaction: a claim renewed or finished meanwhile is not touched.
+    pub fn recover_claims(
+        &mut self,
+        now: i64,
+        gone: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<Recovered>, DbError> {
         self.in_tx(|tx| {
             let mut stmt = tx.prepare(
-                "SELECT id, profile, started_at IS NOT NULL OR container_id IS NOT NULL, claim_owner
-                 FROM posts WHERE state = 'publishing' AND claim_until < ?1",
+                "SELECT id, profile, started_at IS NOT NULL OR container_id IS NOT NULL, claim_owner,
+                     claim_until < ?1, claim_process
+                 FROM posts WHERE state = 'publishing' AND (claim_until < ?1 OR claim_process IS NOT NULL)",
             )?;
-            let rows: Vec<(i64, String, bool, Option<String>)> = stmt
-                .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            type Row = (i64, String, bool, Option<String>, bool, Option<String>);
+            let rows: Vec<Row> = stmt
+                .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut out = Vec::with_capacity(rows.len());
-            for (id, profile, sent, owner) in rows {
+            let mut out = Vec::new();
+            for (id, profile, sent, owner, expired, process) in rows {
+                let why = if expired {
+                    Recovery::LeaseExpired
+                } else if process.as_deref().is_some_and(gone) {
+                    Recovery::OwnerGone
+                } else {
+                    continue;
+                };
                 let to = if sent { PostState::Unknown } else { PostState::Queued };
                 tx.execute(
-                    "UPDATE posts SET state = ?2, claim_owner = NULL, claim_until = NULL, updated_at = ?3,
+                    "UPDATE posts SET state = ?2, claim_owner = NULL, claim_until = NULL, claim_process = NULL,
+                         updated_at = ?3,
                          scheduled_at = CASE WHEN ?2 = 'queued' THEN min(scheduled_at, ?3) ELSE scheduled_at END
                      WHERE id = ?1",
                     params![id, to, now],
                 )?;
-                let why = format!(
-                    "the process publishing it ({}) stopped without finishing{}",
+                let (event, stopped) = match why {
+                    Recovery::LeaseExpired => ("lease_expired", "stopped without finishing"),
+                    Recovery::OwnerGone => ("owner_gone", "is gone (no longer running)"),
+                };
+                let message = format!(
+                    "the process publishing it ({}) {stopped}{}",
                     owner.as_deref().unwrap_or("?"),
                     if sent { "; a request may have gone out, so it is reconciled before anything is sent" } else { "; nothing had been sent" }
                 );
-                history(tx, id, now, "lease_expired", Some(PostState::Publishing), Some(to), None, Some(&why), owner.as_deref())?;
-                out.push(Recovered { id, profile, to });
+                history(tx, id, now, event, Some(PostState::Publishing), Some(to), None, Some(&message), owner.as_deref())?;
+                out.push(Recovered { id, profile, to, why });
             }
             Ok(out)
         })
@@ -458,10 +491,14 @@ impl Db {
     /// (earliest `original_at`) when it is due. Nothing when another process is publishing
     /// to this profile. `attempts` counts when a queued post is claimed (an attempt to
     /// publish); reconciling an unknown post is not an attempt.
+    ///
+    /// `process`: the claiming process's identity (see [`Db::recover_claims`]), recorded so
+    /// another run can tell when it is gone.
     pub fn claim_next(
         &mut self,
         profile: &str,
         owner: &str,
+        process: Option<&str>,
         lease_until: i64,
         now: i64,
     ) -> Result<Option<(Post, PostState)>, DbError> {
@@ -501,9 +538,9 @@ impl Db {
             let bump = i64::from(from == PostState::Queued);
             tx.execute(
                 "UPDATE posts SET state = 'publishing', claim_owner = ?2, claim_until = ?3, updated_at = ?4,
-                     attempts = attempts + ?5
+                     attempts = attempts + ?5, claim_process = ?6
                  WHERE id = ?1",
-                params![id, owner, lease_until, now, bump],
+                params![id, owner, lease_until, now, bump, process],
             )?;
             let event = if from == PostState::Unknown { "reconciling" } else { "claimed" };
             history(tx, id, now, event, Some(from), Some(PostState::Publishing), None, None, Some(owner))?;
@@ -564,7 +601,7 @@ impl Db {
             if post.state != PostState::Publishing || post.claim_owner.as_deref() != Some(owner) {
                 return Ok(false);
             }
-            let release = "claim_owner = NULL, claim_until = NULL, updated_at = ?2";
+            let release = "claim_owner = NULL, claim_until = NULL, claim_process = NULL, updated_at = ?2";
             let (event, to, err, msg): (&str, PostState, Option<&ErrorRecord>, Option<String>) = match outcome {
                 Outcome::Published { remote_id, container_id, already } => {
                     tx.execute(

@@ -3,7 +3,8 @@
 //! Times are Unix seconds passed in by the caller (the `Clock` in `Ctx`), so tests control them.
 
 use super::{Db, DbError, classify};
-use crate::settings::{Network, StoreKind};
+use crate::model::{Network, Via};
+use crate::settings::StoreKind;
 use crate::store::Account;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
@@ -29,31 +30,6 @@ impl LoginKind {
         [LoginKind::FacebookLogin, LoginKind::InstagramLogin, LoginKind::Threads]
             .into_iter()
             .find(|k| k.as_str() == s)
-    }
-}
-
-/// Where a profile's token comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// A Page token `facebook:<page_id>`: Facebook Pages, and Instagram accounts linked to one.
-    Page,
-    /// The connection's Instagram Login user token `instagram-user:<id>`.
-    InstagramLogin,
-    /// The connection's Threads user token `threads-user:<id>`.
-    Threads,
-}
-
-impl Via {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Via::Page => "page",
-            Via::InstagramLogin => "instagram_login",
-            Via::Threads => "threads",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Via> {
-        [Via::Page, Via::InstagramLogin, Via::Threads].into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -4,7 +4,7 @@
 //! later step (V2). Times are Unix seconds (UTC). No column ever holds a secret, not even a masked
 //! one: masks are computed from the credential store at display time.
 
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE connections (
@@ -109,4 +109,14 @@ CREATE TABLE post_history (
 );
 
 CREATE INDEX post_history_by_post ON post_history (post_id, id);
+"#;
+
+/// Who holds a claim, beyond its owner id: `claim_process` identifies the claiming process
+/// (`linux:<boot id>:<pid namespace>:<pid>:<start time>`, see `src/publish/owner.rs`) so that
+/// another run on the same machine can see that the process is gone (not running, or its pid
+/// now belongs to another process) and take the post over at once instead of waiting for the
+/// lease. NULL when the platform gives no such identity, or for claims older than this step:
+/// those wait for their lease as before.
+const V3: &str = r#"
+ALTER TABLE posts ADD COLUMN claim_process TEXT;
 "#;

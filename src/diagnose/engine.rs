@@ -1,4 +1,6 @@
-//! The pure diagnosis engine (habit 6): facts in, findings out, no I/O and no clock of its own.
+//! The pure diagnosis engine: facts in, findings out, no I/O and no clock of its own. What an
+//! error says about a token is the classifier's reading (`crate::model::classify`); the text
+//! in the facts is already sanitized by collection.
 //!
 //! Precedence, so one root cause doesn't drown in its consequences:
 //! 1. A missing or dead token ends the profile's diagnosis with that one finding (plus
@@ -18,8 +20,8 @@
 
 use super::facts::*;
 use super::report::*;
-use crate::output::sanitize;
-use crate::settings::Network;
+use crate::model::classify::{self, TokenDeath, TokenVerdict};
+use crate::model::{Network, ProfileKind};
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
@@ -56,22 +58,23 @@ enum Cause {
     Invalid,
 }
 
-impl Cause {
-    /// Code 190 subcodes of meta-platform.md §8.3 (102 is the legacy session error, "treat
-    /// like 190").
-    fn of_session_error(subcode: Option<i64>) -> Cause {
-        match subcode {
-            Some(458) => Cause::AppRemoved,
-            Some(459) => Cause::Checkpoint,
-            Some(460) => Cause::PasswordChanged,
-            Some(463) => Cause::Expired(None),
-            Some(464) => Cause::Unconfirmed,
-            Some(467) => Cause::LoggedOut,
-            Some(492) => Cause::PageRoleLost,
-            _ => Cause::Invalid,
+impl From<TokenDeath> for Cause {
+    /// The classifier's reason for a token's death, as a finding's cause.
+    fn from(death: TokenDeath) -> Cause {
+        match death {
+            TokenDeath::AppRemoved => Cause::AppRemoved,
+            TokenDeath::Checkpoint => Cause::Checkpoint,
+            TokenDeath::PasswordChanged => Cause::PasswordChanged,
+            TokenDeath::Expired => Cause::Expired(None),
+            TokenDeath::UnconfirmedUser => Cause::Unconfirmed,
+            TokenDeath::LoggedOut => Cause::LoggedOut,
+            TokenDeath::PageRoleLost => Cause::PageRoleLost,
+            TokenDeath::Invalid => Cause::Invalid,
         }
     }
+}
 
+impl Cause {
     fn code(self) -> Code {
         match self {
             Cause::Missing => Code::TokenMissing,
@@ -134,37 +137,24 @@ enum Health<'a> {
     Unreadable,
 }
 
-enum ErrorClass {
-    Dead(Cause),
-    Transient { throttled: bool },
-}
-
-/// Reads a Graph error as a verdict on the token. Throttling and transient errors (§8.2) say
-/// nothing about the token, so they never make it invalid.
-fn classify(e: &GraphError) -> ErrorClass {
-    let throttled = matches!(e.code, 4 | 17 | 32 | 341 | 613 | 80000..=80014);
-    if matches!(e.code, 190 | 102) {
-        ErrorClass::Dead(Cause::of_session_error(e.subcode))
-    } else if throttled || e.transient || matches!(e.code, 1 | 2 | -1 | -2) {
-        ErrorClass::Transient { throttled }
-    } else {
-        ErrorClass::Dead(Cause::Invalid)
-    }
-}
-
+/// A Graph error as a verdict on the token, by the classifier. Throttling and temporary errors
+/// say nothing about the token, so they never make it invalid.
 fn error_health<'a>(e: &GraphError) -> Health<'a> {
-    match classify(e) {
-        ErrorClass::Dead(cause) => {
-            Health::Dead(Death { cause, error: Some(e.clone()), witness: Witness::Own })
+    let throttled = match e.verdict() {
+        TokenVerdict::Dead(death) => {
+            return Health::Dead(Death {
+                cause: death.into(),
+                error: Some(e.clone()),
+                witness: Witness::Own,
+            });
         }
-        ErrorClass::Transient { throttled } => Health::Unknown {
-            reason: format!(
-                "Meta answered with a temporary error (code {}): {}",
-                e.code,
-                sanitize(&e.message)
-            ),
-            throttled,
-        },
+        TokenVerdict::Throttled => true,
+        TokenVerdict::Transient => false,
+    };
+    let code = e.code.map(|c| format!(" (code {c})")).unwrap_or_default();
+    Health::Unknown {
+        reason: format!("Meta answered with a temporary error{code}: {}", e.message),
+        throttled,
     }
 }
 
@@ -190,10 +180,9 @@ fn token_health(token: &TokenFacts, now: i64) -> Health<'_> {
         },
         TokenHealth::Identity(Ok(())) => Health::Alive { stored, inspection: None },
         TokenHealth::Identity(Err(e)) => error_health(e),
-        TokenHealth::Unreachable { reason } => Health::Unknown {
-            reason: format!("Meta could not be reached: {}", sanitize(reason)),
-            throttled: false,
-        },
+        TokenHealth::Unreachable { reason } => {
+            Health::Unknown { reason: format!("Meta could not be reached: {reason}"), throttled: false }
+        }
     };
     match (verdict, stored.expires_at) {
         // An expiry sq recorded and that has passed is proven without Meta.
@@ -243,11 +232,11 @@ fn dead_inspection(i: &Inspection) -> Option<Death> {
     if i.valid {
         return None;
     }
-    match i.error.as_ref().map(classify) {
-        Some(ErrorClass::Dead(cause)) => {
-            Some(Death { cause, error: i.error.clone(), witness: Witness::Login })
+    match i.error.as_ref().map(GraphError::verdict) {
+        Some(TokenVerdict::Dead(death)) => {
+            Some(Death { cause: death.into(), error: i.error.clone(), witness: Witness::Login })
         }
-        Some(ErrorClass::Transient { .. }) => None,
+        Some(TokenVerdict::Throttled | TokenVerdict::Transient) => None,
         None => Some(Death { cause: Cause::Invalid, error: None, witness: Witness::Login }),
     }
 }
@@ -267,14 +256,14 @@ struct Subject<'a> {
 
 impl Subject<'_> {
     fn reference(&self) -> String {
-        sanitize(&self.p.reference)
+        self.p.reference.clone()
     }
 
     /// The `sq reauth` command that fixes this profile's authorization (spec §3, §5).
     fn reauth(&self) -> String {
         let r = self.reference();
         match self.p.kind {
-            ProfileKind::Page => format!("sq reauth facebook {r}"),
+            ProfileKind::FacebookPage => format!("sq reauth facebook {r}"),
             ProfileKind::InstagramViaPage => format!("sq reauth instagram {r} --via-page"),
             ProfileKind::InstagramLogin => format!("sq reauth instagram {r} --instagram-login"),
             ProfileKind::Threads => format!("sq reauth threads {r}"),
@@ -283,7 +272,7 @@ impl Subject<'_> {
 
     fn page_id(&self) -> Option<&str> {
         match self.p.kind {
-            ProfileKind::Page => Some(&self.p.id),
+            ProfileKind::FacebookPage => Some(&self.p.id),
             ProfileKind::InstagramViaPage => self.p.page_id.as_deref(),
             _ => None,
         }
@@ -310,8 +299,8 @@ impl Subject<'_> {
             .or_else(|| self.account().map(|a| a.name.as_str()))
             .or_else(|| self.portfolio_page().map(|a| a.name.as_str()));
         match name {
-            Some(n) => format!("{} ({})", sanitize(n), sanitize(&reference)),
-            None => sanitize(&reference),
+            Some(n) => format!("{n} ({reference})"),
+            None => reference,
         }
     }
 
@@ -357,7 +346,7 @@ fn page_reference(page_id: &str) -> String {
 
 fn profile(facts: &Facts, p: &ProfileFacts, now: i64) -> ProfileReport {
     let conn = p.connection.as_deref().and_then(|id| facts.connection(id));
-    let s = Subject { facts, p, conn, now, name: sanitize(&p.name) };
+    let s = Subject { facts, p, conn, now, name: p.name.clone() };
     let mut findings = Vec::new();
     match profile_health(facts, p, conn, now) {
         Health::Dead(death) => findings.push(death_finding(&s, &death)),
@@ -413,15 +402,15 @@ fn token_report(s: &Subject) -> Option<TokenReport> {
         .cloned()
         .unwrap_or_default();
     Some(TokenReport {
-        token_type: own.and_then(|i| i.token_type.clone()).map(|t| sanitize(&t)),
+        token_type: own.and_then(|i| i.token_type.clone()),
         source: stored.source.as_str(),
-        masked: sanitize(&stored.masked),
+        masked: stored.masked.clone(),
         expires_at: match expiry {
             Expiry::At(t) => rfc3339(t),
             _ => None,
         },
         data_access_expires_at: data_access.and_then(rfc3339),
-        scopes: scopes.iter().map(|s| sanitize(s)).collect(),
+        scopes,
         expiry,
     })
 }
@@ -484,7 +473,7 @@ fn alive_findings(s: &Subject, stored: &StoredToken, own: Option<&Inspection>, o
 /// The parts of collection for this profile and its login that failed transiently, in words.
 fn unreachable_parts(s: &Subject) -> String {
     let conn = s.conn.map(|c| c.unreachable.as_slice()).unwrap_or_default();
-    s.p.unreachable.iter().chain(conn).map(|r| sanitize(r)).collect::<Vec<_>>().join("; ")
+    s.p.unreachable.iter().chain(conn).map(String::as_str).collect::<Vec<_>>().join("; ")
 }
 
 /// What the login granted, per permission.
@@ -494,18 +483,6 @@ enum Grant {
     Declined,
     Expired,
     NotGranted,
-}
-
-/// The permissions required to publish (meta-platform.md §3.3).
-fn required_scopes(kind: ProfileKind) -> &'static [&'static str] {
-    match kind {
-        ProfileKind::Page => &["pages_show_list", "pages_read_engagement", "pages_manage_posts"],
-        ProfileKind::InstagramViaPage => {
-            &["instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement"]
-        }
-        ProfileKind::InstagramLogin => &["instagram_business_basic", "instagram_business_content_publish"],
-        ProfileKind::Threads => &["threads_basic", "threads_content_publish"],
-    }
 }
 
 const BUSINESS_MANAGEMENT: &str = "business_management";
@@ -563,7 +540,7 @@ fn grant_findings(
             .any(|g| g.target_ids.as_ref().is_some_and(|ids| !ids.iter().any(|id| id == asset)))
     };
 
-    let required = required_scopes(s.p.kind);
+    let required = s.p.kind.required_permissions();
     let page_excluded = required.iter().any(|r| r.starts_with("pages_") && excluded(r));
     // Granted (or all Pages granted) yet absent from `/me/accounts`: the Page comes through a
     // Business portfolio, which sq reaches only with business_management (§3.3, §4.3, §12.2).
@@ -631,16 +608,16 @@ fn grant_findings(
 
 fn meta_said(e: Option<&GraphError>) -> String {
     match e {
-        Some(e) if !e.message.is_empty() => format!(" Meta said: \"{}\"", sanitize(&e.message)),
+        Some(e) if !e.message.is_empty() => format!(" Meta said: \"{}\"", e.message),
         _ => String::new(),
     }
 }
 
 fn error_numbers(e: Option<&GraphError>) -> String {
     match e {
-        Some(GraphError { code, subcode: Some(sub), .. }) => format!(" (code {code}/{sub})"),
-        Some(GraphError { code, .. }) => format!(" (code {code})"),
-        None => String::new(),
+        Some(GraphError { code: Some(code), subcode: Some(sub), .. }) => format!(" (code {code}/{sub})"),
+        Some(GraphError { code: Some(code), .. }) => format!(" (code {code})"),
+        _ => String::new(),
     }
 }
 
@@ -747,7 +724,8 @@ fn cause_words(s: &Subject, death: &Death) -> (String, String, Vec<String>) {
             let mut steps = vec![again];
             // §3.3, §12.7: with Standard Access only accounts with a role on the app work; the
             // others get code 100 "Unsupported request" from every call.
-            if s.p.kind == ProfileKind::InstagramLogin && death.error.as_ref().is_some_and(|e| e.code == 100)
+            if s.p.kind == ProfileKind::InstagramLogin
+                && death.error.as_ref().is_some_and(|e| classify::is_invalid_parameter(e.code))
             {
                 steps.push(String::from(
                     "If this account has no role on the app: while the app has only Standard Access, add it as an \
@@ -905,12 +883,12 @@ fn scope_finding(s: &Subject, missing: &[(&str, Grant)], portfolio_only: bool) -
     let mut detail = format!(
         "Publishing to {} needs {}.",
         match s.p.kind {
-            ProfileKind::Page => "a Facebook Page",
+            ProfileKind::FacebookPage => "a Facebook Page",
             ProfileKind::InstagramViaPage => "an Instagram account through its Page",
             ProfileKind::InstagramLogin => "an Instagram account with Instagram Login",
             ProfileKind::Threads => "a Threads profile",
         },
-        required_scopes(s.p.kind).join(", ")
+        s.p.kind.required_permissions().join(", ")
     );
     if portfolio_only && missing.iter().any(|(n, _)| *n == BUSINESS_MANAGEMENT) {
         detail.push_str(
@@ -993,7 +971,7 @@ fn page_not_listed_finding(s: &Subject, works: bool) -> Finding {
 }
 
 fn cannot_publish_finding(s: &Subject, tasks: &[String]) -> Finding {
-    let tasks = if tasks.is_empty() { String::from("none") } else { sanitize(&tasks.join(", ")) };
+    let tasks = if tasks.is_empty() { String::from("none") } else { tasks.join(", ") };
     Finding::new(
         Code::CannotPublish,
         format!("{} can't publish: the connected account's role on the Page doesn't allow creating content.", s.name),
@@ -1031,8 +1009,7 @@ fn not_linked_finding(s: &Subject, other: Option<&str>) -> Finding {
         None => format!("{} can't publish: its Page {page} has no Instagram account linked.", s.name),
         Some(o) => format!(
             "{} can't publish: its Page {page} is now linked to another Instagram account (instagram:{}).",
-            s.name,
-            sanitize(o)
+            s.name, o
         ),
     };
     Finding::new(
@@ -1139,7 +1116,7 @@ fn environment(facts: &Facts) -> Vec<Finding> {
     let mut out = Vec::new();
 
     if let Some(StoreProbe::Failed { backend, reason }) = &env.store {
-        out.push(store_finding(&sanitize(backend), &sanitize(reason)));
+        out.push(store_finding(backend, reason));
     }
 
     for app in Network::ALL {
@@ -1151,7 +1128,7 @@ fn environment(facts: &Facts) -> Vec<Finding> {
     }
 
     if let Some(r) = env.redirect.as_ref().filter(|r| r.port_busy) {
-        let uri = sanitize(&r.uri);
+        let uri = &r.uri;
         let port = r.port;
         out.push(Finding::new(
             Code::RedirectPortBusy,
@@ -1173,7 +1150,7 @@ fn environment(facts: &Facts) -> Vec<Finding> {
     if let Some(Reachability::Unreachable { reason }) = &env.meta {
         out.push(Finding::new(
             Code::MetaUnreachable,
-            format!("Meta could not be reached: {}.", sanitize(reason)),
+            format!("Meta could not be reached: {reason}."),
             "Token health can't be checked until it can; no token is reported invalid because of this.",
             Fix::command("sq diagnose").step(
                 "Check the network connection (and any proxy), then run the command again; Meta's status page is \

@@ -8,8 +8,14 @@
 //! Per-login data (`/me/permissions`, `/me/accounts`, portfolio Pages) lives once in a
 //! [`ConnectionFacts`] that profiles point at, so 1,000 Pages of one login don't carry 1,000
 //! copies of the same Page list (spec §8 memory target).
+//!
+//! Text from Meta (names, messages, tasks, scopes) and the reasons collection writes arrive
+//! here already made safe for a terminal: collection sanitizes the facts as its last step, so
+//! the engine copies text into findings as it is. Errors carry the classifier's reading of
+//! them, never a raw code for the engine to interpret.
 
-use crate::settings::Network;
+use crate::model::classify::{Classification, TokenVerdict, classify};
+use crate::model::{Network, ProfileKind};
 use serde::Serialize;
 
 /// Everything one `sq diagnose` run knows.
@@ -30,64 +36,6 @@ impl Facts {
     }
 }
 
-/// What a profile is, and so which login it publishes through (spec §1). Serialized as the
-/// `kind` field of the JSON report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProfileKind {
-    /// A Facebook Page, published to with a Page token from a Facebook login.
-    Page,
-    /// An Instagram professional account linked to a Page; uses the Page's Facebook login.
-    InstagramViaPage,
-    /// An Instagram professional account with its own Instagram Login connection.
-    InstagramLogin,
-    /// A Threads profile with its own Threads connection.
-    Threads,
-}
-
-impl ProfileKind {
-    pub const ALL: [ProfileKind; 4] =
-        [ProfileKind::Page, ProfileKind::InstagramViaPage, ProfileKind::InstagramLogin, ProfileKind::Threads];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProfileKind::Page => "page",
-            ProfileKind::InstagramViaPage => "instagram_via_page",
-            ProfileKind::InstagramLogin => "instagram_login",
-            ProfileKind::Threads => "threads",
-        }
-    }
-
-    /// How an Instagram profile is connected (JSON `via`); `None` for the other kinds.
-    pub fn via(self) -> Option<&'static str> {
-        match self {
-            ProfileKind::InstagramViaPage => Some("page"),
-            ProfileKind::InstagramLogin => Some("instagram_login"),
-            ProfileKind::Page | ProfileKind::Threads => None,
-        }
-    }
-
-    /// The network the profile publishes to (`--network`, the JSON `network` field).
-    pub fn network(self) -> Network {
-        match self {
-            ProfileKind::Page => Network::Facebook,
-            ProfileKind::InstagramViaPage | ProfileKind::InstagramLogin => Network::Instagram,
-            ProfileKind::Threads => Network::Threads,
-        }
-    }
-
-    /// Whose app credentials its login uses: an Instagram account via a Page goes through the
-    /// Facebook app; Instagram Login and Threads have app ids of their own (meta-platform.md
-    /// §5.1, §6.1).
-    pub fn app(self) -> Network {
-        match self {
-            ProfileKind::Page | ProfileKind::InstagramViaPage => Network::Facebook,
-            ProfileKind::InstagramLogin => Network::Instagram,
-            ProfileKind::Threads => Network::Threads,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ProfileFacts {
     /// `facebook:777`, `instagram:17841…`, `threads:…` (spec §1).
@@ -95,7 +43,7 @@ pub struct ProfileFacts {
     /// The Page / Instagram user / Threads user id.
     pub id: String,
     pub kind: ProfileKind,
-    /// Name or username as Meta gave it (sanitized by the engine before display).
+    /// Name or username as Meta gave it (sanitized by collection).
     pub name: String,
     /// The [`ConnectionFacts::id`] this profile belongs to; `None` when there is none (a token
     /// read from stdin by `sq diagnose --token -`).
@@ -260,10 +208,15 @@ pub struct GranularScope {
     pub target_ids: Option<Vec<String>>,
 }
 
-/// A Graph error as Meta sent it (meta-platform.md §8.1).
+/// An error Meta gave about a token, as the classifier read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphError {
-    pub code: i64,
+    /// The classifier's reading of the error (its class and, for a dead token, why): what the
+    /// engine decides on, through [`GraphError::verdict`].
+    pub classification: Classification,
+    /// Meta's code and subcode when it sent them, quoted in the findings' words ("code
+    /// 190/460") and asked about only through the classifier.
+    pub code: Option<i64>,
     pub subcode: Option<i64>,
     pub message: String,
     /// `is_transient: true` in the answer.
@@ -271,8 +224,20 @@ pub struct GraphError {
 }
 
 impl GraphError {
+    /// An error with Meta's code and subcode, read by the classifier.
     pub fn new(code: i64, subcode: Option<i64>, message: impl Into<String>) -> GraphError {
-        GraphError { code, subcode, message: message.into(), transient: false }
+        GraphError {
+            classification: classify(Some(code), subcode, None),
+            code: Some(code),
+            subcode,
+            message: message.into(),
+            transient: false,
+        }
+    }
+
+    /// What the error says about the token.
+    pub fn verdict(&self) -> TokenVerdict {
+        self.classification.token_verdict(self.transient)
     }
 }
 

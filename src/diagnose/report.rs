@@ -1,9 +1,7 @@
-//! The diagnosis as data: the `--json` contract of spec §4 (habit 9, documented field by field
-//! in `docs/json.md`), the exit-code rule, and the human rendering.
+//! The diagnosis as data: the `--json` contract of spec §4 (documented field by field in
+//! `docs/json.md`) and the verdict the exit code is made from. The human rendering is the
+//! command's (`cmd/diagnose/render.rs`).
 
-use crate::cmd::Exit;
-use crate::error::Kind;
-use crate::output::Style;
 use serde::Serialize;
 
 /// The version of the `sq diagnose --json` document. Bump it only for a change that breaks
@@ -308,167 +306,34 @@ pub struct Report {
     pub summary: Summary,
 }
 
+/// What a whole diagnosis comes to; the command turns it into the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No profile and nothing in the environment needs action (warnings and infos allowed).
+    Healthy,
+    /// A profile is `broken` or an environment finding needs action.
+    ActionRequired,
+    /// Nothing is known broken, but some health is unknown (a profile `unknown`, or the
+    /// environment's `meta_unreachable`): retrying later may tell.
+    Unreachable,
+}
+
 impl Report {
-    /// The exit rule of spec §2 for `diagnose`:
-    /// - 4 when any profile is `broken` or any environment finding needs action;
-    /// - else 3 when some health is unknown (a profile `unknown`, or the environment's
-    ///   `meta_unreachable`): retrying later may work;
-    /// - else 0 (warnings and infos allowed).
-    ///
-    /// 4 wins over 3: what is known broken needs the user whatever Meta answers later, and
-    /// exit 3 would tell a script that waiting is enough.
-    pub fn exit(&self) -> Exit {
+    /// The verdict: action required wins over unknown, because what is known broken needs the
+    /// user whatever Meta answers later, and "unknown" would tell a script that waiting is
+    /// enough.
+    pub fn verdict(&self) -> Verdict {
         let action = self.profiles.iter().any(|p| p.status == Status::Broken)
             || self.environment.findings.iter().any(Finding::needs_action);
         let unknown = self.profiles.iter().any(|p| p.status == Status::Unknown)
             || self.environment.findings.iter().any(|f| f.code == Code::MetaUnreachable);
         if action {
-            Exit::Code(Kind::ActionRequired)
+            Verdict::ActionRequired
         } else if unknown {
-            Exit::Code(Kind::Unreachable)
+            Verdict::Unreachable
         } else {
-            Exit::Success
+            Verdict::Healthy
         }
-    }
-
-    pub fn exit_code(&self) -> u8 {
-        match self.exit() {
-            Exit::Success => 0,
-            Exit::Code(kind) => kind.exit_code(),
-        }
-    }
-}
-
-/// Renders the human report as lines: one line per profile (status, kind, name, reference,
-/// token source, masked token, expiry), its findings with their fixes indented below, the
-/// environment's findings, and a summary line. `paint` styles a piece of text (the caller's
-/// `Printer::paint`, or plain text), so the engine never touches a terminal.
-pub fn render_human(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> Vec<String> {
-    render_human_width(report, paint, None)
-}
-
-/// [`render_human`] fitted to `width` columns (`None`: no limit): names are ellipsized so one
-/// long Page name doesn't make every row wrap, and finding text is word-wrapped with a hanging
-/// indent.
-pub fn render_human_width(
-    report: &Report,
-    paint: &dyn Fn(Style, &str) -> String,
-    width: Option<usize>,
-) -> Vec<String> {
-    use crate::output::{ellipsize, pad as pad_cols, width as cols};
-    let mut lines = Vec::new();
-    let widest = |f: fn(&ProfileReport) -> usize| report.profiles.iter().map(f).max().unwrap_or(0);
-    let kind_w = widest(|p| cols(p.kind));
-    let ref_w = widest(|p| cols(&p.profile));
-    let token_w = report.profiles.iter().map(|p| cols(&token_words(p))).max().unwrap_or(0);
-    let mut name_w = widest(|p| cols(&p.name));
-    if let Some(w) = width {
-        // status(7) + kind + name + reference + token, two spaces between.
-        let fixed = 8 + kind_w + 2 + 2 + ref_w + 2 + token_w;
-        name_w = name_w.min(w.saturating_sub(fixed).max(12));
-    }
-
-    for p in &report.profiles {
-        let style = match p.status {
-            Status::Ok => Style::Ok,
-            Status::Warning => Style::Warn,
-            Status::Broken => Style::Bad,
-            Status::Unknown => Style::Dim,
-        };
-        let status = paint(style, &pad(p.status.as_str(), 7));
-        let name = pad_cols(&ellipsize(&p.name, name_w), name_w);
-        let line = format!(
-            "{status} {}  {}  {}  {}",
-            pad(p.kind, kind_w),
-            paint(Style::Bold, &name),
-            pad(&p.profile, ref_w),
-            token_words(p)
-        );
-        lines.push(line.trim_end().to_string());
-        render_findings(&p.findings, paint, width, &mut lines);
-    }
-
-    if !report.environment.findings.is_empty() {
-        lines.push(paint(Style::Bold, "environment"));
-        render_findings(&report.environment.findings, paint, width, &mut lines);
-    }
-
-    let s = &report.summary;
-    let total = s.ok + s.warning + s.broken + s.unknown;
-    let noun = if total == 1 { "profile" } else { "profiles" };
-    lines.push(format!(
-        "{total} {noun}: {} ok, {} warning, {} broken, {} unknown",
-        s.ok, s.warning, s.broken, s.unknown
-    ));
-    lines
-}
-
-/// The token column: source, masked token, expiry. A token Meta says has expired shows
-/// "expired", never a date it "expires" on.
-fn token_words(p: &ProfileReport) -> String {
-    match &p.token {
-        None => String::from("no token"),
-        Some(t) => {
-            let expiry = if p.findings.iter().any(|f| f.code == Code::TokenExpired) {
-                String::from("expired")
-            } else {
-                expiry_words(t.expiry)
-            };
-            format!("{} {}  {expiry}", t.source, t.masked)
-        }
-    }
-}
-
-fn render_findings(
-    findings: &[Finding],
-    paint: &dyn Fn(Style, &str) -> String,
-    width: Option<usize>,
-    lines: &mut Vec<String>,
-) {
-    use crate::output::wrap;
-    const INDENT: &str = "            ";
-    for f in findings {
-        let style = match f.severity {
-            Severity::Error => Style::Bad,
-            Severity::Warning => Style::Warn,
-            Severity::Info => Style::Dim,
-        };
-        // Wrapped as plain text first, painted after, so escapes don't count as columns.
-        let label = format!("  {} ", pad(f.severity.as_str(), 8));
-        let head = format!("{} [{}]", f.summary, f.code.as_str());
-        for (i, l) in wrap(&head, width, &label, INDENT).into_iter().enumerate() {
-            let l = if i == 0 {
-                l.replacen(f.severity.as_str(), &paint(style, f.severity.as_str()), 1)
-            } else {
-                l
-            };
-            let code = format!("[{}]", f.code.as_str());
-            lines.push(match l.strip_suffix(&code) {
-                Some(rest) => format!("{rest}{}", paint(Style::Dim, &code)),
-                None => l,
-            });
-        }
-        if !f.detail.is_empty() {
-            lines.extend(wrap(&f.detail, width, INDENT, INDENT));
-        }
-        if let Some(command) = &f.fix.command {
-            // A command is never broken across lines: it is meant to be copied.
-            lines.push(format!("{INDENT}run: {}", paint(Style::Bold, command)));
-        }
-        for step in &f.fix.steps {
-            lines.extend(wrap(step, width, &format!("{INDENT}- "), &format!("{INDENT}  ")));
-        }
-    }
-}
-
-fn expiry_words(expiry: Expiry) -> String {
-    match expiry {
-        Expiry::Never => String::from("never expires"),
-        Expiry::Unknown => String::from("expiry unknown"),
-        Expiry::At(t) => match human_time(t) {
-            Some(s) => format!("expires {s}"),
-            None => String::from("expiry unknown"),
-        },
     }
 }
 
@@ -482,9 +347,4 @@ pub fn rfc3339(unix: i64) -> Option<String> {
 pub fn human_time(unix: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
     t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).ok()
-}
-
-fn pad(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    format!("{text}{}", " ".repeat(width.saturating_sub(n)))
 }

@@ -3,13 +3,14 @@
 
 use super::batch::BatchItem;
 use super::client::{AppCredentials, GraphClient, Method, Request, decode};
-use super::error::{CodeProblem, MetaError};
+use super::error::MetaError;
 use super::hosts::Host;
 use super::paging::PAGE_LIMIT;
 use super::types::{
     Business, DebugToken, InstagramMe, Me, Page, Permission, PublishingLimit, ThreadsMe, TokenResponse,
     merge_pages,
 };
+use crate::model::classify::{ExchangeRefusal, exchange_refusal};
 use crate::secret::Secret;
 use serde_json::Value;
 
@@ -390,28 +391,13 @@ fn url_segment(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
-/// Turns the code-exchange failures Meta documents into typed variants: 36007/36008/36009
-/// (§1.3, §6.3), Instagram Login's `{error_type, code: 400, error_message}` (§5.2), and the
-/// Threads wrong-app error 4476002 (§6.1, seen as a code or a subcode).
+/// Turns the code-exchange failures the classifier recognizes (a refused code, the Facebook app
+/// id sent to Threads) into typed variants.
 pub(crate) fn code_exchange_error(e: MetaError) -> MetaError {
     let MetaError::Api { endpoint, error } = e else { return e };
-    if error.code == Some(4476002) || error.subcode == Some(4476002) {
-        return MetaError::WrongThreadsAppId { error };
-    }
-    let problem = match (error.code, error.subcode) {
-        (_, Some(36007)) => Some(CodeProblem::Expired),
-        (_, Some(36008)) => Some(CodeProblem::RedirectUriMismatch),
-        (_, Some(36009)) => Some(CodeProblem::AlreadyUsed),
-        // §5.2: the Instagram Login shape on a refused code.
-        (Some(400), None) if error.error_type.is_some() => Some(CodeProblem::Rejected),
-        // §1.3: "Invalid verification code format." (code 100, no subcode).
-        (Some(100), None) if error.message.to_ascii_lowercase().contains("verification code") => {
-            Some(CodeProblem::Rejected)
-        }
-        _ => None,
-    };
-    match problem {
-        Some(problem) => MetaError::CodeExchange { problem, error },
+    match exchange_refusal(error.code, error.subcode, error.error_type.as_deref(), &error.message) {
+        Some(ExchangeRefusal::WrongThreadsAppId) => MetaError::WrongThreadsAppId { error },
+        Some(ExchangeRefusal::Code(problem)) => MetaError::CodeExchange { problem, error },
         None => MetaError::Api { endpoint, error },
     }
 }
@@ -420,6 +406,7 @@ pub(crate) fn code_exchange_error(e: MetaError) -> MetaError {
 mod tests {
     use super::*;
     use crate::meta::error::{ApiError, interpret};
+    use crate::model::classify::CodeProblem;
 
     fn exchange_err(status: u16, body: &str) -> MetaError {
         let e = interpret("graph.facebook.com/oauth/access_token", status, body.as_bytes(), None, None)

@@ -209,7 +209,7 @@ impl GraphClient {
                                 ItemOutcome::Done(Err(e))
                                     if !last_round
                                         && retryable_get
-                                        && e.class() == super::classify::FailureClass::Transient =>
+                                        && e.class() == crate::model::classify::FailureClass::Transient =>
                                 {
                                     last_error[i] = Some(e);
                                     next_pending.push(i);
@@ -274,7 +274,7 @@ fn mask_in(e: MetaError, token: &Secret) -> MetaError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::classify::{FailureClass, TokenDeath};
+    use crate::model::classify::{FailureClass, TokenDeath};
 
     #[test]
     fn encodes_items_with_their_tokens() {

@@ -303,7 +303,7 @@ impl GraphClient {
             let regain =
                 [usage.as_ref().and_then(Usage::regain_after), retry_after].into_iter().flatten().max();
             let may_retry = if req.idempotent { class.is_retryable() } else { err.nothing_sent() };
-            if class == super::classify::FailureClass::RateLimit {
+            if class == crate::model::classify::FailureClass::RateLimit {
                 // §9: Meta's own estimate beats our backoff; past the cap, stop and let the
                 // caller report it rather than sleeping for minutes.
                 if !may_retry

@@ -5,8 +5,8 @@
 //! removed, length capped) and the token that was sent is masked out of them, and
 //! [`MetaError`] names a host and path, never a URL with its query.
 
-use super::classify::{Classification, FailureClass, TokenDeath, classify};
 use crate::error::{Error, Kind};
+use crate::model::classify::{Classification, CodeProblem, FailureClass, TokenDeath, classify};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -76,33 +76,6 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.summary())
-    }
-}
-
-/// Why a Facebook/Threads code exchange was refused (§1.3, §5.2, §6.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeProblem {
-    /// 36007: the code is too old (minutes on Facebook, 1 h on Instagram/Threads).
-    Expired,
-    /// 36008: `redirect_uri` differs from the one used in the dialog.
-    RedirectUriMismatch,
-    /// 36009: codes are single-use.
-    AlreadyUsed,
-    /// Instagram Login's `{error_type, code: 400, error_message}` ("Matching code was not found
-    /// or was already used"), or a garbled code.
-    Rejected,
-}
-
-impl CodeProblem {
-    fn describe(self) -> &'static str {
-        match self {
-            CodeProblem::Expired => "the authorization code expired before it was exchanged",
-            CodeProblem::RedirectUriMismatch => {
-                "the redirect URI differs from the one used in the authorization dialog"
-            }
-            CodeProblem::AlreadyUsed => "the authorization code was already used",
-            CodeProblem::Rejected => "Meta did not accept the authorization code",
-        }
     }
 }
 

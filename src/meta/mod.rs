@@ -2,15 +2,14 @@
 //!
 //! - [`hosts`]: every URL (honours `SQ_META_API_BASE` / `SQ_GRAPH_VERSION`).
 //! - [`client`]: [`GraphClient`] — auth header, `appsecret_proof`, retries, usage recording.
-//! - [`classify`]: THE classifier of Graph errors into spec §6 failure classes.
-//! - [`error`]: Meta's error shapes → [`MetaError`], and its exit-code translation.
+//! - [`error`]: Meta's error shapes → [`MetaError`], and its exit-code translation. What the
+//!   codes mean is the classifier's (`crate::model::classify`).
 //! - [`usage`]: `X-App-Usage` / `X-Business-Use-Case-Usage` (§9).
 //! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
 //! - [`types`], [`api`]: the typed calls sq needs; [`publish`]: the publishing calls (§7).
 
 pub mod api;
 pub mod batch;
-pub mod classify;
 pub mod client;
 pub mod error;
 pub mod hosts;
@@ -20,8 +19,7 @@ pub mod types;
 pub mod usage;
 
 pub use batch::BatchItem;
-pub use classify::{Classification, FailureClass, TokenDeath, classify};
 pub use client::{AppCredentials, AuthScheme, GraphClient, Limits, Method, Request, appsecret_proof};
-pub use error::{ApiError, CodeProblem, MetaError};
+pub use error::{ApiError, MetaError};
 pub use hosts::{Host, MetaEndpoints};
 pub use usage::Usage;

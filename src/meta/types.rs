@@ -2,7 +2,7 @@
 //! optional or defaulted, unknown fields are ignored, ids are accepted as strings or numbers,
 //! and tokens are [`Secret`]s the moment they are decoded.
 
-use super::classify::{Classification, classify};
+use crate::model::classify::{Classification, classify};
 use crate::secret::Secret;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -390,7 +390,7 @@ fn quota(usage: Option<i64>, config: Option<QuotaConfig>) -> Quota {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::classify::{FailureClass, TokenDeath};
+    use crate::model::classify::{FailureClass, TokenDeath};
 
     #[test]
     fn debug_token_valid_user_2_2() {

@@ -10,12 +10,12 @@ use super::policy::{
     ContainerNext, Failure, Judgement, Step, find_own_post, judge, next_for_container, quota_failure,
 };
 use super::{Journal, PostRequest, PublishFailure, Published, Publisher, Reconciled, Recorded};
-use crate::auth::ProfileKind;
 use crate::meta::MetaError;
-use crate::meta::classify::FailureClass;
 use crate::meta::hosts::Host;
 use crate::meta::publish::{ContainerState, ContainerStatus, ThreadsMediaType};
 use crate::meta::types::PublishingLimit;
+use crate::model::ProfileKind;
+use crate::model::classify::FailureClass;
 use crate::secret::Secret;
 
 /// Which container API a profile uses.
@@ -35,8 +35,8 @@ fn net(kind: ProfileKind) -> Net {
     }
 }
 
-/// At most one replacement container per `publish` call: two dead containers in a row is not
-/// something to loop on.
+/// At most one replacement container per `publish` call: two dead (or missing) containers in a
+/// row is not something to loop on.
 const MAX_RECREATE: u32 = 1;
 
 impl Publisher {
@@ -87,9 +87,15 @@ impl Publisher {
     }
 
     /// Best effort: Meta's container status has no media id, so look for the post among the
-    /// recent media (same text rules as Facebook, see [`find_own_post`]).
-    async fn find_media(&self, net: Net, post: &PostRequest, token: &Secret) -> Option<String> {
-        let since = post.recorded.started_at.unwrap_or(i64::MIN / 2);
+    /// recent media created since `since` (same text rules as Facebook, see [`find_own_post`]).
+    async fn find_media(
+        &self,
+        net: Net,
+        post: &PostRequest,
+        since: Option<i64>,
+        token: &Secret,
+    ) -> Option<String> {
+        let since = since.unwrap_or(i64::MIN / 2);
         let limit = self.opts.lookup_limit;
         let recent = match net {
             Net::Instagram(host) => self.client.ig_recent_media(host, &post.profile_id, limit, token).await,
@@ -156,7 +162,7 @@ impl Publisher {
                     continue;
                 }
                 ContainerNext::AlreadyPublished => {
-                    let remote_id = self.find_media(net, post, token).await;
+                    let remote_id = self.find_media(net, post, started, token).await;
                     return Ok(Published { remote_id, container_id: Some(cid), already: true });
                 }
                 ContainerNext::Recreate => {
@@ -202,6 +208,7 @@ impl Publisher {
                     let recorded = Recorded { container_id: Some(cid), started_at: Some(since) };
                     return Err(PublishFailure::Unknown { reason, recorded });
                 }
+                // Back to step 2 after each wait: the status is read again before every publish.
                 Judgement::NotReady => match self.opts.poll.delay(polls) {
                     Some(d) => {
                         tokio::time::sleep(d).await;
@@ -216,13 +223,55 @@ impl Publisher {
                         return Err(PublishFailure::Failed(keep(f)));
                     }
                 },
+                // "Media Not Found" right after creation: not ready yet, never a final failure
+                // on the first container (see `container_signal`).
+                Judgement::NotFoundYet => match self.opts.poll.delay(polls) {
+                    Some(d) => {
+                        tokio::time::sleep(d).await;
+                        polls += 1;
+                    }
+                    None => {
+                        // It stayed missing for the whole budget. Before giving it up, make
+                        // sure it did not go out after all; then one new container.
+                        if let Some(p) = self.settle(net, post, &cid, since, token, 1).await {
+                            return Ok(p);
+                        }
+                        if recreated >= MAX_RECREATE {
+                            let mut f = Failure::new(
+                                FailureClass::Transient,
+                                format!(
+                                    "Meta kept answering that the container can't be found, also for a new one: {err}"
+                                ),
+                            );
+                            f.retry_after = Some(self.opts.poll.max_interval);
+                            return Err(PublishFailure::Failed(keep(f)));
+                        }
+                        recreated += 1;
+                        container = None;
+                    }
+                },
                 Judgement::ContainerDead => {
                     self.replace_container(&mut recreated, &cid)?;
                     container = None;
                 }
-                // Back to step 2 after the wait: the status read tells whether Meta published
-                // despite the error, so the retry can't duplicate.
                 Judgement::Failed(f) => {
+                    // An answer that may hide a publication (a server error, whatever its
+                    // code) is looked into before it counts; so is a refusal that would end
+                    // the post, because the container status can lag behind a publish.
+                    let reads = if f.check_before_resend {
+                        self.opts.settle.reads
+                    } else if f.is_retryable() {
+                        0
+                    } else {
+                        1
+                    };
+                    if reads > 0 {
+                        if let Some(p) = self.settle(net, post, &cid, since, token, reads).await {
+                            return Ok(p);
+                        }
+                    }
+                    // Retried from step 2 after the wait: the status read tells whether Meta
+                    // published meanwhile, so the retry can't duplicate.
                     attempt += 1;
                     self.retry_or_fail(keep(f), attempt, profile).await.map_err(PublishFailure::Failed)?;
                 }
@@ -243,6 +292,38 @@ impl Publisher {
         Ok(())
     }
 
+    /// After an answer that may hide a publication: reads the container's status up to
+    /// `reads` times ([`super::SettlePolicy::interval`] apart) until it says PUBLISHED, then
+    /// looks for the post among the recent media (the listing can be ahead of the status).
+    /// `Some` when the post is out; `None` when Meta shows no trace of it (or can't be asked).
+    async fn settle(
+        &self,
+        net: Net,
+        post: &PostRequest,
+        cid: &str,
+        since: i64,
+        token: &Secret,
+        reads: u32,
+    ) -> Option<Published> {
+        let out = |remote_id| Published { remote_id, container_id: Some(cid.to_string()), already: true };
+        for n in 0..reads {
+            if n > 0 {
+                tokio::time::sleep(self.opts.settle.interval).await;
+            }
+            match self.status(net, cid, token).await.map(|s| s.state) {
+                Ok(ContainerState::Published) => {
+                    return Some(out(self.find_media(net, post, Some(since), token).await));
+                }
+                // Final states: it did not go out, and won't.
+                Ok(ContainerState::Error | ContainerState::Expired) => break,
+                // FINISHED can lag behind a publish that went through; a failed read tells
+                // nothing: read again.
+                Ok(_) | Err(_) => {}
+            }
+        }
+        self.find_media(net, post, Some(since), token).await.map(|id| out(Some(id)))
+    }
+
     pub(super) async fn reconcile_container(&self, post: &PostRequest, token: &Secret) -> Reconciled {
         let Some(cid) = post.recorded.container_id.as_deref() else {
             // The container is recorded before the publish is announced: without one, no
@@ -252,15 +333,26 @@ impl Publisher {
         let net = net(post.kind);
         match self.status(net, cid, token).await {
             Ok(s) => match s.state {
-                ContainerState::Published => {
-                    Reconciled::Published { remote_id: self.find_media(net, post, token).await }
-                }
+                ContainerState::Published => Reconciled::Published {
+                    remote_id: self.find_media(net, post, post.recorded.started_at, token).await,
+                },
                 // A container that is not PUBLISHED was not published, and can't be any more
                 // unless sq publishes it (FINISHED: reuse it; the others: a new one is made).
-                ContainerState::Finished
-                | ContainerState::InProgress
-                | ContainerState::Error
-                | ContainerState::Expired => Reconciled::NotPublished,
+                // The status can lag behind a publish that just went through, so when a
+                // publish request was sent, the recent media have the last word.
+                ContainerState::Finished => {
+                    let found = match post.recorded.started_at {
+                        Some(since) => self.find_media(net, post, Some(since), token).await,
+                        None => None,
+                    };
+                    match found {
+                        Some(id) => Reconciled::Published { remote_id: Some(id) },
+                        None => Reconciled::NotPublished,
+                    }
+                }
+                ContainerState::InProgress | ContainerState::Error | ContainerState::Expired => {
+                    Reconciled::NotPublished
+                }
                 ContainerState::Other(o) => {
                     Reconciled::StillUnknown(format!("the container is in a state sq does not know: {o}"))
                 }

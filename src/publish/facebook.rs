@@ -7,7 +7,7 @@
 
 use super::policy::{Failure, Judgement, Step, find_own_post, judge};
 use super::{Journal, PostRequest, PublishFailure, Published, Publisher, Reconciled, Recorded};
-use crate::meta::classify::FailureClass;
+use crate::model::classify::FailureClass;
 use crate::secret::Secret;
 
 impl Publisher {
@@ -58,10 +58,27 @@ impl Publisher {
                 }
                 Judgement::Failed(f) => f,
                 // Container rules don't apply to a Page post; keep the plain class.
-                Judgement::NotReady | Judgement::ContainerDead => Failure::from_error(&err),
+                Judgement::NotReady | Judgement::NotFoundYet | Judgement::ContainerDead => {
+                    Failure::from_error(&err)
+                }
             };
             if f.check_before_resend {
-                // Meta failed on its side after receiving the post and may have published it.
+                // Meta failed on its side after receiving the post and may have published it:
+                // look at the Page's posts before the answer counts.
+                if let Some(id) = self.look_for_post(post, since, token).await {
+                    return Ok(Published { remote_id: Some(id), container_id: None, already: true });
+                }
+                if !f.is_retryable() {
+                    // A server error that names another cause (an auth or content code) is no
+                    // proof the post was refused, and a Page post has no container to tell:
+                    // the outcome is unknown until the Page shows it or the grace period ends.
+                    let reason = format!(
+                        "Meta answered the post request with a server error ({}) and the post is not on the                          Page yet; sq looks again before sending anything",
+                        f.message
+                    );
+                    let recorded = Recorded { container_id: None, started_at: Some(since) };
+                    return Err(PublishFailure::Unknown { reason, recorded });
+                }
                 // Not resent in this run: the next attempt reconciles first, after the grace
                 // period (a request still in Meta's hands could land late).
                 let grace = self.opts.reconcile_grace;
@@ -85,17 +102,22 @@ impl Publisher {
                     .into(),
             );
         }
-        let grace = i64::try_from(self.opts.reconcile_grace.as_secs()).unwrap_or(i64::MAX);
-        let waited = self.now().saturating_sub(since);
-        if waited < grace && !self.opts.reconcile_grace.is_zero() {
-            return Reconciled::StillUnknown(format!(
-                "the post was sent {waited} s ago and Meta may still be handling it; check again after {grace} s"
-            ));
-        }
+        // Look first: a post Meta shows is settled at once, however recent. Only "not there"
+        // has to wait out the grace period.
         match self.client.page_recent_posts(&post.profile_id, self.opts.lookup_limit, token).await {
             Ok(posts) => match find_own_post(&posts, &post.text, since) {
                 Some(p) => Reconciled::Published { remote_id: Some(p.id.clone()) },
-                None => Reconciled::NotPublished,
+                None => {
+                    let grace = i64::try_from(self.opts.reconcile_grace.as_secs()).unwrap_or(i64::MAX);
+                    let waited = self.now().saturating_sub(since);
+                    if waited < grace && !self.opts.reconcile_grace.is_zero() {
+                        Reconciled::StillUnknown(format!(
+                            "the post is not among the Page's posts yet; it was sent {waited} s ago and Meta may                              still be handling it, so sq looks again after {grace} s before sending anything"
+                        ))
+                    } else {
+                        Reconciled::NotPublished
+                    }
+                }
             },
             Err(e) => {
                 let f = Failure::from_error(&e);
@@ -103,5 +125,28 @@ impl Publisher {
                 Reconciled::StillUnknown(format!("could not read the Page's recent posts{why}: {e}"))
             }
         }
+    }
+
+    /// After a server error on the post request: the Page's recent posts, read up to
+    /// [`super::SettlePolicy::reads`] times (the listing can lag behind the post). The post's
+    /// id when it is there; `None` when it is not, or the Page can't be read.
+    async fn look_for_post(&self, post: &PostRequest, since: i64, token: &Secret) -> Option<String> {
+        if post.text.trim().is_empty() {
+            return None;
+        }
+        for n in 0..self.opts.settle.reads.max(1) {
+            if n > 0 {
+                tokio::time::sleep(self.opts.settle.interval).await;
+            }
+            let Ok(posts) =
+                self.client.page_recent_posts(&post.profile_id, self.opts.lookup_limit, token).await
+            else {
+                continue;
+            };
+            if let Some(p) = find_own_post(&posts, &post.text, since) {
+                return Some(p.id.clone());
+            }
+        }
+        None
     }
 }

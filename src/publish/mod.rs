@@ -16,23 +16,24 @@
 //!    publish that same container), so it never makes a second one while the first may be live.
 
 pub mod journal_db;
+pub mod owner;
 pub mod policy;
 
 mod container;
 mod facebook;
 
-use crate::auth::ProfileKind;
 use crate::ctx::Clock;
 use crate::meta::GraphClient;
-use crate::meta::classify::FailureClass;
+use crate::model::ProfileKind;
+use crate::model::classify::FailureClass;
 use crate::secret::Secret;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use policy::{
-    ContainerNext, Failure, Judgement, PollPolicy, Retry, RetryPolicy, Step, find_own_post, judge,
-    next_for_container, quota_failure, usage_wait,
+    ContainerNext, Failure, Judgement, PollPolicy, Retry, RetryPolicy, SettlePolicy, Step, find_own_post,
+    judge, next_for_container, quota_failure, usage_wait,
 };
 
 /// One post to publish, with what earlier attempts recorded through the [`Journal`].
@@ -205,9 +206,12 @@ pub enum Reconciled {
 pub struct PublishOptions {
     pub retry: RetryPolicy,
     pub poll: PollPolicy,
-    /// Facebook reconciliation waits this long after the recorded start before it trusts
-    /// "not among the recent posts": a request Meta is still working on could land later.
-    /// Keep it above the HTTP timeout. (Instagram/Threads need none: a container publishes once.)
+    /// Looking at Meta after a publishing answer that may hide a publication (a 5xx).
+    pub settle: SettlePolicy,
+    /// Facebook reconciliation looks at the Page's posts at once, but trusts "not among the
+    /// recent posts" only this long after the recorded start: a request Meta is still working
+    /// on could land later. Keep it above the HTTP timeout. (Instagram/Threads need none: a
+    /// container publishes once.)
     pub reconcile_grace: Duration,
     /// Recent posts read when looking for one (newest first).
     pub lookup_limit: u32,
@@ -219,6 +223,7 @@ impl std::fmt::Debug for PublishOptions {
         f.debug_struct("PublishOptions")
             .field("retry", &self.retry)
             .field("poll", &self.poll)
+            .field("settle", &self.settle)
             .field("reconcile_grace", &self.reconcile_grace)
             .field("lookup_limit", &self.lookup_limit)
             .finish_non_exhaustive()
@@ -230,6 +235,7 @@ impl Default for PublishOptions {
         PublishOptions {
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
+            settle: SettlePolicy::default(),
             reconcile_grace: Duration::from_secs(120),
             lookup_limit: 25,
             clock: Arc::new(crate::ctx::SystemClock),

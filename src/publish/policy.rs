@@ -8,10 +8,10 @@
 //! - [`PollPolicy`] and [`next_for_container`]: the container status schedule (§7.2, §7.3).
 //! - [`quota_failure`], [`usage_wait`], [`find_own_post`]: limits, throttling, reconciliation.
 
-use crate::meta::classify::{FailureClass, TokenDeath, classify};
 use crate::meta::publish::{ContainerState, ContainerStatus, RecentPost};
 use crate::meta::types::Quota;
 use crate::meta::{MetaError, Usage};
+use crate::model::classify::{self, ContainerSignal, FailureClass, TokenDeath, classify, container_signal};
 use std::time::Duration;
 
 /// Which request of a publication failed.
@@ -42,9 +42,12 @@ pub struct Failure {
     /// For transient and rate-limit failures: the earliest sensible retry (Meta's estimate or
     /// the backoff). `None` when unknown.
     pub retry_after: Option<Duration>,
-    /// Meta answered the *publishing* request with a server error (5xx, HTML 502): it may have
-    /// acted on it anyway. [`super::Publisher::publish`] looks before sending again; a caller
-    /// doing its own retry must reconcile first.
+    /// Meta answered the *publishing* request with a server error (any HTTP status ≥ 500, or
+    /// Graph's code 1/2): it may have acted on it anyway, whatever the error says. Threads has
+    /// been seen answering a 5xx with code 10 for a post that went out
+    /// (<https://github.com/tirthpatell/threads-go/issues/30>). [`super::Publisher::publish`]
+    /// looks at Meta before it classifies such an answer or sends again; a caller doing its own
+    /// retry must reconcile first.
     pub check_before_resend: bool,
     /// A container that is still good for the next attempt (reuse it: creating another is
     /// wasteful, publishing both would be a duplicate).
@@ -71,8 +74,8 @@ impl Failure {
         let (code, subcode) = err.code_subcode();
         let retry_after = match err {
             MetaError::RateLimited { regain_after, .. } => *regain_after,
-            // The publishing quota (§8.4 9/2207042, Threads 9): a rolling 24 h window.
-            _ if code == Some(9) => Some(QUOTA_RECHECK),
+            // The publishing quota: a rolling 24 h window.
+            _ if classify::is_publishing_quota(code) => Some(QUOTA_RECHECK),
             _ => None,
         };
         Failure {
@@ -103,11 +106,13 @@ impl Failure {
 pub enum Judgement {
     /// Nothing was published by this request.
     Failed(Failure),
-    /// Instagram 9007/2207027, Threads 24 on publish (§8.4, §6.5): the container is not ready;
-    /// poll its status, then publish again.
+    /// Meta is still processing the container ([`ContainerSignal::NotReady`]): poll its
+    /// status, then publish it again.
     NotReady,
-    /// The container can't be published any more (§8.4: -2/2207020 expired, -1/2207032 and
-    /// -1/2207053 "new container"): make a new one.
+    /// Meta can't find the container yet ([`ContainerSignal::NotFoundYet`]): re-read the
+    /// status, wait, publish it again; make a new container once if it stays missing.
+    NotFoundYet,
+    /// The container can't be published any more ([`ContainerSignal::Dead`]): make a new one.
     ContainerDead,
     /// The publishing request went out and no usable answer came back (timeout, dropped
     /// connection, a success status with a body sq can't read): it may have published.
@@ -115,7 +120,7 @@ pub enum Judgement {
     Unknown { reason: String },
 }
 
-/// THE publishing rules on top of [`crate::meta::classify`].
+/// THE publishing rules on top of [`crate::model::classify`].
 pub fn judge(step: Step, err: &MetaError) -> Judgement {
     if step == Step::Publish {
         match err {
@@ -137,20 +142,26 @@ pub fn judge(step: Step, err: &MetaError) -> Judgement {
             _ => {}
         }
         let (code, subcode) = err.code_subcode();
-        match (code, subcode) {
-            (Some(9007), _) | (Some(24), None) => return Judgement::NotReady,
-            (_, Some(2_207_020 | 2_207_032 | 2_207_053)) => return Judgement::ContainerDead,
-            _ => {}
+        match container_signal(code, subcode) {
+            Some(ContainerSignal::NotReady) => return Judgement::NotReady,
+            Some(ContainerSignal::NotFoundYet) => return Judgement::NotFoundYet,
+            Some(ContainerSignal::Dead) => return Judgement::ContainerDead,
+            None => {}
         }
         let mut f = Failure::from_error(err);
-        // A server error after the request went out: transient by class, but Meta may have
-        // published before failing (§8.2 code 1/2, 5xx).
-        let server_side = match err {
+        // A server error after the request went out: Meta may have published before failing,
+        // so the answer is looked into before it counts, whatever its class (a 5xx carrying an
+        // auth code is no proof of an auth problem). Graph's code 1/2 with a 4xx status is the
+        // same unknown/service error when it classifies as transient
+        // (https://developers.facebook.com/docs/graph-api/guides/error-handling).
+        let http_5xx = match err {
             MetaError::Http { status, .. } => *status >= 500,
-            MetaError::Api { error, .. } => error.http_status >= 500 || matches!(error.code, Some(1 | 2)),
+            MetaError::Api { error, .. } => error.http_status >= 500,
             _ => false,
         };
-        f.check_before_resend = server_side && f.class == FailureClass::Transient;
+        let server_code =
+            matches!(err, MetaError::Api { error, .. } if classify::is_server_error(error.code));
+        f.check_before_resend = http_5xx || (server_code && f.class == FailureClass::Transient);
         return Judgement::Failed(f);
     }
     let mut f = Failure::from_error(err);
@@ -262,6 +273,26 @@ impl PollPolicy {
             return None;
         }
         Some(self.first.saturating_mul(1u32 << polls_done.min(20)).min(self.max_interval))
+    }
+}
+
+/// How hard to look at Meta after an answer that may hide a publication (a server error on
+/// the publishing request, or a refusal right after it): the container status can lag behind
+/// the publish, and the post can lag in the recent-posts listing, so one read is not enough
+/// (threads-go polls both for a few seconds: <https://github.com/tirthpatell/threads-go>,
+/// `posts_publish_recovery.go`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlePolicy {
+    /// Reads of the container status (Instagram/Threads) or of the Page's recent posts
+    /// (Facebook) before sq concludes the post did not go out.
+    pub reads: u32,
+    /// Time between two reads.
+    pub interval: Duration,
+}
+
+impl Default for SettlePolicy {
+    fn default() -> Self {
+        SettlePolicy { reads: 4, interval: Duration::from_secs(1) }
     }
 }
 
@@ -423,7 +454,9 @@ mod tests {
                 None,
             ),
             (api(Some(9007), Some(2_207_027), 400), "not_ready", None),
-            (api(Some(24), None, 400), "not_ready", None),
+            (api(Some(24), None, 400), "not_found_yet", None),
+            (api(Some(24), Some(4_279_009), 400), "not_found_yet", None),
+            (api(Some(24), Some(2_207_008), 400), "not_found_yet", None),
             (api(Some(24), Some(2_207_006), 400), "failed", Some(Content)),
             (api(Some(-2), Some(2_207_020), 400), "dead", None),
             (api(Some(-1), Some(2_207_032), 400), "dead", None),
@@ -448,19 +481,31 @@ mod tests {
             let got = match &j {
                 Judgement::Failed(_) => "failed",
                 Judgement::NotReady => "not_ready",
+                Judgement::NotFoundYet => "not_found_yet",
                 Judgement::ContainerDead => "dead",
                 Judgement::Unknown { .. } => "unknown",
             };
             assert_eq!(got, kind, "{err}");
             assert_eq!(class_of(&j), class, "{err}");
         }
-        // Server errors after the publish request went out: look before resending.
-        for err in
-            [MetaError::Http { host: "h".into(), status: 502, snippet: "x".into() }, api(Some(2), None, 500)]
-        {
+        // Server errors after the publish request went out: look before resending, whatever
+        // the class (Threads' 5xx with code 10 for a post that went out).
+        for err in [
+            MetaError::Http { host: "h".into(), status: 502, snippet: "x".into() },
+            api(Some(2), None, 500),
+            api(Some(2), None, 400),
+            api(Some(10), None, 500),
+            api(Some(190), Some(460), 503),
+        ] {
             let Judgement::Failed(f) = judge(Step::Publish, &err) else { panic!("failed expected") };
             assert!(f.check_before_resend, "{err}");
         }
+        for err in [api(Some(10), None, 400), api(Some(506), None, 400), api(Some(100), None, 400)] {
+            let Judgement::Failed(f) = judge(Step::Publish, &err) else { panic!("failed expected") };
+            assert!(!f.check_before_resend, "{err}");
+        }
+        let Judgement::Failed(f) = judge(Step::Publish, &api(Some(10), None, 500)) else { panic!() };
+        assert_eq!(f.class, Auth, "classified as Meta said, looked into first");
         let Judgement::Failed(f) = judge(Step::Publish, &api(Some(190), Some(460), 400)) else { panic!() };
         assert_eq!(f.token_death, Some(TokenDeath::PasswordChanged));
         assert!(f.holds_profile() && !f.check_before_resend);

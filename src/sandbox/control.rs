@@ -435,6 +435,9 @@ fn add_fault(shared: &Shared, body: &[u8]) -> Result<Resp, Resp> {
         /// Requests to affect; absent = until cleared.
         #[serde(default)]
         count: Option<u32>,
+        /// Carry the request out first, then answer with the fault.
+        #[serde(default)]
+        applied: bool,
         #[serde(flatten)]
         action: FaultAction,
     }
@@ -447,6 +450,18 @@ fn add_fault(shared: &Shared, body: &[u8]) -> Result<Resp, Resp> {
     let mut w = shared.lock();
     w.fault_seq += 1;
     let id = format!("f{}", w.fault_seq);
-    w.faults.push(Fault { id: id.clone(), matcher: f.matcher, action: f.action, remaining: f.count });
+    if f.applied && matches!(f.action, FaultAction::Latency { .. }) {
+        return Err(err(
+            400,
+            "applied needs a fault that changes the answer (error, throttle, server_error, bad_gateway, hang)",
+        ));
+    }
+    w.faults.push(Fault {
+        id: id.clone(),
+        matcher: f.matcher,
+        action: f.action,
+        remaining: f.count,
+        applied: f.applied,
+    });
     Ok(Resp::ok(json!({ "id": id })))
 }

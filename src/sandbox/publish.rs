@@ -104,7 +104,11 @@ pub fn page_photo_post(w: &mut World, req: &Req, caller: &Caller, page: &str) ->
     Ok(Resp::ok(json!({ "id": photo, "post_id": post })))
 }
 
-/// `GET /{page-id}/feed|posts`: newest first, for sq's reconciliation.
+/// `GET /{page-id}/feed|posts|published_posts`: the Page's posts with `message` and
+/// `created_time`, newest first, for sq's reconciliation
+/// (<https://developers.facebook.com/docs/graph-api/reference/page/feed/>,
+/// <https://developers.facebook.com/docs/graph-api/reference/page/published_posts/>). The
+/// sandbox has no visitors, so `/feed` (which also lists visitors' posts) shows the same.
 pub fn page_feed_list(w: &mut World, req: &Req, caller: &Caller, page: &str) -> ApiResult {
     let ok = match caller {
         Caller::App => true,
@@ -323,6 +327,7 @@ fn ig_create(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult {
             text: req.param("caption").unwrap_or("").to_string(),
             media_url: url,
             published_id: None,
+            not_found_answers: 0,
         },
     );
     Ok(Resp::ok(json!({ "id": id })))
@@ -632,6 +637,7 @@ fn th_create(w: &mut World, req: &Req, caller: &Caller, user: &str) -> ApiResult
             text,
             media_url: url,
             published_id: None,
+            not_found_answers: 0,
         },
     );
     if media_type == "TEXT" && req.param("auto_publish_text") == Some("true") {
@@ -677,6 +683,15 @@ fn th_container_get(w: &mut World, req: &Req, id: &str) -> ApiResult {
     Ok(Resp::ok(Value::Object(o)))
 }
 
+/// Threads' answer to a publish of a container it can't find (yet): code 24, subcode 4279009
+/// "Media Not Found", HTTP 400, as Meta sends it
+/// (<https://github.com/fbsamples/threads_api/issues/70>,
+/// <https://github.com/gitroomhq/postiz-app/pull/2047>).
+fn th_not_found(cid: &str) -> ApiError {
+    ApiError::oauth(24, Some(4_279_009), "The requested resource does not exist")
+        .user("Media Not Found", &format!("The media with id {cid} cannot be found."))
+}
+
 fn th_publish(w: &mut World, req: &Req, caller: &Caller, user: &str) -> ApiResult {
     th_access(req, caller, user, true)?;
     let Some(cid) = req.param("creation_id").map(str::to_string) else {
@@ -685,10 +700,27 @@ fn th_publish(w: &mut World, req: &Req, caller: &Caller, user: &str) -> ApiResul
     let owned = w.containers.get(&cid).is_some_and(|c| c.owner == user && c.family == Family::Threads);
     let state = if owned { container_state(w, &cid, false) } else { None };
     match state {
-        // §6.5: publishing before FINISHED answers code 24 "does not exist".
-        Some((ContainerState::Finished, false)) => th_do_publish(w, user, &cid),
-        _ => Err(ApiError::method(24, None, "The requested resource does not exist")),
+        Some((ContainerState::Finished, false)) => {}
+        // Publishing before FINISHED: 24 "does not exist" (Meta's troubleshooting page,
+        // https://developers.facebook.com/docs/threads/troubleshooting), nowadays with
+        // subcode 4279009.
+        Some((ContainerState::InProgress, false)) => return Err(th_not_found(&cid)),
+        _ => return Err(ApiError::method(24, None, "The requested resource does not exist")),
     }
+    // Meta answers 24/4279009 seconds after creation even when a status read already said
+    // FINISHED (Postiz saw 210 such errors about 7 s after creation:
+    // https://github.com/gitroomhq/postiz-app/pull/2047; also
+    // https://github.com/trypostit/trypost/pull/280): the window and the count are settings.
+    let now = w.now();
+    let window = w.scenario.settings.threads_not_found_secs;
+    let times = w.scenario.settings.threads_not_found_publishes;
+    if let Some(c) = w.containers.get_mut(&cid) {
+        if now - c.created_at < window || c.not_found_answers < times {
+            c.not_found_answers += 1;
+            return Err(th_not_found(&cid));
+        }
+    }
+    th_do_publish(w, user, &cid)
 }
 
 fn th_do_publish(w: &mut World, user: &str, cid: &str) -> ApiResult {

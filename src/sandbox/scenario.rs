@@ -333,6 +333,13 @@ pub struct Settings {
     /// Batch items slower than this come back `null` (§10).
     #[serde(default = "ten")]
     pub batch_item_timeout_secs: u64,
+    /// Threads: a `threads_publish` sooner than this many sandbox seconds after the container
+    /// was created answers 24/4279009 "Media Not Found", even when its status reads FINISHED.
+    #[serde(default)]
+    pub threads_not_found_secs: i64,
+    /// Threads: the first N `threads_publish` calls of every container answer 24/4279009.
+    #[serde(default)]
+    pub threads_not_found_publishes: u32,
 }
 
 fn one() -> u32 {
@@ -372,6 +379,8 @@ impl Default for Settings {
             duplicate_window_secs: hour(),
             call_budget: ten_thousand(),
             batch_item_timeout_secs: ten(),
+            threads_not_found_secs: 0,
+            threads_not_found_publishes: 0,
         }
     }
 }

@@ -143,6 +143,26 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
     }
 
     let plan = pick_faults(shared, &parsed, &path_for_log);
+    if plan.applied {
+        // The request takes effect before the fault answers: the latency first (a client
+        // that gives up then changes nothing), then the real work, then the fault's answer.
+        if plan.extra_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(plan.extra_ms)).await;
+        }
+        let real = {
+            let mut w = shared.lock();
+            graph::dispatch(&mut w, &parsed)
+        };
+        let hang = Plan { hang: plan.hang, ..Plan::default() };
+        if let Some(r) = apply_delays(&hang, shared).await {
+            return finish(shared, &parsed, &path_for_log, None, r);
+        }
+        let resp = match &plan.terminal {
+            Some(action) => fault_response(shared, &parsed, action),
+            None => real,
+        };
+        return finish(shared, &parsed, &path_for_log, None, resp);
+    }
     if let Some(r) = apply_delays(&plan, shared).await {
         return finish(shared, &parsed, &path_for_log, None, r);
     }
@@ -288,6 +308,8 @@ struct Plan {
     /// `Some(None)`: hang forever; `Some(Some(s))`: answer after s seconds.
     hang: Option<Option<f64>>,
     terminal: Option<FaultAction>,
+    /// A fired fault asked for the request to be carried out first.
+    applied: bool,
 }
 
 fn pick_faults(shared: &Shared, req: &Req, path: &str) -> Plan {
@@ -310,6 +332,7 @@ fn pick_faults(shared: &Shared, req: &Req, path: &str) -> Plan {
             continue;
         }
         fired.push(idx);
+        plan.applied |= f.applied;
         match &f.action {
             FaultAction::Latency { ms } => plan.extra_ms += ms,
             FaultAction::Hang { secs } => {
@@ -476,6 +499,11 @@ async fn batch(shared: &Shared, req: &Req) -> Resp {
             item_req.segs.join("/")
         );
         let plan = pick_faults(shared, &item_req, &path);
+        // An `applied` fault: the item takes effect whatever its answer becomes.
+        let applied = plan.applied.then(|| {
+            let mut w = shared.lock();
+            graph::dispatch(&mut w, &item_req)
+        });
         // §10: items that don't finish in time come back as null.
         let timed_out = match plan.hang {
             Some(None) => true,
@@ -487,9 +515,10 @@ async fn batch(shared: &Shared, req: &Req) -> Resp {
             out.push(Value::Null);
             continue;
         }
-        let resp = match plan.terminal {
-            Some(a) => fault_response(shared, &item_req, &a),
-            None => {
+        let resp = match (plan.terminal, applied) {
+            (Some(a), _) => fault_response(shared, &item_req, &a),
+            (None, Some(real)) => real,
+            (None, None) => {
                 let mut w = shared.lock();
                 graph::dispatch(&mut w, &item_req)
             }

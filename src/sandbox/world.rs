@@ -99,6 +99,8 @@ pub struct Container {
     pub text: String,
     pub media_url: Option<String>,
     pub published_id: Option<String>,
+    /// Threads: `threads_publish` calls answered 24/4279009 so far (`threads_not_found_publishes`).
+    pub not_found_answers: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,6 +200,10 @@ pub struct Fault {
     pub action: FaultAction,
     /// Requests left; `None` = until cleared.
     pub remaining: Option<u32>,
+    /// The request takes effect first (a post goes out), then the fault answers: how a lost or
+    /// failed answer to a request Meta did carry out is played (see docs/sandbox.md).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub applied: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,7 +3,7 @@
 //! Every secret is stored under service [`SERVICE`] with an account `<kind>:<id>`. The kinds are
 //! fixed here so that the keyring, the encrypted file and the code that looks tokens up agree.
 
-use crate::settings::Network;
+use crate::model::Network;
 use std::fmt;
 
 /// The keyring service name (and the prefix of the keyring entries' labels).

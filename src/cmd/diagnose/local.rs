@@ -2,26 +2,17 @@
 //! environment probes that need no Meta) turned into a [`CollectInput`]. Shared by
 //! `sq diagnose` and the closing diagnose of `sq reauth`.
 
+use super::collect::{self, AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret};
 use crate::ctx::Ctx;
-use crate::db::{ProfileWithConnection, Via};
+use crate::db::ProfileWithConnection;
 use crate::diagnose::Facts;
-use crate::diagnose::collect::{
-    self, AppConfig, Apps, CollectInput, StoredConnection, StoredProfile, StoredSecret,
-};
-use crate::diagnose::facts::{ProfileKind, RedirectFacts, StoreProbe, TokenSource};
+use crate::diagnose::facts::{RedirectFacts, StoreProbe, TokenSource};
 use crate::error::Error;
-use crate::settings::{Network, StoreKind};
+use crate::model::Via;
+use crate::model::{Network, ProfileKind};
+use crate::settings::StoreKind;
 use crate::store::{self, Account};
 use std::collections::BTreeMap;
-
-pub fn profile_kind(p: &ProfileWithConnection) -> ProfileKind {
-    match (p.profile.kind, p.profile.via) {
-        (Network::Facebook, _) => ProfileKind::Page,
-        (Network::Instagram, Via::Page) => ProfileKind::InstagramViaPage,
-        (Network::Instagram, _) => ProfileKind::InstagramLogin,
-        (Network::Threads, _) => ProfileKind::Threads,
-    }
-}
 
 /// Reads the app id and secret of every network, tolerating a store that can't be read (that
 /// is diagnosed as `store_unavailable`, not a reason to stop).
@@ -162,7 +153,7 @@ pub async fn input_for(
             });
         }
         let p = &r.profile;
-        let kind = profile_kind(r);
+        let kind = ProfileKind::of(p.kind, p.via);
         let mut sp =
             StoredProfile::new(kind, p.remote_id.clone(), p.display_name(), secret_of(&p.token_account(c)));
         sp.connection_id = facebook.then(|| c.id.to_string());

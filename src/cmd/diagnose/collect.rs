@@ -12,24 +12,28 @@
 //! the next page is on the wire, so 1,000 Pages cost about the 10 sequential result pages.
 //!
 //! Errors: a transient failure (network, timeout, 5xx, code 1/2, an unfinished batch item)
-//! makes a token's health *unknown* ([`TokenHealth::Unreachable`]), never invalid; only a Graph
-//! error with a code (190/…, §8.3) is a verdict, and the engine reads it.
+//! makes a token's health *unknown* ([`TokenHealth::Unreachable`]), never invalid; a Graph error
+//! the classifier reads as a verdict goes into the facts with that reading for the engine.
+//!
+//! Meta's text enters sq here: the facts are sanitized as the last step ([`sanitize_facts`]).
 //!
 //! `debug_token` needs the app token `app_id|app_secret` (§2.1). Without the app secret sq
 //! inspects with the login's own user token (accepted when that user is a developer of the
 //! app), and when Meta refuses that, falls back to an identity call made with the token itself
 //! (`GET /me`), which proves valid/invalid (with the 190 subcode) but carries no scopes.
 
-use super::facts::{
+use crate::diagnose::facts::{
     AppCredentials as AppFacts, ConnectionFacts, EnvironmentFacts, Facts, GranularScope, GraphError,
-    Inspection, PageAccount, Permission, PermissionStatus, PortfolioPage, ProfileFacts, ProfileKind,
-    PublishingLimit, RateUsage, Reachability, RedirectFacts, StoreProbe, StoredToken, TokenFacts,
-    TokenHealth, TokenSource, meta_time,
+    Inspection, PageAccount, Permission, PermissionStatus, PortfolioPage, ProfileFacts, PublishingLimit,
+    RateUsage, Reachability, RedirectFacts, StoreProbe, StoredToken, TokenFacts, TokenHealth, TokenSource,
+    meta_time,
 };
 use crate::meta::types::{self, DebugToken, Page};
-use crate::meta::{AppCredentials, BatchItem, FailureClass, GraphClient, Host, MetaError};
+use crate::meta::{AppCredentials, BatchItem, GraphClient, Host, MetaError};
+use crate::model::classify::{FailureClass, TokenVerdict};
+use crate::model::{Network, ProfileKind};
+use crate::output::sanitize;
 use crate::secret::Secret;
-use crate::settings::Network;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -198,6 +202,7 @@ pub async fn collect(client: &GraphClient, input: &CollectInput, progress: &dyn 
     let mut facts = run.finish().await;
     facts.environment.store = input.store.clone();
     facts.environment.redirect = input.redirect.clone();
+    sanitize_facts(&mut facts);
     facts
 }
 
@@ -278,7 +283,7 @@ pub async fn collect_for_token(
                         }
                         Err(_) => (page_id, String::new(), None),
                     };
-                    let page = run.add_profile(&stdin(ProfileKind::Page, id.clone(), name.clone()));
+                    let page = run.add_profile(&stdin(ProfileKind::FacebookPage, id.clone(), name.clone()));
                     let mut settled = vec![page];
                     if let Some(Some(ig)) = &link {
                         let mut p = stdin(ProfileKind::InstagramViaPage, ig.clone(), name);
@@ -297,7 +302,7 @@ pub async fn collect_for_token(
                     let usable = matches!(&health, TokenHealth::Inspected(i) if i.valid);
                     if !usable {
                         let i = run.add_profile(&stdin(
-                            ProfileKind::Page,
+                            ProfileKind::FacebookPage,
                             String::from("me"),
                             String::from("(pasted Facebook token)"),
                         ));
@@ -316,7 +321,135 @@ pub async fn collect_for_token(
         }
     }
     run.start_all();
-    run.finish().await
+    let mut facts = run.finish().await;
+    sanitize_facts(&mut facts);
+    facts
+}
+
+/// Makes every piece of text in the facts safe for a terminal: names, messages, tasks, scopes
+/// and ids come from Meta (directly, or through the database, which stores what Meta said), and
+/// the reasons quote Meta's errors. Done once, here where the text enters, so the engine can
+/// copy text into findings as it is. Every field is named, so a new fact can't be forgotten.
+pub fn sanitize_facts(facts: &mut Facts) {
+    let Facts { profiles, connections, environment } = facts;
+    for p in profiles {
+        let ProfileFacts {
+            reference,
+            id,
+            kind: _,
+            name,
+            connection,
+            page_id,
+            token,
+            page_instagram,
+            publishing_limit: _,
+            rate: _,
+            failed_posts: _,
+            unreachable,
+        } = p;
+        clean_all([reference, id, name]);
+        clean_opt(connection);
+        clean_opt(page_id);
+        if let Some(link) = page_instagram {
+            clean_opt(link);
+        }
+        unreachable.iter_mut().for_each(clean);
+        match token {
+            TokenFacts::Missing => {}
+            TokenFacts::Unreadable { reason } => clean(reason),
+            TokenFacts::Present { stored, health } => {
+                let StoredToken { source: _, masked, expires_at: _, issued_at: _, scopes } = stored;
+                clean(masked);
+                scopes.iter_mut().flatten().for_each(clean);
+                clean_health(health);
+            }
+        }
+    }
+    for c in connections {
+        let ConnectionFacts {
+            id,
+            network: _,
+            user_token,
+            permissions,
+            accounts,
+            portfolio_pages,
+            rate: _,
+            unreachable,
+        } = c;
+        clean(id);
+        if let Some(h) = user_token {
+            clean_health(h);
+        }
+        for Permission { name, status: _ } in permissions.iter_mut().flatten() {
+            clean(name);
+        }
+        for PageAccount { id, name, tasks, instagram_id } in accounts.iter_mut().flatten() {
+            clean_all([id, name]);
+            tasks.iter_mut().for_each(clean);
+            clean_opt(instagram_id);
+        }
+        for PortfolioPage { id, name, has_token: _, tasks } in portfolio_pages.iter_mut().flatten() {
+            clean_all([id, name]);
+            tasks.iter_mut().flatten().for_each(clean);
+        }
+        unreachable.iter_mut().for_each(clean);
+    }
+    let EnvironmentFacts { store, apps: _, redirect, meta } = environment;
+    if let Some(StoreProbe::Failed { backend, reason }) = store {
+        clean_all([backend, reason]);
+    }
+    if let Some(RedirectFacts { uri, port: _, port_busy: _ }) = redirect {
+        clean(uri);
+    }
+    if let Some(Reachability::Unreachable { reason }) = meta {
+        clean(reason);
+    }
+}
+
+fn clean_health(health: &mut TokenHealth) {
+    let error = match health {
+        TokenHealth::Inspected(i) => {
+            let Inspection {
+                valid: _,
+                error,
+                token_type,
+                expires_at: _,
+                data_access_expires_at: _,
+                issued_at: _,
+                scopes,
+                granular_scopes,
+            } = i;
+            clean_opt(token_type);
+            scopes.iter_mut().for_each(clean);
+            for GranularScope { scope, target_ids } in granular_scopes {
+                clean(scope);
+                target_ids.iter_mut().flatten().for_each(clean);
+            }
+            error.as_mut()
+        }
+        TokenHealth::Identity(result) => result.as_mut().err(),
+        TokenHealth::Unreachable { reason } => {
+            clean(reason);
+            None
+        }
+    };
+    if let Some(GraphError { classification: _, code: _, subcode: _, message, transient: _ }) = error {
+        clean(message);
+    }
+}
+
+fn clean(s: &mut String) {
+    *s = sanitize(s);
+}
+
+fn clean_opt(s: &mut Option<String>) {
+    if let Some(s) = s {
+        clean(s);
+    }
+}
+
+fn clean_all<const N: usize>(strings: [&mut String; N]) {
+    strings.into_iter().for_each(clean);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -591,7 +724,7 @@ impl<'a> Run<'a> {
             let kind = self.facts.profiles[i].kind;
             let Some(t) = self.tokens[i].clone() else { continue };
             match kind {
-                ProfileKind::Page | ProfileKind::InstagramViaPage => {
+                ProfileKind::FacebookPage | ProfileKind::InstagramViaPage => {
                     if self.health[i].is_some() {
                         continue;
                     }
@@ -791,7 +924,7 @@ impl<'a> Run<'a> {
                     }
                 }
                 if let TokenHealth::Identity(Err(e)) = &health {
-                    self.conns[conn].throttled |= is_throttle_code(e.code);
+                    self.conns[conn].throttled |= e.verdict() == TokenVerdict::Throttled;
                 }
                 self.facts.connections[conn].user_token = Some(health);
             }
@@ -894,7 +1027,7 @@ impl<'a> Run<'a> {
                 for (profiles, health) in groups {
                     for i in profiles {
                         if let TokenHealth::Identity(Err(e)) = &health {
-                            self.throttled[i] |= is_throttle_code(e.code);
+                            self.throttled[i] |= e.verdict() == TokenVerdict::Throttled;
                         }
                         if self.health[i].is_none() {
                             self.settled += 1;
@@ -939,7 +1072,8 @@ impl<'a> Run<'a> {
             Some(t) => StoredSecret::Loaded(t.clone()),
             None => StoredSecret::Missing,
         };
-        let mut page = StoredProfile::new(ProfileKind::Page, p.id.clone(), name.clone(), token.clone());
+        let mut page =
+            StoredProfile::new(ProfileKind::FacebookPage, p.id.clone(), name.clone(), token.clone());
         page.token_source = TokenSource::Stdin;
         page.connection_id = Some(conn_id.clone());
         self.add_profile(&page);
@@ -1097,40 +1231,33 @@ fn is_unknown(e: &MetaError) -> bool {
     matches!(e.class(), FailureClass::Transient | FailureClass::RateLimit)
 }
 
-/// A failed call made *with* the token, as a verdict on it. Transient → unknown (never
-/// invalid); throttling → unknown with the throttling code (the engine reports
-/// `rate_limited`); a Graph error with a code → that error for the engine to read (190/460 →
-/// `token_password_changed`, …, §8.3); anything else (a garbled answer) → unknown.
+/// A failed call made *with* the token, as the facts the engine reads: a transient failure →
+/// unknown (never invalid); throttling, or an answer the classifier reads as a verdict on the
+/// token (a Graph error with a code, a `WWW-Authenticate: invalid_token`) → that error with
+/// the classifier's reading; anything else (a garbled answer) → unknown.
 fn health_of_error(e: &MetaError) -> TokenHealth {
+    let classification = e.classification();
     let api = e.api();
-    match e.class() {
-        FailureClass::Transient => TokenHealth::Unreachable { reason: e.to_string() },
-        FailureClass::RateLimit => {
-            let code = api.and_then(|a| a.code).filter(|&c| is_throttle_code(c)).unwrap_or(4);
-            TokenHealth::Identity(Err(GraphError {
-                code,
-                subcode: api.and_then(|a| a.subcode),
-                message: api.map(|a| a.message.clone()).unwrap_or_else(|| e.to_string()),
-                transient: true,
-            }))
-        }
-        _ => match (api, e.token_death()) {
-            (Some(a), _) if a.code.is_some() => TokenHealth::Identity(Err(GraphError {
-                code: a.code.unwrap_or_default(),
-                subcode: a.subcode,
-                message: a.message.clone(),
-                transient: a.is_transient == Some(true),
-            })),
-            // `WWW-Authenticate: invalid_token` without a Graph body (§8.1).
-            (_, Some(_)) => TokenHealth::Identity(Err(GraphError::new(190, None, e.to_string()))),
-            _ => TokenHealth::Unreachable { reason: e.to_string() },
-        },
+    let code = api.and_then(|a| a.code);
+    let throttled = classification.class == FailureClass::RateLimit;
+    let verdict = match classification.class {
+        FailureClass::Transient => false,
+        FailureClass::RateLimit => true,
+        _ => code.is_some() || classification.token_death.is_some(),
+    };
+    if !verdict {
+        return TokenHealth::Unreachable { reason: e.to_string() };
     }
-}
-
-/// The throttling codes of §8.2 (the engine's own list).
-fn is_throttle_code(code: i64) -> bool {
-    matches!(code, 4 | 17 | 32 | 341 | 613 | 80000..=80014)
+    TokenHealth::Identity(Err(GraphError {
+        classification,
+        code,
+        subcode: api.and_then(|a| a.subcode),
+        message: match api {
+            Some(a) if code.is_some() || throttled => a.message.clone(),
+            _ => e.to_string(),
+        },
+        transient: api.is_some_and(|a| a.is_transient == Some(true)),
+    }))
 }
 
 /// `debug_token`'s `data`, normalized for the engine (§2.2): `0` expiries mean never, an
@@ -1187,4 +1314,82 @@ fn pct(p: f64) -> u32 {
 /// Ids from the database or Meta, made safe as one path segment of a batch item.
 fn segment(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::diagnose;
+    use crate::diagnose::fixtures::*;
+
+    /// Meta's text reaches the report only through collection, which sanitizes it.
+    #[test]
+    fn meta_text_is_sanitized() {
+        let mut p = page();
+        p.name = String::from("Evil\x1b[2J Page");
+        p.token = dead(190, None, "bad\x1b]0;title\x07 token");
+        let mut f = facts(vec![p]);
+        sanitize_facts(&mut f);
+        let r = diagnose(&f, NOW);
+        let text = serde_json::to_string(&r).expect("json");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert_eq!(r.profiles[0].name, "Evil\u{fffd}[2J Page");
+    }
+
+    /// Every text field of every fact, dirty in, clean out.
+    #[test]
+    fn every_text_fact_is_sanitized() {
+        let dirty = |s: &str| format!("{s}\x1b[31m\u{202e}");
+        let mut p = ig_via_page();
+        p.reference = dirty("instagram:1");
+        p.id = dirty("1");
+        p.name = dirty("name");
+        p.connection = Some(dirty("fb:1"));
+        p.page_id = Some(dirty("777"));
+        p.page_instagram = Some(Some(dirty("2")));
+        p.unreachable = vec![dirty("limit")];
+        let mut i = Inspection::invalid(err(190, Some(460), &dirty("message")));
+        i.token_type = Some(dirty("PAGE"));
+        i.scopes = vec![dirty("scope")];
+        i.granular_scopes =
+            vec![GranularScope { scope: dirty("scope"), target_ids: Some(vec![dirty("777")]) }];
+        let mut stored = StoredToken::new(TokenSource::Keyring, dirty("EAAB…f3c1"));
+        stored.scopes = Some(vec![dirty("scope")]);
+        p.token = TokenFacts::Present { stored, health: TokenHealth::Inspected(i) };
+        let mut q = page();
+        q.token = TokenFacts::Unreadable { reason: dirty("locked") };
+        let mut r = threads();
+        r.token = present(TokenHealth::Identity(Err(err(4, None, &dirty("throttled")))));
+        let mut s = threads();
+        s.token = present(TokenHealth::Unreachable { reason: dirty("timeout") });
+        let mut f = facts(vec![p, q, r, s]);
+        let c = fb(&mut f);
+        c.id = dirty("fb:1");
+        c.unreachable = vec![dirty("accounts")];
+        c.permissions =
+            Some(vec![Permission { name: dirty("pages_show_list"), status: PermissionStatus::Granted }]);
+        c.accounts = Some(vec![PageAccount {
+            id: dirty("777"),
+            name: dirty("Acme"),
+            tasks: vec![dirty("MANAGE")],
+            instagram_id: Some(dirty("2")),
+        }]);
+        c.portfolio_pages = Some(vec![PortfolioPage {
+            id: dirty("778"),
+            name: dirty("Other"),
+            has_token: true,
+            tasks: Some(vec![dirty("MANAGE")]),
+        }]);
+        f.environment.store =
+            Some(StoreProbe::Failed { backend: dirty("file"), reason: dirty("passphrase") });
+        f.environment.redirect =
+            Some(RedirectFacts { uri: dirty("http://localhost:1/callback"), port: 1, port_busy: true });
+        f.environment.meta = Some(Reachability::Unreachable { reason: dirty("dns") });
+
+        sanitize_facts(&mut f);
+        let shown = format!("{f:?}");
+        assert!(!shown.contains("\\u{1b}") && !shown.contains("\\u{202e}"), "{shown}");
+        assert_eq!(shown.matches('\u{fffd}').count(), 2 * shown.matches("[31m").count(), "{shown}");
+        assert!(shown.matches("[31m").count() >= 30, "{shown}");
+    }
 }

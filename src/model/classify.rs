@@ -1,8 +1,13 @@
-//! The one classifier (STYLE habit 7): Graph error code/subcode/HTTP status → failure class of
-//! spec §6, plus the token-death reason for code 190 (meta-platform.md §8.3).
+//! The one classifier: what Meta's error codes mean to sq. Graph error code/subcode/HTTP status
+//! → failure class (the `--class` of `sq requeue`), the reason a token died, and the few
+//! readings other modules need beyond the class: what a failed token check says about the
+//! token (diagnose), whether a publish met a container that isn't ready or is dead (publish),
+//! the publishing quota, and why a code exchange was refused (meta). Meta's tables are at
+//! https://developers.facebook.com/docs/graph-api/guides/error-handling and
+//! https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/error-codes.
 //!
 //! Pure: plain numbers in, plain data out. Everything else in sq (retry policy, publisher,
-//! diagnose engine, exit codes) asks this function and nothing else interprets error codes.
+//! diagnose engine, exit codes) asks this module, and nothing else compares error codes.
 
 use serde::Serialize;
 use std::fmt;
@@ -168,7 +173,7 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
         (4, Some(2207051)) => Classification::of(Content), // restricted as suspected spam
         (10, Some(2207081)) => Classification::of(Content), // trial reels not allowed
         (1, Some(2853006)) => Classification::of(Auth),    // §4.4: viewer lacks permission
-        (24, Some(2207006 | 2207008)) => Classification::of(Content), // wrong media/container id
+        (24, Some(2207006)) => Classification::of(Content), // wrong media/container id
         (200, Some(2069030 | 2069031 | 2069033)) => Classification::of(Content), // §4.4 unsupported
         // §6.5: Threads "requires the threads_basic permission" is code 100, subcode 10.
         (100, Some(10)) => Classification::of(Auth),
@@ -191,7 +196,9 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
         (1 | 2 | -1 | -2 | 9007, _) => Classification::of(Transient),
         // §6.5: Threads answers 24 "resource does not exist" when publishing before the
         // container is ready (no subcode); a retry after FINISHED works.
-        (24, None) => Classification::of(Transient),
+        // Threads' 24/4279009 "Media Not Found" and Instagram's 24/2207008 "Media builder not
+        // found" are the same "not there yet" (see `container_signal`): not a final failure.
+        (24, None | Some(4279009 | 2207008)) => Classification::of(Transient),
 
         // §8.4 media codes.
         (9004, _) | (36000..=36004, _) => Classification::of(Media),
@@ -202,6 +209,154 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
 
         _ => Classification::of(Unknown),
     }
+}
+
+/// What an error about a token (a failed call made with it, or `debug_token`'s `error`) says
+/// about that token: `sq diagnose` decides on this alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenVerdict {
+    /// Meta refused the token, and why. Any refusal that isn't throttling or temporary counts:
+    /// a token Meta won't take for a call is of no use to publish with.
+    Dead(TokenDeath),
+    /// Throttled: the error says nothing about the token.
+    Throttled,
+    /// A temporary problem on Meta's side: the error says nothing about the token.
+    Transient,
+}
+
+impl Classification {
+    /// The verdict on the token this error was about. `is_transient` is Meta's own flag on the
+    /// error: it makes any error that isn't a token death temporary.
+    pub fn token_verdict(self, is_transient: bool) -> TokenVerdict {
+        match (self.token_death, self.class) {
+            (Some(death), _) => TokenVerdict::Dead(death),
+            (None, FailureClass::RateLimit) => TokenVerdict::Throttled,
+            (None, FailureClass::Transient) => TokenVerdict::Transient,
+            (None, _) if is_transient => TokenVerdict::Transient,
+            (None, _) => TokenVerdict::Dead(TokenDeath::Invalid),
+        }
+    }
+}
+
+/// Code 100, "Invalid parameter" / "Unsupported request": besides bad requests, what Instagram
+/// Login answers every call of an account that has no role on an app with only Standard Access
+/// (https://developers.facebook.com/docs/permissions, access levels).
+pub fn is_invalid_parameter(code: Option<i64>) -> bool {
+    code == Some(100)
+}
+
+/// What a failed Instagram/Threads publish (`media_publish`, `threads_publish`) says about the
+/// container it named, beyond its class. The publisher acts on it; nothing else does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerSignal {
+    /// Meta is still processing the media: read the status, wait, publish the same container.
+    NotReady,
+    /// Meta can't find the container *yet*: seconds after creation, sometimes even after a
+    /// status read said FINISHED. Wait, retry, and make a new container once if it stays
+    /// missing; never a final failure on the first one.
+    NotFoundYet,
+    /// The container can't be published any more (expired, or creation failed on Meta's
+    /// side): make a new one.
+    Dead,
+}
+
+/// The container table. Sources:
+/// - 9007/2207027 "Media ID is not available", -2/2207020 expired, -1/2207032 and
+///   -1/2207053 "create a new container":
+///   <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes>
+/// - Threads 24 without a subcode before the container is ready:
+///   <https://developers.facebook.com/docs/threads/troubleshooting>
+/// - Threads 24/4279009 "Media Not Found" about 7 s after creation, also after FINISHED:
+///   <https://github.com/gitroomhq/postiz-app/pull/2047>,
+///   <https://github.com/fbsamples/threads_api/issues/70>,
+///   <https://github.com/trypostit/trypost/pull/280> (recreates the container for this error).
+/// - Instagram 24/2207008 "Media builder not found" can mean the same thing (error-codes page
+///   above; seen as a timing error in the same reports).
+pub fn container_signal(code: Option<i64>, subcode: Option<i64>) -> Option<ContainerSignal> {
+    match (code?, subcode) {
+        (9007, _) => Some(ContainerSignal::NotReady),
+        (24, None | Some(4279009 | 2207008)) => Some(ContainerSignal::NotFoundYet),
+        (_, Some(2207020 | 2207032 | 2207053)) => Some(ContainerSignal::Dead),
+        _ => None,
+    }
+}
+
+/// Code 9: the publishing quota over a rolling 24 hours (Instagram 9/2207042, Threads 9), not a
+/// per-hour call budget, so a retry makes sense only much later.
+pub fn is_publishing_quota(code: Option<i64>) -> bool {
+    code == Some(9)
+}
+
+/// Codes 1 (API Unknown) and 2 (API Service): Meta's server failed while handling the request,
+/// possibly after acting on it.
+pub fn is_server_error(code: Option<i64>) -> bool {
+    matches!(code, Some(1 | 2))
+}
+
+/// Why Meta refused an authorization-code exchange
+/// (https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeProblem {
+    /// 36007: the code is too old (minutes on Facebook, 1 h on Instagram/Threads).
+    Expired,
+    /// 36008: `redirect_uri` differs from the one used in the dialog.
+    RedirectUriMismatch,
+    /// 36009: codes are single-use.
+    AlreadyUsed,
+    /// Instagram Login's `{error_type, code: 400, error_message}` ("Matching code was not found
+    /// or was already used"), or a garbled code.
+    Rejected,
+}
+
+impl CodeProblem {
+    /// Plain words for messages: what happened.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CodeProblem::Expired => "the authorization code expired before it was exchanged",
+            CodeProblem::RedirectUriMismatch => {
+                "the redirect URI differs from the one used in the authorization dialog"
+            }
+            CodeProblem::AlreadyUsed => "the authorization code was already used",
+            CodeProblem::Rejected => "Meta did not accept the authorization code",
+        }
+    }
+}
+
+/// What a refused code exchange means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeRefusal {
+    /// Threads OAuth was given the Facebook app id (4476002, as a code or a subcode):
+    /// https://developers.facebook.com/docs/threads/troubleshooting
+    WrongThreadsAppId,
+    /// The code itself was refused.
+    Code(CodeProblem),
+}
+
+/// Reads a failed code exchange. `error_type` is the error's `type`/`error_type` when Meta sent
+/// one: Instagram Login answers a refused code in its own shape, `code: 400` with an
+/// `error_type`. Facebook's "Invalid verification code format." is code 100 without a subcode,
+/// told apart from other 100s by its message. `None`: an error like any other.
+pub fn exchange_refusal(
+    code: Option<i64>,
+    subcode: Option<i64>,
+    error_type: Option<&str>,
+    message: &str,
+) -> Option<ExchangeRefusal> {
+    if code == Some(4476002) || subcode == Some(4476002) {
+        return Some(ExchangeRefusal::WrongThreadsAppId);
+    }
+    let problem = match (code, subcode) {
+        (_, Some(36007)) => CodeProblem::Expired,
+        (_, Some(36008)) => CodeProblem::RedirectUriMismatch,
+        (_, Some(36009)) => CodeProblem::AlreadyUsed,
+        (Some(400), None) if error_type.is_some() => CodeProblem::Rejected,
+        (Some(100), None) if message.to_ascii_lowercase().contains("verification code") => {
+            CodeProblem::Rejected
+        }
+        _ => return None,
+    };
+    Some(ExchangeRefusal::Code(problem))
 }
 
 #[cfg(test)]
@@ -306,7 +461,9 @@ mod tests {
             (Some(9004), Some(2207052), Some(400), Media, None),
             (Some(9007), Some(2207027), Some(400), Transient, None),
             (Some(24), Some(2207006), Some(400), Content, None),
-            (Some(24), Some(2207008), Some(400), Content, None),
+            (Some(24), Some(2207008), Some(400), Transient, None),
+            (Some(24), Some(4279009), Some(400), Transient, None),
+            (Some(24), Some(4279009), Some(500), Transient, None),
             (Some(25), Some(2207050), Some(400), Auth, None),
             (Some(100), Some(2207028), Some(400), Content, None),
             (Some(100), Some(2207040), Some(400), Content, None),
@@ -363,5 +520,90 @@ mod tests {
         assert!(Transient.is_retryable() && RateLimit.is_retryable());
         assert!(!Auth.is_retryable() && !Media.is_retryable() && !Content.is_retryable());
         assert!(!Unknown.is_retryable());
+    }
+
+    #[test]
+    fn token_verdicts() {
+        use TokenVerdict::*;
+        // (code, subcode, is_transient, verdict)
+        let rows: &[(i64, Option<i64>, bool, TokenVerdict)] = &[
+            (190, Some(460), false, Dead(D::PasswordChanged)),
+            (190, Some(460), true, Dead(D::PasswordChanged)),
+            (190, Some(2069032), false, Dead(D::Invalid)),
+            (102, None, false, Dead(D::Invalid)),
+            (4, None, false, Throttled),
+            (9, Some(2207042), false, Throttled),
+            (9, None, false, Throttled),
+            (17, None, true, Throttled),
+            (613, None, false, Throttled),
+            (80001, None, false, Throttled),
+            (1, None, false, Transient),
+            (2, None, false, Transient),
+            (-2, Some(2207003), false, Transient),
+            (100, None, false, Dead(D::Invalid)),
+            (100, None, true, Transient),
+            (10, None, false, Dead(D::Invalid)),
+            (987654, None, false, Dead(D::Invalid)),
+        ];
+        for &(code, sub, transient, want) in rows {
+            let got = classify(Some(code), sub, Some(400)).token_verdict(transient);
+            assert_eq!(got, want, "code={code} sub={sub:?} transient={transient}");
+        }
+        assert!(is_invalid_parameter(Some(100)) && !is_invalid_parameter(Some(10)));
+        assert!(!is_invalid_parameter(None));
+    }
+
+    #[test]
+    fn container_signals() {
+        use ContainerSignal::*;
+        let rows: &[(Option<i64>, Option<i64>, Option<ContainerSignal>)] = &[
+            (Some(9007), Some(2207027), Some(NotReady)),
+            (Some(9007), None, Some(NotReady)),
+            (Some(24), None, Some(NotFoundYet)),
+            (Some(24), Some(4279009), Some(NotFoundYet)),
+            (Some(24), Some(2207008), Some(NotFoundYet)),
+            (Some(24), Some(2207006), None),
+            (Some(-2), Some(2207020), Some(Dead)),
+            (Some(-1), Some(2207032), Some(Dead)),
+            (Some(-1), Some(2207053), Some(Dead)),
+            (Some(-1), Some(2207001), None),
+            (Some(190), Some(460), None),
+            (Some(10), None, None),
+            (None, Some(2207020), None),
+            (None, None, None),
+        ];
+        for &(code, sub, want) in rows {
+            assert_eq!(container_signal(code, sub), want, "code={code:?} sub={sub:?}");
+        }
+    }
+
+    #[test]
+    fn publishing_quota_and_server_errors() {
+        assert!(is_publishing_quota(Some(9)) && !is_publishing_quota(Some(4)) && !is_publishing_quota(None));
+        assert!(is_server_error(Some(1)) && is_server_error(Some(2)));
+        assert!(!is_server_error(Some(4)) && !is_server_error(None));
+    }
+
+    #[test]
+    fn exchange_refusals() {
+        use CodeProblem::*;
+        use ExchangeRefusal::*;
+        /// (code, subcode, error type, message, refusal)
+        type Row<'a> = (Option<i64>, Option<i64>, Option<&'a str>, &'a str, Option<ExchangeRefusal>);
+        let rows: &[Row] = &[
+            (Some(100), Some(36007), Some("OAuthException"), "expired", Some(Code(Expired))),
+            (Some(100), Some(36008), None, "redirect", Some(Code(RedirectUriMismatch))),
+            (Some(100), Some(36009), None, "used", Some(Code(AlreadyUsed))),
+            (Some(400), None, Some("OAuthException"), "Matching code was not found", Some(Code(Rejected))),
+            (Some(400), None, None, "no type", None),
+            (Some(100), None, None, "Invalid verification code format.", Some(Code(Rejected))),
+            (Some(100), None, None, "Invalid parameter", None),
+            (Some(4476002), None, None, "Invalid app id", Some(WrongThreadsAppId)),
+            (Some(1), Some(4476002), None, "x", Some(WrongThreadsAppId)),
+            (Some(190), Some(460), None, "x", None),
+        ];
+        for &(code, sub, ty, message, want) in rows {
+            assert_eq!(exchange_refusal(code, sub, ty, message), want, "{code:?}/{sub:?} {message}");
+        }
     }
 }

@@ -1,14 +1,21 @@
+//! `sq diagnose`: collection ([`collect`], with the local facts of [`local`]) feeds the pure
+//! engine (`crate::diagnose`), whose report is printed as JSON or by [`render`], and whose
+//! verdict becomes the exit code ([`ReportExit`]).
+
+pub mod collect;
+pub mod local;
+pub mod render;
+
+pub use render::{render_human, render_human_width};
+
 use crate::cmd::Exit;
 use crate::ctx::Ctx;
 use crate::db::ProfileWithConnection;
-use crate::diagnose::collect;
-use crate::diagnose::local;
-use crate::diagnose::report::{Report, render_human_width};
-use crate::diagnose::{Facts, diagnose};
-use crate::error::Error;
+use crate::diagnose::{Facts, Report, Verdict, diagnose};
+use crate::error::{Error, Kind};
+use crate::model::Network;
 use crate::output::Printer;
 use crate::secret::Secret;
-use crate::settings::Network;
 
 /// Say exactly why each profile can't publish, and what fixes it
 ///
@@ -59,6 +66,32 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     let report = diagnose(&facts, ctx.clock.now_unix());
     print_report(ctx, &report, args.show_token)?;
     Ok(report.exit())
+}
+
+/// The exit rule of the spec for a diagnosis: 0 when nothing needs action (warnings and infos
+/// allowed), 4 when something does, 3 when some health is unknown and nothing is known broken.
+pub fn exit_for(verdict: Verdict) -> Exit {
+    match verdict {
+        Verdict::Healthy => Exit::Success,
+        Verdict::ActionRequired => Exit::Code(Kind::ActionRequired),
+        Verdict::Unreachable => Exit::Code(Kind::Unreachable),
+    }
+}
+
+/// How the commands that end on a diagnosis (`diagnose`, reauth's closing diagnose) turn its
+/// report into their exit.
+pub trait ReportExit {
+    fn exit(&self) -> Exit;
+
+    fn exit_code(&self) -> u8 {
+        self.exit().code()
+    }
+}
+
+impl ReportExit for Report {
+    fn exit(&self) -> Exit {
+        exit_for(self.verdict())
+    }
 }
 
 fn print_report(ctx: &Ctx, report: &Report, show_token: bool) -> Result<(), Error> {
@@ -172,6 +205,65 @@ impl Progress {
     fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::fixtures::*;
+    use crate::diagnose::*;
+
+    #[test]
+    fn exit_codes() {
+        let exit = |profiles: Vec<ProfileFacts>, env: EnvironmentFacts| {
+            let mut f = facts(profiles);
+            f.environment = env;
+            diagnose(&f, NOW).exit()
+        };
+        let mut broken = page();
+        broken.token = dead(190, Some(460), "");
+        let mut unknown = threads();
+        unknown.token = unreachable();
+        let mut warning = page();
+        warning.rate = Some(RateUsage { max_pct: Some(90), ..RateUsage::default() });
+        let none = EnvironmentFacts::default;
+
+        assert_eq!(exit(vec![page(), warning.clone()], none()), Exit::Success);
+        assert_eq!(exit(vec![page(), unknown.clone()], none()), Exit::Code(Kind::Unreachable));
+        // Known broken wins over unknown: waiting alone would not help.
+        assert_eq!(exit(vec![broken, unknown], none()), Exit::Code(Kind::ActionRequired));
+        let store = EnvironmentFacts {
+            store: Some(StoreProbe::Failed {
+                backend: String::from("Secret Service"),
+                reason: String::from("locked"),
+            }),
+            ..none()
+        };
+        assert_eq!(exit(vec![page()], store), Exit::Code(Kind::ActionRequired));
+        let port = EnvironmentFacts {
+            redirect: Some(RedirectFacts {
+                uri: String::from("http://localhost:1/callback"),
+                port: 1,
+                port_busy: true,
+            }),
+            ..none()
+        };
+        assert_eq!(exit(vec![page()], port), Exit::Success);
+        let meta = EnvironmentFacts {
+            meta: Some(Reachability::Unreachable { reason: String::from("dns") }),
+            ..none()
+        };
+        assert_eq!(exit(vec![], meta), Exit::Code(Kind::Unreachable));
+        assert_eq!(diagnose(&facts(vec![]), NOW).exit_code(), 0);
+    }
+
+    #[test]
+    fn verdicts_to_exit_codes() {
+        let rows = [(Verdict::Healthy, 0), (Verdict::ActionRequired, 4), (Verdict::Unreachable, 3)];
+        for (verdict, code) in rows {
+            assert_eq!(exit_for(verdict).code(), code, "{verdict:?}");
         }
     }
 }
