@@ -199,6 +199,67 @@ pub fn sanitize(text: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Progress
+
+/// A progress indicator on stderr that names its phase ("exchanging the code", "listing
+/// Pages", "checking tokens 300/1000") and ticks steadily on its own, so a slow answer from
+/// Meta never looks like a hang. Only on a terminal, never with `--json`/`--quiet`.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    /// A spinner with a phase, for steps whose size isn't known.
+    pub fn spinner(printer: &Printer, phase: &str) -> Progress {
+        Progress::make(printer, phase, "{spinner} {msg}…")
+    }
+
+    /// A counter (`{phase} {done}/{total}`), for steps that know their size.
+    pub fn counter(printer: &Printer, phase: &str) -> Progress {
+        Progress::make(printer, phase, "{spinner} {msg} {pos}/{len}")
+    }
+
+    fn make(printer: &Printer, phase: &str, template: &str) -> Progress {
+        let bar = printer.progress_allowed().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(phase.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress { bar }
+    }
+
+    pub fn phase(&self, phase: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(phase.to_string());
+        }
+    }
+
+    pub fn set(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Text that fits the terminal. Widths are display columns (a CJK character or an emoji takes
 // two), measured after the text went through [`sanitize`]; styling is added after fitting.
 

@@ -32,9 +32,10 @@ use std::time::Duration;
 /// Page (--via-page) or Instagram Login (--instagram-login); by default the way the account
 /// is connected now. threads: the Threads app id and secret (not the Facebook ones).
 ///
-/// Headless (--no-browser, SSH, no display): nothing is launched; open the printed URL on any
-/// machine and paste the address the browser ends on here, or forward the port with
-/// `ssh -L 8765:localhost:8765`. See docs/reauth.md.
+/// Browser: --browser CMD, else $BROWSER, else the system opener; over SSH or without a
+/// display only a command you named is run. With --no-browser, SSH or no display, open the
+/// printed URL on any machine and paste the address the browser ends on here, or forward the
+/// port with `ssh -L 8765:localhost:8765`. See docs/reauth.md.
 ///
 /// Examples:
 ///   sq reauth facebook                       # choose the Pages interactively
@@ -359,9 +360,17 @@ async fn authorize(
     let listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
     let guard = CancelOnDrop(listener.cancel_handle());
 
+    // sq can't see whether the browser trusts the certificate, so the warning comes on every
+    // https run: in full when the certificate is new, as a reminder after that.
     if let Some(t) = &tls {
         if t.was_created() {
             ctx.printer.warn(t.browser_warning_text());
+        } else {
+            ctx.printer.warn(format!(
+                "unless you trusted {} in the browser, it warns that localhost is not private: check the \
+                 address is https://localhost, then Advanced → Proceed (docs/reauth.md)",
+                t.cert_path().display()
+            ));
         }
     }
     if let Some(note) = auth::live_mode_note(&redirect) {
@@ -505,6 +514,7 @@ async fn facebook(
 
     let grant = authorize(ctx, args, AuthLogin::Facebook, &app.id, &scopes).await?;
     ctx.printer.status("Got the authorization; exchanging it for a token...");
+    let progress = crate::output::Progress::spinner(&ctx.printer, "exchanging the code");
     let graph = ctx.graph(Some(app.clone()))?;
     let short = graph
         .exchange_facebook_code(
@@ -515,9 +525,12 @@ async fn facebook(
         )
         .await?;
     let now = ctx.clock.now_unix();
+    progress.phase("checking the token");
     let mut login =
         connect::inspect_facebook(&graph, Some(&app), Some(&app.id), short.access_token, now).await?;
+    progress.phase("listing Pages");
     let reached = connect::facebook_profiles(&graph, &mut login).await?;
+    progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
@@ -648,6 +661,8 @@ async fn own_login(
     let scopes = auth::scopes_for(&[kind], &args.scopes);
     let grant = authorize(ctx, args, login_kind, &app.id, &scopes).await?;
     ctx.printer.status("Got the authorization; exchanging it for a token...");
+    let progress =
+        crate::output::Progress::spinner(&ctx.printer, "exchanging the code and checking the token");
     let graph = ctx.graph(None)?;
     let now = ctx.clock.now_unix();
     let (login, reached) = if network == Network::Threads {
@@ -663,6 +678,7 @@ async fn own_login(
         }
         (login, r)
     };
+    progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
