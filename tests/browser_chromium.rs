@@ -340,7 +340,9 @@ fn run_in_chromium(scheme: &str, ids: &People) -> Duration {
 
     // Chromium follows the redirect to sq's listener and shows its page.
     let (url, _, text) = wait_for(30, "sq's page after the redirect", || {
-        cdp.page().filter(|(url, _, _)| url.starts_with(&format!("{scheme}://localhost:{port}/callback")))
+        cdp.page().filter(|(url, _, text)| {
+            url.starts_with(&format!("{scheme}://localhost:{port}/callback")) && !text.trim().is_empty()
+        })
     });
     assert!(!text.is_empty(), "sq's success page is empty at {url}");
     let status = wait_for(60, "sq to finish", || child.try_wait().unwrap());
