@@ -68,6 +68,7 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
             break
         }
         'sq;reauth' {
+            [CompletionResult]::new('--browser', '--browser', [CompletionResultType]::ParameterName, 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too')
             [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the browser, in seconds')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Ask for an extra permission too (repeatable; comma-separated lists work)')
@@ -91,6 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
             break
         }
         'sq;connect' {
+            [CompletionResult]::new('--browser', '--browser', [CompletionResultType]::ParameterName, 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too')
             [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the browser, in seconds')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Ask for an extra permission too (repeatable; comma-separated lists work)')

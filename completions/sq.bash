@@ -1289,12 +1289,16 @@ _sq() {
             return 0
             ;;
         sq__subcmd__reauth)
-            opts="-q -v -h -V --all --revoke --no-browser --redirect-uri --timeout --scope --via-page --instagram-login --json --quiet --verbose --no-input --color --config --help --version facebook instagram threads"
+            opts="-q -v -h -V --all --revoke --no-browser --browser --redirect-uri --timeout --scope --via-page --instagram-login --json --quiet --verbose --no-input --color --config --help --version facebook instagram threads"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --browser)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --redirect-uri)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

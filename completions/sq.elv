@@ -63,6 +63,7 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --version 'Print version'
         }
         &'sq;reauth'= {
+            cand --browser 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too'
             cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
             cand --timeout 'How long to wait for the browser, in seconds'
             cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
@@ -85,6 +86,7 @@ set edit:completion:arg-completer[sq] = {|@words|
             cand --version 'Print version'
         }
         &'sq;connect'= {
+            cand --browser 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too'
             cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
             cand --timeout 'How long to wait for the browser, in seconds'
             cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'

@@ -21,6 +21,7 @@ pub const SQ_NO_PROMPT: &str = "SQ_NO_PROMPT";
 pub const BROWSER: &str = "BROWSER";
 pub const NO_COLOR: &str = "NO_COLOR";
 pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+pub const COLUMNS: &str = "COLUMNS";
 
 pub struct EnvVar {
     pub name: &'static str,
@@ -66,6 +67,11 @@ pub const VARS: &[EnvVar] = &[
     EnvVar { name: BROWSER, help: "command that opens the authorization URL", secret: false },
     EnvVar { name: NO_COLOR, help: "disable color", secret: false },
     EnvVar { name: CLICOLOR_FORCE, help: "force color even when not on a terminal", secret: false },
+    EnvVar {
+        name: COLUMNS,
+        help: "width human output fits when stdout is not a terminal (default: no limit)",
+        secret: false,
+    },
 ];
 
 /// A snapshot of the variables in [`VARS`] (plus what the platform needs to detect a display

@@ -198,6 +198,282 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+/// A progress indicator on stderr that names its phase ("exchanging the code", "listing
+/// Pages", "checking tokens 300/1000") and ticks steadily on its own, so a slow answer from
+/// Meta never looks like a hang. Only on a terminal, never with `--json`/`--quiet`.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    /// A spinner with a phase, for steps whose size isn't known.
+    pub fn spinner(printer: &Printer, phase: &str) -> Progress {
+        Progress::make(printer, phase, "{spinner} {msg}…")
+    }
+
+    /// A counter (`{phase} {done}/{total}`), for steps that know their size.
+    pub fn counter(printer: &Printer, phase: &str) -> Progress {
+        Progress::make(printer, phase, "{spinner} {msg} {pos}/{len}")
+    }
+
+    fn make(printer: &Printer, phase: &str, template: &str) -> Progress {
+        let bar = printer.progress_allowed().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(phase.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress { bar }
+    }
+
+    pub fn phase(&self, phase: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(phase.to_string());
+        }
+    }
+
+    pub fn set(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text that fits the terminal. Widths are display columns (a CJK character or an emoji takes
+// two), measured after the text went through [`sanitize`]; styling is added after fitting.
+
+/// Display width of plain text.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to at most `max` columns, ending in `…` when something was cut.
+pub fn ellipsize(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `text` padded with spaces to `cols` columns (never cut).
+pub fn pad(text: &str, cols: usize) -> String {
+    let w = width(text);
+    if w >= cols { text.to_string() } else { format!("{text}{}", " ".repeat(cols - w)) }
+}
+
+/// Word-wraps `text` to `max` columns: the first line starts with `first`, the following ones
+/// with `indent` (a hanging indent). Words longer than a line are split, never cut off; without
+/// a width (`None`: not a terminal) the text stays on one line.
+pub fn wrap(text: &str, max: Option<usize>, first: &str, indent: &str) -> Vec<String> {
+    let Some(max) = max else {
+        return vec![format!("{first}{text}")];
+    };
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut line_has_word = false;
+    for word in text.split_whitespace() {
+        let prefix_w = width(if lines.is_empty() { first } else { indent });
+        let room = max.saturating_sub(prefix_w).max(10);
+        let mut word = word.to_string();
+        loop {
+            let sep = if line_has_word { 1 } else { 0 };
+            let used = width(&line) - prefix_w;
+            if used + sep + width(&word) <= room {
+                if line_has_word {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                line_has_word = true;
+                break;
+            }
+            if line_has_word {
+                lines.push(std::mem::replace(&mut line, indent.to_string()));
+                line_has_word = false;
+                continue;
+            }
+            // A word wider than a whole line: split it at the line's end.
+            let mut head = String::new();
+            let mut w = 0;
+            let mut rest = String::new();
+            for c in word.chars() {
+                let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                if rest.is_empty() && w + cw <= room {
+                    head.push(c);
+                    w += cw;
+                } else {
+                    rest.push(c);
+                }
+            }
+            line.push_str(&head);
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if line_has_word || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A table with a header row and aligned columns, fitted to a width: the `flex` columns
+/// (names) shrink first, in the order given, with their cells ellipsized; if the line is still
+/// too wide, the last column (notes, errors) is word-wrapped under itself. The last column is
+/// never padded. Without a width (`None`) nothing is cut or wrapped.
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// The columns that shrink to fit, first first.
+    pub flex: Vec<usize>,
+    /// Spaces between columns.
+    pub gap: usize,
+    /// Text before every line (indentation).
+    pub indent: String,
+}
+
+/// A flex column never gets narrower than this (or its header).
+const MIN_FLEX: usize = 10;
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            flex: Vec::new(),
+            gap: 2,
+            indent: String::new(),
+        }
+    }
+
+    pub fn flex(mut self, column: usize) -> Table {
+        self.flex.push(column);
+        self
+    }
+
+    pub fn indent(mut self, indent: &str) -> Table {
+        self.indent = indent.to_string();
+        self
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The lines, header first; `style(column, row, padded_text)` may color a cell (row `None`
+    /// is the header) after it was fitted and padded, so escapes never upset the alignment.
+    pub fn render(
+        &self,
+        max: Option<usize>,
+        style: &dyn Fn(usize, Option<usize>, String) -> String,
+    ) -> Vec<String> {
+        let n = self.headers.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(width(c));
+            }
+        }
+        let total = |w: &[usize]| width(&self.indent) + w.iter().sum::<usize>() + self.gap * (n - 1);
+        if let Some(max) = max {
+            for &f in &self.flex {
+                let over = total(&widths).saturating_sub(max);
+                if over == 0 {
+                    break;
+                }
+                let floor = MIN_FLEX.max(width(&self.headers[f])).min(widths[f]);
+                widths[f] = widths[f].saturating_sub(over).max(floor);
+            }
+        }
+        // Where the last column starts, and the room it has before the edge.
+        let last_start = total(&widths) - widths[n - 1];
+        let last_room = max.map(|m| m.saturating_sub(last_start).max(MIN_FLEX));
+        let mut out = Vec::new();
+        let mut emit = |cells: &[String], row: Option<usize>| {
+            let mut line = self.indent.clone();
+            for (i, &w) in widths.iter().enumerate().take(n - 1) {
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
+                let fitted = if self.flex.contains(&i) && max.is_some() {
+                    ellipsize(cell, w)
+                } else {
+                    cell.to_string()
+                };
+                line.push_str(&style(i, row, pad(&fitted, w)));
+                line.push_str(&" ".repeat(self.gap));
+            }
+            let last = cells.get(n - 1).map(String::as_str).unwrap_or("");
+            let parts = match last_room {
+                Some(room) if width(last) > room => wrap(last, Some(room), "", ""),
+                _ => vec![last.to_string()],
+            };
+            for (k, part) in parts.into_iter().enumerate() {
+                let text = style(n - 1, row, part);
+                if k == 0 {
+                    out.push(format!("{line}{text}").trim_end().to_string());
+                } else {
+                    out.push(format!("{}{text}", " ".repeat(last_start)).trim_end().to_string());
+                }
+            }
+        };
+        emit(&self.headers, None);
+        for (ri, r) in self.rows.iter().enumerate() {
+            emit(r, Some(ri));
+        }
+        out
+    }
+}
+
+/// The width human output should fit: the terminal's when stdout is one, else `COLUMNS` when
+/// set (so `COLUMNS=80 sq profiles | less` still fits), else none (pipes and files keep whole
+/// names, for scripts).
+pub fn stdout_width(env: &crate::env::Env) -> Option<usize> {
+    if std::io::stdout().is_terminal() {
+        if let Some((_, cols)) = console::Term::stdout().size_checked() {
+            return Some(usize::from(cols));
+        }
+    }
+    env.get(crate::env::COLUMNS).and_then(|c| c.trim().parse::<usize>().ok()).filter(|c| *c >= 20)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +491,64 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(sanitize(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn ellipsize_table() {
+        let cases = [
+            ("Acme Bakery", 20, "Acme Bakery"),
+            ("Acme Bakery", 11, "Acme Bakery"),
+            ("Acme Bakery", 10, "Acme Bake…"),
+            ("東京ベーカリー", 7, "東京ベ…"),
+            ("東京ベーカリー", 8, "東京ベ…"),
+            ("🥐🥐🥐", 4, "🥐…"),
+            ("abc", 1, "…"),
+            ("abc", 0, ""),
+        ];
+        for (text, max, want) in cases {
+            let got = ellipsize(text, max);
+            assert_eq!(got, want, "{text:?} {max}");
+            assert!(width(&got) <= max, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn wrap_table() {
+        let cases: Vec<(&str, Option<usize>, Vec<&str>)> = vec![
+            ("one two three", None, vec!["- one two three"]),
+            ("one two three", Some(20), vec!["- one two three"]),
+            ("one two three four five", Some(12), vec!["- one two", "  three four", "  five"]),
+            // A word never breaks in the middle unless it is wider than a whole line.
+            ("a reauthorization b", Some(14), vec!["- a", "  reauthorizat", "  ion b"]),
+            ("", Some(10), vec!["- "]),
+        ];
+        for (text, max, want) in cases {
+            assert_eq!(wrap(text, max, "- ", "  "), want, "{text:?} {max:?}");
+        }
+        for line in wrap(
+            "Пекарня «Ёлка» 東京ベーカリー 🥐 can't publish: Meta ended the session",
+            Some(30),
+            "  ",
+            "    ",
+        ) {
+            assert!(width(&line) <= 30, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn table_fits_and_aligns() {
+        let mut t = Table::new(&["PROFILE", "NAME", "STATUS"]).flex(1);
+        t.row(vec!["facebook:1".into(), "x".repeat(120), "ok".into()]);
+        t.row(vec!["facebook:22".into(), "東京ベーカリー".into(), "broken".into()]);
+        let plain = |_: usize, _: Option<usize>, s: String| s;
+        let lines = t.render(Some(40), &plain);
+        assert_eq!(lines[0], "PROFILE      NAME                 STATUS");
+        assert!(lines.iter().all(|l| width(l) <= 40), "{lines:#?}");
+        assert!(lines[1].contains('…'), "{lines:#?}");
+        // Columns line up in display width, wide characters included.
+        let col = |l: &str| width(&l[..l.find("ok").or_else(|| l.find("broken")).unwrap_or(0)]);
+        assert_eq!(col(&lines[1]), col(&lines[2]));
+        // No width: nothing is cut.
+        assert!(t.render(None, &plain)[1].contains(&"x".repeat(120)));
     }
 }

@@ -98,6 +98,24 @@ pub struct GlobalFlags {
 
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
 
+/// Why sq thinks no browser can be opened on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Headless {
+    /// `SSH_CONNECTION` or `SSH_TTY` is set: a browser started here would open on the server.
+    Ssh,
+    /// Neither `DISPLAY` nor `WAYLAND_DISPLAY` is set (Linux and other Unix).
+    NoDisplay,
+}
+
+impl Headless {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Headless::Ssh => "this is an SSH session",
+            Headless::NoDisplay => "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub json: bool,
@@ -114,9 +132,11 @@ pub struct Settings {
     pub instagram: AppSettings,
     pub threads: AppSettings,
     pub redirect_uri: Sourced<String>,
+    /// `$BROWSER`, when set (not empty).
     pub browser: Option<String>,
-    /// No display, or an SSH session: print the URL and accept a pasted redirect.
-    pub headless: bool,
+    /// An SSH session or no display: no system opener is launched (an explicit `$BROWSER` or
+    /// `--browser` still is), and a pasted redirect is accepted.
+    pub headless: Option<Headless>,
     pub no_color_env: bool,
     pub force_color_env: bool,
 }
@@ -199,7 +219,13 @@ impl Settings {
             threads,
             redirect_uri,
             browser: env.get(env::BROWSER).map(str::to_string),
-            headless: ssh || !display,
+            headless: if ssh {
+                Some(Headless::Ssh)
+            } else if !display {
+                Some(Headless::NoDisplay)
+            } else {
+                None
+            },
             no_color_env: env.is_set(env::NO_COLOR),
             force_color_env: env.truthy(env::CLICOLOR_FORCE),
         })

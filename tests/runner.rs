@@ -50,6 +50,7 @@ fn every_test_file_is_a_module_of_the_runner() {
 }
 
 mod test_auth_listener;
+mod test_browser_chromium;
 mod test_cli;
 mod test_db;
 mod test_demo;
@@ -57,7 +58,9 @@ mod test_diagnose;
 mod test_diagnose_collect;
 mod test_generated;
 mod test_help;
+mod test_human_output;
 mod test_import;
+mod test_listener;
 mod test_meta_client;
 mod test_profiles;
 mod test_publish;
@@ -67,6 +70,8 @@ mod test_publish_settle;
 mod test_queue;
 mod test_readme;
 mod test_reauth;
+mod test_reauth_person;
 mod test_sandbox;
 mod test_store_file;
 mod test_store_keyring;
+mod test_terminal;

@@ -1,9 +1,13 @@
 //! Opening the authorization URL (spec §5.4), behind a trait so tests and `sq demo` swap it.
 //!
-//! Order: nothing at all with `--no-browser` or when settings say headless (an SSH session or no
-//! display); else `$BROWSER`; else the system opener (`xdg-open`, `open`, `cmd /c start`). The
-//! URL is always printed to stderr by the caller ([`open_url_text`]), so a failed or silent
-//! launch never leaves the user without it. Commands run directly, never through a shell.
+//! Order ([`browser_decision`]): nothing at all with `--no-browser`; else the `--browser`
+//! command; else `$BROWSER`; else, unless settings say headless (an SSH session or no display),
+//! the system opener (`xdg-open`, `open`, `cmd /c start`). An explicit command is used even
+//! over SSH or without a display: that is where people set one (a forwarding helper such as the
+//! one VS Code Remote puts in `BROWSER`, a script that sends the URL to their laptop, a test
+//! harness). The decision is said in one line on stderr ([`BrowserDecision::line`]), and the URL
+//! is always printed too ([`open_url_text`]), so a failed or silent launch never leaves the user
+//! without it. Commands run directly, never through a shell.
 //!
 //! For the README, the headless recipe:
 //!
@@ -21,6 +25,7 @@
 
 use super::AuthError;
 use super::redirect::RedirectUri;
+use crate::settings::Headless;
 use std::process::{Command, Stdio};
 
 /// Opens a URL in a browser. Implementations must not print the URL (the caller does).
@@ -28,44 +33,107 @@ pub trait BrowserOpener: Send + Sync {
     fn open(&self, url: &str) -> Result<(), AuthError>;
 }
 
+/// Where the command that opens the URL comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrowserSource {
+    /// `--browser <CMD>`.
+    Flag,
+    /// `$BROWSER`.
+    Env,
+    /// `xdg-open`, `open` or `cmd /c start`.
+    System,
+}
+
 /// What the caller should do about a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BrowserDecision {
-    /// Launch one (and still print the URL).
-    Launch,
+    /// Run `command` (words as [`SystemBrowser::command_for`] gives them, without the URL) and
+    /// still print the URL.
+    Launch { source: BrowserSource, command: String },
     /// Print the URL only, and accept the loopback callback or a pasted redirect. The string
-    /// says why, for a short note on stderr.
-    PrintOnly { why: &'static str },
+    /// says why.
+    PrintOnly { why: String },
 }
 
-/// `--no-browser` wins; then `Settings.headless` (SSH session or no display). A `$BROWSER` set
-/// over SSH is still not used: it would most likely start a text browser on the server, which
-/// can't do Meta's login (the az/w3m problem).
-pub fn browser_decision(no_browser: bool, headless: bool) -> BrowserDecision {
+/// `--no-browser` wins; then an explicit command (`--browser`, then `$BROWSER`), used even
+/// when headless; then the system opener unless headless. `flag` and `env` are the raw values;
+/// one that is only blanks or colons counts as unset.
+pub fn browser_decision(
+    no_browser: bool,
+    flag: Option<&str>,
+    env: Option<&str>,
+    headless: Option<Headless>,
+) -> BrowserDecision {
     if no_browser {
-        BrowserDecision::PrintOnly { why: "--no-browser was given" }
-    } else if headless {
-        BrowserDecision::PrintOnly { why: "this looks like an SSH session or a machine without a display" }
-    } else {
-        BrowserDecision::Launch
+        return BrowserDecision::PrintOnly { why: "--no-browser was given".into() };
+    }
+    let explicit = [(BrowserSource::Flag, flag), (BrowserSource::Env, env)]
+        .into_iter()
+        .find_map(|(source, v)| v.and_then(browser_env_command).map(|words| (source, words.join(" "))));
+    if let Some((source, command)) = explicit {
+        return BrowserDecision::Launch { source, command };
+    }
+    match headless {
+        Some(h) => BrowserDecision::PrintOnly {
+            why: format!("{} and BROWSER is not set, so no system browser is started", h.describe()),
+        },
+        None => BrowserDecision::Launch {
+            source: BrowserSource::System,
+            command: platform_command("").into_iter().filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "),
+        },
     }
 }
 
-/// The lines to print to stderr before waiting.
-pub fn open_url_text(url: &str, redirect: &RedirectUri, decision: &BrowserDecision) -> String {
-    match decision {
-        BrowserDecision::Launch => {
-            format!("Opening the authorization page in your browser. If it doesn't open, visit:\n\n  {url}\n")
+impl BrowserDecision {
+    /// The one line on stderr that says what sq decided and why.
+    pub fn line(&self) -> String {
+        match self {
+            BrowserDecision::Launch { source: BrowserSource::Flag, command } => {
+                format!("Opening the authorization page with --browser ({command}).")
+            }
+            BrowserDecision::Launch { source: BrowserSource::Env, command } => {
+                format!("Opening the authorization page with $BROWSER ({command}).")
+            }
+            BrowserDecision::Launch { source: BrowserSource::System, command } => {
+                format!("Opening the authorization page in your browser ({command}).")
+            }
+            BrowserDecision::PrintOnly { why } => format!("Not opening a browser: {why}."),
         }
-        BrowserDecision::PrintOnly { why } => format!(
-            "Not opening a browser ({why}). Open this address in a browser:\n\n  {url}\n\n\
-             After you approve, the browser goes to {redirect_uri}. If that page can't load (the \
+    }
+
+    /// The command to run, if any: `None` for [`BrowserDecision::PrintOnly`]; the system
+    /// opener is `Some(None)`.
+    pub fn explicit_command(&self) -> Option<Option<&str>> {
+        match self {
+            BrowserDecision::Launch { source: BrowserSource::System, .. } => Some(None),
+            BrowserDecision::Launch { command, .. } => Some(Some(command.as_str())),
+            BrowserDecision::PrintOnly { .. } => None,
+        }
+    }
+}
+
+/// The lines to print to stderr before waiting: the decision, the URL, and, when the browser
+/// may be on another machine (`paste`), how to bring the redirect back.
+pub fn open_url_text(url: &str, redirect: &RedirectUri, decision: &BrowserDecision, paste: bool) -> String {
+    let mut out = decision.line();
+    match decision {
+        BrowserDecision::Launch { .. } => {
+            out.push_str(&format!(" If it doesn't open, visit:\n\n  {url}\n"));
+        }
+        BrowserDecision::PrintOnly { .. } => {
+            out.push_str(&format!(" Open this address in a browser:\n\n  {url}\n"));
+        }
+    }
+    if paste {
+        out.push_str(&format!(
+            "\nAfter you approve, the browser goes to {redirect_uri}. If that page can't load (the \
              browser runs on another machine), copy the whole address from the address bar and \
              paste it here, then press Enter.\n\n{tunnel}",
             redirect_uri = redirect.as_str(),
             tunnel = ssh_tunnel_recipe(redirect),
-        ),
+        ));
     }
+    out
 }
 
 /// One line on forwarding the redirect port over SSH, for the redirect in use.
@@ -194,11 +262,43 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let cases = [(true, false, false), (false, true, false), (true, true, false), (false, false, true)];
-        for (no_browser, headless, launch) in cases {
-            let d = browser_decision(no_browser, headless);
-            assert_eq!(d == BrowserDecision::Launch, launch, "{no_browser} {headless}");
+        use BrowserSource::*;
+        let (ssh, nodisp) = (Some(Headless::Ssh), Some(Headless::NoDisplay));
+        // (no_browser, --browser, $BROWSER, headless) -> launched source, or None for print-only
+        type Case<'a> = (bool, Option<&'a str>, Option<&'a str>, Option<Headless>, Option<BrowserSource>);
+        let cases: Vec<Case> = vec![
+            (false, None, None, None, Some(System)),
+            (true, None, None, None, None),
+            (true, Some("chromium"), Some("firefox"), None, None),
+            (false, None, None, ssh, None),
+            (false, None, None, nodisp, None),
+            // An explicit $BROWSER is the user's choice, also over SSH and without a display.
+            (false, None, Some("code --open-url"), ssh, Some(Env)),
+            (false, None, Some("helper"), nodisp, Some(Env)),
+            (false, None, Some("firefox"), None, Some(Env)),
+            // --browser beats $BROWSER.
+            (false, Some("chromium"), Some("firefox"), ssh, Some(Flag)),
+            // Only blanks or colons: unset.
+            (false, None, Some("  : "), ssh, None),
+            (false, Some(" "), None, None, Some(System)),
+        ];
+        for (no_browser, flag, env, headless, want) in cases {
+            let d = browser_decision(no_browser, flag, env, headless);
+            let got = match &d {
+                BrowserDecision::Launch { source, .. } => Some(source.clone()),
+                BrowserDecision::PrintOnly { .. } => None,
+            };
+            assert_eq!(got, want, "{no_browser} {flag:?} {env:?} {headless:?}: {d:?}");
+            assert!(!d.line().contains('\n'), "one line: {}", d.line());
         }
+        let d = browser_decision(false, None, Some("code --open-url"), ssh);
+        assert_eq!(d.line(), "Opening the authorization page with $BROWSER (code --open-url).");
+        let d = browser_decision(false, None, None, ssh);
+        assert_eq!(
+            d.line(),
+            "Not opening a browser: this is an SSH session and BROWSER is not set, so no system browser is started."
+        );
+        assert!(browser_decision(true, None, None, None).line().contains("--no-browser"));
     }
 
     #[test]
@@ -230,12 +330,14 @@ mod tests {
     #[test]
     fn texts() {
         let r = RedirectUri::parse("http://localhost:8765/callback").unwrap();
-        let t = open_url_text("https://u", &r, &browser_decision(true, false));
+        let t = open_url_text("https://u", &r, &browser_decision(true, None, None, None), true);
         assert!(
             t.contains("https://u") && t.contains("paste") && t.contains("ssh -L 8765:localhost:8765"),
             "{t}"
         );
-        assert!(open_url_text("https://u", &r, &BrowserDecision::Launch).contains("https://u"));
+        let launch = browser_decision(false, None, None, None);
+        let t = open_url_text("https://u", &r, &launch, false);
+        assert!(t.contains("https://u") && !t.contains("paste"), "{t}");
     }
 
     #[test]

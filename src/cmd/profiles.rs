@@ -195,27 +195,9 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
             [kind, v.name.clone(), v.profile.clone(), conn, token, expiry]
         })
         .collect();
-    let header = ["KIND", "NAME", "PROFILE", "CONNECTION", "TOKEN", "EXPIRES"].map(String::from);
-    let mut widths = [0usize; 6];
-    for row in std::iter::once(&header).chain(table.iter()) {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    for (n, row) in std::iter::once(&header).chain(table.iter()).enumerate() {
-        let line: Vec<String> =
-            row.iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i == 5 {
-                        c.clone()
-                    } else {
-                        format!("{c}{}", " ".repeat(widths[i] - c.chars().count()))
-                    }
-                })
-                .collect();
-        let line = line.join("  ").trim_end().to_string();
-        ctx.printer.answer(if n == 0 { ctx.printer.paint(crate::output::Style::Bold, &line) } else { line });
+    let width = crate::output::stdout_width(&ctx.env);
+    for line in table_lines(table, width, &|t| ctx.printer.paint(crate::output::Style::Bold, t)) {
+        ctx.printer.answer(line);
     }
     Ok(Exit::Success)
 }
@@ -271,4 +253,21 @@ async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
         )?;
     }
     Ok(Exit::Success)
+}
+
+/// The human table: a header, aligned columns, the NAME column ellipsized so each row fits
+/// `width` (none: whole names, for pipes).
+fn table_lines(rows: Vec<[String; 6]>, width: Option<usize>, bold: &dyn Fn(&str) -> String) -> Vec<String> {
+    let mut t = crate::output::Table::new(&["KIND", "NAME", "PROFILE", "CONNECTION", "TOKEN", "EXPIRES"])
+        .flex(1)
+        .flex(3)
+        .flex(0);
+    for r in rows {
+        t.row(r.to_vec());
+    }
+    let mut lines = t.render(width, &|_, _, text| text);
+    if let Some(h) = lines.first_mut() {
+        *h = bold(h);
+    }
+    lines
 }

@@ -366,11 +366,37 @@ fn list(ctx: &Ctx, a: ListArgs) -> Result<Exit, Error> {
     } else if posts.is_empty() {
         ctx.printer.status("no posts");
     } else {
-        for p in &posts {
-            ctx.printer.answer(post_line(p));
+        for line in list_lines(&posts, crate::output::stdout_width(&ctx.env)) {
+            ctx.printer.answer(line);
         }
     }
     Ok(Exit::Success)
+}
+
+/// `queue list`: a header and aligned columns; the TEXT column is ellipsized to fit `width`,
+/// the last error stays whole (it says what to do).
+fn list_lines(posts: &[Post], width: Option<usize>) -> Vec<String> {
+    let mut t =
+        crate::output::Table::new(&["ID", "STATE", "SCHEDULED", "PROFILE", "TRIES", "TEXT", "LAST ERROR"])
+            .flex(5);
+    for p in posts {
+        let error = match (&p.last_error, p.state) {
+            (Some(e), PostState::Failed | PostState::Queued | PostState::Unknown) => {
+                format!("{}: {}", e.class, short(&e.message, 80))
+            }
+            _ => String::new(),
+        };
+        t.row(vec![
+            format!("#{}", p.id),
+            p.state.as_str().to_string(),
+            time_str(p.scheduled_at),
+            p.profile.clone(),
+            p.attempts.to_string(),
+            short(&p.text, 60),
+            error,
+        ]);
+    }
+    t.render(width, &|_, _, text| text)
 }
 
 fn not_found(id: i64) -> Error {

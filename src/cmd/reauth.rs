@@ -1,6 +1,6 @@
 use crate::auth::{
-    self, AuthorizeParams, BrowserDecision, BrowserOpener, Listener, Login as AuthLogin, Outcome,
-    PkceVerifier, RedirectUri, State, StdinSource, SystemBrowser, TlsIdentity,
+    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome, PkceVerifier, RedirectUri,
+    State, StdinSource, SystemBrowser, TlsIdentity,
 };
 use crate::cmd::Exit;
 use crate::cmd::diagnose::ReportExit;
@@ -32,9 +32,10 @@ use std::time::Duration;
 /// Page (--via-page) or Instagram Login (--instagram-login); by default the way the account
 /// is connected now. threads: the Threads app id and secret (not the Facebook ones).
 ///
-/// Headless (--no-browser, SSH, no display): nothing is launched; open the printed URL on any
-/// machine and paste the address the browser ends on here, or forward the port with
-/// `ssh -L 8765:localhost:8765`. See docs/reauth.md.
+/// Browser: --browser CMD, else $BROWSER, else the system opener; over SSH or without a
+/// display only a command you named is run. With --no-browser, SSH or no display, open the
+/// printed URL on any machine and paste the address the browser ends on here, or forward the
+/// port with `ssh -L 8765:localhost:8765`. See docs/reauth.md.
 ///
 /// Examples:
 ///   sq reauth facebook                       # choose the Pages interactively
@@ -60,8 +61,12 @@ pub struct Args {
     #[arg(long)]
     pub revoke: bool,
     /// Don't launch a browser: print the URL and accept the pasted redirect address
-    #[arg(long)]
+    #[arg(long, conflicts_with = "browser")]
     pub no_browser: bool,
+    /// Open the URL with this command instead of $BROWSER or the system opener (%s is the URL;
+    /// without it the URL is the last argument); used over SSH and without a display too
+    #[arg(long, value_name = "CMD")]
+    pub browser: Option<String>,
     /// The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
@@ -102,6 +107,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }
     let stored = ctx.db()?.list_profiles()?;
+    check_references(ctx, &args, &stored)?;
     match args.network {
         Network::Facebook => facebook(ctx, &args, &stored, false).await,
         Network::Threads => own_login(ctx, &args, &stored, AuthLogin::Threads).await,
@@ -154,6 +160,144 @@ fn matches_reached(arg: &str, r: &Reached) -> bool {
     a_low == r.reference()
         || (!r.name.is_empty() && r.name.to_lowercase() == a_low)
         || r.username.as_deref().is_some_and(|u| u.to_lowercase() == a_low.trim_start_matches('@'))
+}
+
+/// Which kinds of profile a login run can (re)connect.
+fn kinds_of_run(args: &Args, facebook_login: bool) -> &'static [Network] {
+    match (args.network, facebook_login) {
+        (Network::Facebook, _) => &[Network::Facebook, Network::Instagram],
+        (Network::Instagram, _) => &[Network::Instagram],
+        (Network::Threads, _) => &[Network::Threads],
+    }
+}
+
+fn kind_words(n: Network) -> &'static str {
+    match n {
+        Network::Facebook => "a Facebook Page",
+        Network::Instagram => "an Instagram account",
+        Network::Threads => "a Threads profile",
+    }
+}
+
+/// Edit distance (Levenshtein) over characters, for did-you-mean.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Stored profiles whose reference, name or username is close to `arg` (a typo, a missing
+/// word), best first.
+fn did_you_mean<'a>(arg: &str, stored: &'a [ProfileWithConnection]) -> Vec<&'a ProfileWithConnection> {
+    let a = arg.trim().trim_start_matches('@').to_lowercase();
+    let mut scored: Vec<(usize, &ProfileWithConnection)> = stored
+        .iter()
+        .filter_map(|p| {
+            let mut keys =
+                vec![p.profile.reference(), p.profile.remote_id.clone(), p.profile.name.to_lowercase()];
+            keys.extend(p.profile.username.as_deref().map(str::to_lowercase));
+            let best = keys
+                .iter()
+                .filter(|k| !k.is_empty())
+                .map(|k| {
+                    let d = distance(&a, k);
+                    let contains = a.chars().count() >= 3 && (k.contains(&a) || a.contains(k.as_str()));
+                    if contains { d.min(1) } else { d }
+                })
+                .min()?;
+            let limit = (a.chars().count() / 4).max(2);
+            (best <= limit).then_some((best, p))
+        })
+        .collect();
+    scored.sort_by_key(|(d, p)| (*d, p.profile.reference()));
+    scored.into_iter().map(|(_, p)| p).take(3).collect()
+}
+
+fn quoted(p: &ProfileWithConnection) -> String {
+    let name = sanitize(&p.profile.display_name());
+    if name.is_empty() { p.profile.reference() } else { format!("{} ({name})", p.profile.reference()) }
+}
+
+/// Checks the PROFILE arguments before the browser opens (nothing has happened yet, so a
+/// mistake costs nothing): one that names a profile of another network, or that matches no
+/// stored profile but looks like a typo of one, fails at once with the right command or a
+/// did-you-mean. One that is simply not connected yet is allowed (connecting it is what the
+/// run is for) and said in one line.
+fn check_references(ctx: &Ctx, args: &Args, stored: &[ProfileWithConnection]) -> Result<(), Error> {
+    let allowed = kinds_of_run(args, true);
+    let n = args.network.name();
+    for a in &args.profiles {
+        let arg = a.trim();
+        let shown = sanitize(arg);
+        // An explicit kind: the network must be one this login connects.
+        if let Some((kind, id)) = arg.split_once(':') {
+            if let Some(kind) = Network::parse(&kind.to_ascii_lowercase()) {
+                if !allowed.contains(&kind) {
+                    return Err(Error::usage(format!(
+                        "{shown} is {}, and `sq reauth {n}` can't connect it",
+                        kind_words(kind)
+                    ))
+                    .hint(format!("run: sq reauth {} {}", kind.name(), shown)));
+                }
+                if !stored.iter().any(|p| matches_stored(arg, p)) {
+                    let close = did_you_mean(arg, stored);
+                    if let Some(best) = close.first().filter(|p| p.profile.kind == kind) {
+                        if distance(id.trim(), &best.profile.remote_id) <= 2 {
+                            return Err(Error::usage(format!("no connected profile is {shown}"))
+                                .hint(format!("did you mean {}?", quoted(best)))
+                                .hint("see the connected profiles with: sq profiles"));
+                        }
+                    }
+                    ctx.printer.status(format!(
+                        "{shown} is not connected yet; sq connects it if the login below reaches it."
+                    ));
+                }
+                continue;
+            }
+        }
+        let matched: Vec<&ProfileWithConnection> = stored.iter().filter(|p| matches_stored(arg, p)).collect();
+        if !matched.is_empty() {
+            if matched.iter().all(|p| !allowed.contains(&p.profile.kind)) {
+                let p = matched[0];
+                return Err(Error::usage(format!(
+                    "{shown} is {} ({}), not {}",
+                    kind_words(p.profile.kind),
+                    p.profile.reference(),
+                    kind_words(args.network)
+                ))
+                .hint(format!(
+                    "run: sq reauth {} {}",
+                    p.profile.kind.name(),
+                    p.profile.reference()
+                )));
+            }
+            continue;
+        }
+        let close = did_you_mean(arg, stored);
+        if !close.is_empty() {
+            let mut e = Error::usage(format!("no profile matches {shown:?}"));
+            for c in &close {
+                e = e.hint(format!("did you mean {}?", quoted(c)));
+            }
+            return Err(e.hint(format!(
+                "to connect a profile that isn't connected yet, name it by id: sq reauth {n} {n}:<id>"
+            )));
+        }
+        if !stored.is_empty() {
+            ctx.printer.status(format!(
+                "No connected profile matches {shown:?}; sq connects it if the login below reaches a profile of that name."
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn app_missing(network: Network) -> Error {
@@ -232,21 +376,41 @@ async fn authorize(
     let guard = CancelOnDrop(listener.cancel_handle());
     let browser_page = listener.defer_answer();
 
+    // sq can't see whether the browser trusts the certificate, so the warning comes on every
+    // https run: in full when the certificate is new, as a reminder after that.
     if let Some(t) = &tls {
         if t.was_created() {
             ctx.printer.warn(t.browser_warning_text());
+        } else {
+            ctx.printer.warn(format!(
+                "unless you trusted {} in the browser, it warns that localhost is not private: check the \
+                 address is https://localhost, then Advanced → Proceed (docs/reauth.md)",
+                t.cert_path().display()
+            ));
         }
     }
     if let Some(note) = auth::live_mode_note(&redirect) {
         ctx.printer.verbose(1, note);
     }
     ctx.printer.verbose(1, format!("asking for: {}", scopes.join(", ")));
-    let decision = auth::browser_decision(args.no_browser, ctx.settings.headless);
-    always(&auth::open_url_text(&url, &redirect, &decision));
-    if decision == BrowserDecision::Launch {
-        if let Err(e) = SystemBrowser::new(ctx.settings.browser.clone()).open(&url) {
-            ctx.printer.warn(format!("{e}; open the URL above by hand"));
-        }
+    let decision = auth::browser_decision(
+        args.no_browser,
+        args.browser.as_deref(),
+        ctx.settings.browser.as_deref(),
+        ctx.settings.headless,
+    );
+    // A pasted redirect is accepted whenever the browser may be on another machine: nothing
+    // launched, a headless machine (an explicit command there may forward the URL elsewhere),
+    // or a launch that failed.
+    let mut paste = ctx.settings.headless.is_some() || decision.explicit_command().is_none();
+    let launch_error = match decision.explicit_command() {
+        Some(command) => SystemBrowser::new(command.map(str::to_string)).open(&url).err(),
+        None => None,
+    };
+    paste |= launch_error.is_some();
+    always(&auth::open_url_text(&url, &redirect, &decision, paste));
+    if let Some(e) = launch_error {
+        ctx.printer.warn(format!("{e}; open the URL above by hand"));
     }
     ctx.printer.status(format!(
         "Waiting for the browser (up to {}; Ctrl-C cancels)...",
@@ -254,7 +418,7 @@ async fn authorize(
     ));
     let timeout = Duration::from_secs(args.timeout);
     let printer = ctx.printer.clone();
-    let outcome = if matches!(decision, BrowserDecision::PrintOnly { .. }) {
+    let outcome = if paste {
         let redirect2 = redirect.clone();
         let notes = printer.clone();
         let listener = listener.with_notes(move |n| notes.verbose(1, n));
@@ -368,6 +532,7 @@ async fn facebook(
 
     let grant = authorize(ctx, args, AuthLogin::Facebook, &app.id, &scopes).await?;
     ctx.printer.status("Got the authorization; exchanging it for a token...");
+    let progress = crate::output::Progress::spinner(&ctx.printer, "exchanging the code");
     let graph = ctx.graph(Some(app.clone()))?;
     let now = ctx.clock.now_unix();
     let exchanged = async {
@@ -379,11 +544,14 @@ async fn facebook(
                 grant.verifier.as_ref().map(|v| v.secret()),
             )
             .await?;
+        progress.phase("checking the token");
         connect::inspect_facebook(&graph, Some(&app), Some(&app.id), short.access_token, now).await
     }
     .await;
     let mut login = tell_browser(grant.browser, exchanged)?;
+    progress.phase("listing Pages");
     let reached = connect::facebook_profiles(&graph, &mut login).await?;
+    progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
@@ -441,7 +609,8 @@ async fn facebook(
         let items: Vec<Choice> = choices
             .iter()
             .map(|r| {
-                let mut label = format!("{:<9} {} ({})", r.network.name(), r.display_name(), r.reference());
+                // The reference first: a row cut to the terminal's width keeps what identifies it.
+                let mut label = format!("{:<22} {}", r.reference(), r.display_name());
                 if !r.is_admin() && r.can_publish() {
                     label.push_str("  [not a Page Admin]");
                 }
@@ -513,6 +682,8 @@ async fn own_login(
     let scopes = auth::scopes_for(&[kind], &args.scopes);
     let grant = authorize(ctx, args, login_kind, &app.id, &scopes).await?;
     ctx.printer.status("Got the authorization; exchanging it for a token...");
+    let progress =
+        crate::output::Progress::spinner(&ctx.printer, "exchanging the code and checking the token");
     let graph = ctx.graph(None)?;
     let now = ctx.clock.now_unix();
     let exchanged = async {
@@ -532,6 +703,7 @@ async fn own_login(
     }
     .await;
     let (login, reached) = tell_browser(grant.browser, exchanged)?;
+    progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
@@ -565,7 +737,11 @@ async fn finish(
     missing: &[String],
 ) -> Result<Exit, Error> {
     let refs: Vec<String> = chosen.iter().map(Reached::reference).collect();
-    let report = match connect::diagnose_profiles(ctx, &refs).await {
+    // The closing diagnose also covers the profiles that were kept, so one left unticked whose
+    // token is broken is reported as still broken, not as fine.
+    let kept_refs: Vec<String> = kept.iter().map(|k| format!("{}:{}", k.kind.name(), k.remote_id)).collect();
+    let all_refs: Vec<String> = refs.iter().chain(kept_refs.iter()).cloned().collect();
+    let report = match connect::diagnose_profiles(ctx, &all_refs).await {
         Ok(r) => Some(r),
         Err(e) => {
             ctx.printer.warn(format!("the closing diagnose could not run: {}", e.message));
@@ -580,7 +756,7 @@ async fn finish(
             .count() as u64
     });
     let failed_refs: Vec<String> =
-        connect::failed_posts(ctx).into_keys().filter(|r| refs.contains(r)).collect();
+        connect::failed_posts(ctx).into_keys().filter(|r| all_refs.contains(r)).collect();
     let requeue_hint = (!failed_refs.is_empty() || failed > 0).then(|| {
         let mut refs = failed_refs.clone();
         refs.sort();
@@ -592,12 +768,18 @@ async fn finish(
         exit = Exit::Code(Kind::ActionRequired);
     }
     let p = &ctx.printer;
+    let status_of = |reference: &str| {
+        report.as_ref().and_then(|r| r.profiles.iter().find(|x| x.profile == reference)).map(|x| x.status)
+    };
     if p.is_json() {
         let kept_json: Vec<_> = kept
             .iter()
             .map(|k| {
-                json!({"profile": format!("{}:{}", k.kind.name(), k.remote_id), "network": k.kind.name(),
-                            "kind": k.kind.name(), "name": sanitize(&k.name), "status": "kept"})
+                let reference = format!("{}:{}", k.kind.name(), k.remote_id);
+                let broken = status_of(&reference) == Some(crate::diagnose::report::Status::Broken);
+                json!({"profile": reference, "network": k.kind.name(),
+                       "kind": k.kind.name(), "name": sanitize(&k.name),
+                       "status": if broken { "kept_broken" } else { "kept" }})
             })
             .collect();
         p.json(&json!({
@@ -611,30 +793,20 @@ async fn finish(
         return Ok(exit);
     }
     p.answer(format!("Connected {} with a new token {}:", login.label(), login.token.masked()));
-    for r in chosen {
-        let words = r.flag_words();
-        let flags = if words.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", p.paint(Style::Warn, &format!("[{}]", words.join("; "))))
-        };
-        p.answer(format!("  reconnected  {:<30} {}{flags}", r.reference(), r.display_name()));
-    }
-    for k in kept {
-        p.answer(format!(
-            "  kept as is   {:<30} {} (not selected: its old token was left unchanged)",
-            format!("{}:{}", k.kind.name(), k.remote_id),
-            sanitize(&k.name)
-        ));
-    }
-    for u in unreachable_named {
-        p.answer(format!(
-            "  not reached  {u}: this login can't reach it; tick it on Meta's page and run again"
-        ));
+    for line in summary_lines(
+        chosen,
+        kept,
+        unreachable_named,
+        &|reference| status_of(reference),
+        crate::output::stdout_width(&ctx.env),
+        &|s, t| p.paint(s, t),
+    ) {
+        p.answer(line);
     }
     if let Some(r) = &report {
         p.answer("");
-        for line in crate::cmd::diagnose::render_human(r, &|s, t| p.paint(s, t)) {
+        let width = crate::output::stdout_width(&ctx.env);
+        for line in crate::cmd::diagnose::render::render_human_width(r, &|s, t| p.paint(s, t), width) {
             p.answer(line);
         }
     }
@@ -642,4 +814,47 @@ async fn finish(
         p.hint(h);
     }
     Ok(exit)
+}
+
+/// The reauth summary: one aligned row per profile (what was done, its reference, its name
+/// ellipsized to the width, a note), with a header. `status` is the closing diagnose's verdict.
+pub fn summary_lines(
+    chosen: &[Reached],
+    kept: &[NewProfile],
+    unreachable_named: &[String],
+    status: &dyn Fn(&str) -> Option<crate::diagnose::report::Status>,
+    width: Option<usize>,
+    paint: &dyn Fn(Style, &str) -> String,
+) -> Vec<String> {
+    use crate::diagnose::report::Status;
+    let mut t = crate::output::Table::new(&["DONE", "PROFILE", "NAME", "NOTE"]).flex(2).indent("  ");
+    let mut styles: Vec<Option<Style>> = Vec::new();
+    for r in chosen {
+        t.row(vec!["reconnected".into(), r.reference(), r.display_name(), r.flag_words().join("; ")]);
+        styles.push((!r.flags().is_empty()).then_some(Style::Warn));
+    }
+    for k in kept {
+        let reference = format!("{}:{}", k.kind.name(), k.remote_id);
+        let broken = status(&reference) == Some(Status::Broken);
+        let (done, note) = if broken {
+            ("still broken", "not selected, and its old token doesn't work (see below)")
+        } else {
+            ("kept as is", "not selected: its old token was left unchanged")
+        };
+        t.row(vec![done.into(), reference, sanitize(&k.name), note.into()]);
+        styles.push(broken.then_some(Style::Bad));
+    }
+    for u in unreachable_named {
+        t.row(vec![
+            "not reached".into(),
+            u.clone(),
+            String::new(),
+            "this login can't reach it: tick it on Meta's page and run again".into(),
+        ]);
+        styles.push(Some(Style::Warn));
+    }
+    t.render(width, &|col, row, text| match (col, row.and_then(|r| styles.get(r).copied().flatten())) {
+        (0 | 3, Some(style)) => paint(style, &text),
+        _ => text,
+    })
 }

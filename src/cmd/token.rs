@@ -157,20 +157,38 @@ fn render(ctx: &Ctx, login: &Login, profiles: &[Reached], removed: &[String]) ->
         profiles.len(),
         if profiles.len() == 1 { "" } else { "s" }
     ));
-    for r in profiles {
-        let words = r.flag_words();
-        let flags = if words.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", p.paint(Style::Warn, &format!("[{}]", words.join("; "))))
-        };
-        p.answer(format!("  {:<9} {:<24} {}{flags}", r.network.name(), r.reference(), r.display_name()));
-    }
-    for r in removed {
-        p.answer(format!("  removed   {r} (this login no longer reaches it)"));
+    for line in
+        import_lines(profiles, removed, crate::output::stdout_width(&ctx.env), &|t| p.paint(Style::Warn, t))
+    {
+        p.answer(line);
     }
     if !login.declined.is_empty() {
         p.warn(format!("declined permissions: {}", login.declined.join(", ")));
     }
     Ok(Exit::Success)
+}
+
+/// The import summary: a header and aligned columns (network, reference, name ellipsized to
+/// `width`, notes), then the profiles this login no longer reaches.
+fn import_lines(
+    profiles: &[crate::connect::Reached],
+    removed: &[String],
+    width: Option<usize>,
+    warn: &dyn Fn(&str) -> String,
+) -> Vec<String> {
+    let mut t = crate::output::Table::new(&["NETWORK", "PROFILE", "NAME", "NOTE"]).flex(2).indent("  ");
+    let mut flagged = Vec::new();
+    for r in profiles {
+        let words = r.flag_words();
+        flagged.push(!words.is_empty());
+        t.row(vec![r.network.name().to_string(), r.reference(), r.display_name(), words.join("; ")]);
+    }
+    for r in removed {
+        flagged.push(false);
+        t.row(vec!["removed".into(), r.clone(), String::new(), "this login no longer reaches it".into()]);
+    }
+    t.render(width, &|col, row, text| match row {
+        Some(i) if col == 3 && flagged.get(i).copied().unwrap_or(false) => warn(&text),
+        _ => text,
+    })
 }

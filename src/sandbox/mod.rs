@@ -5,6 +5,7 @@
 //! the rest of sq, so a field sq misreads can't agree with itself here. docs/sandbox.md is the
 //! user-facing reference for the scenario format and the control API.
 
+mod consent;
 mod control;
 mod graph;
 mod oauth;

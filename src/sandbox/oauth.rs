@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::graph::token_problem;
-use super::scenario::{AppMode, ConsentOutcome, TokenKind};
+use super::scenario::{AppMode, Consent, ConsentOutcome, ConsentScreen, TokenKind};
 use super::wire::{ApiError, ApiResult, Req, Resp};
 use super::world::{
     Code, DATA_ACCESS_SECS, DAY, FB_CODE_TTL, Family, IG_CODE_TTL, LONG_LIVED_SECS, SHORT_LIVED_SECS, Token,
@@ -210,16 +210,41 @@ fn code_redirect(w: &mut World, g: Code, state: Option<&str>) -> Resp {
 // ------------------------------------------------------------------------------------------
 // Facebook Login dialog (§1.1, §1.2)
 
-pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
-    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
-    if segs != ["dialog", "oauth"] {
-        return Ok(Resp::html(404, "Page Not Found", "This content isn't available right now."));
-    }
-    let app = w.scenario.facebook_app.clone();
+/// A Facebook Login dialog request that passed the dialog's checks (§1.1, §1.6).
+pub struct Dialog {
+    pub app_name: String,
+    pub redirect_uri: String,
+    /// Requested permissions, in order, without duplicates.
+    pub requested: Vec<String>,
+    /// Facebook Login for Business (`config_id`): all-or-nothing (§1.8).
+    pub flfb: bool,
+    pub challenge: Option<(String, String)>,
+    pub state: Option<String>,
+    pub response_type: String,
+    /// The dialog's own parameters, carried through the consent form as hidden fields.
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// The parameters of the dialog that the consent form carries back unchanged.
+const DIALOG_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "response_type",
+    "config_id",
+    "auth_type",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// The dialog's checks, in Meta's order; a failure is the HTML error page Meta shows.
+fn fb_check(w: &World, req: &Req) -> Result<Dialog, Resp> {
+    let app = &w.scenario.facebook_app;
     match req.param("client_id") {
         Some(id) if id == app.id => {}
         Some(_) | None => {
-            return Ok(Resp::html(
+            return Err(Resp::html(
                 200,
                 "Invalid App ID",
                 "Invalid App ID: The provided app ID does not look like a valid app ID.",
@@ -227,27 +252,28 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
         }
     }
     let Some(redirect_uri) = req.param("redirect_uri").map(str::to_string) else {
-        return Ok(Resp::html(200, "Error", "The parameter redirect_uri is required."));
+        return Err(Resp::html(200, "Error", "The parameter redirect_uri is required."));
     };
     // §1.6: strict exact matching; loopback is allowed without registration in development mode.
     let registered = app.redirect_uris.contains(&redirect_uri);
     let dev_loopback = app.mode == AppMode::Development && is_loopback(&redirect_uri);
     if !registered && !dev_loopback {
-        return Ok(Resp::html(
+        return Err(Resp::html(
             200,
             "URL blocked",
             "URL blocked: This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings. Make sure Client and Web OAuth Login are on and add all your app domains as Valid OAuth Redirect URIs.",
         ));
     }
     if app.mode == AppMode::Live && redirect_uri.starts_with("http://") {
-        return Ok(Resp::html(
+        return Err(Resp::html(
             200,
             "Insecure Login Blocked",
             "Insecure Login Blocked: You can't get an access token or log in to this app from an insecure page. Try re-loading the page as https://",
         ));
     }
+    let flfb = req.param("config_id").is_some();
     let mut requested = split_scopes(req.param("scope").unwrap_or(""));
-    if req.param("config_id").is_some() && requested.is_empty() {
+    if flfb && requested.is_empty() {
         // §1.8: a Login for Business configuration replaces `scope`.
         requested = [
             "pages_show_list",
@@ -264,7 +290,7 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
     let unknown: Vec<&str> =
         requested.iter().map(String::as_str).filter(|s| !FB_PERMISSIONS.contains(s)).collect();
     if !unknown.is_empty() {
-        return Ok(Resp::html(
+        return Err(Resp::html(
             200,
             "Invalid Scopes",
             &format!(
@@ -277,14 +303,60 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
         Some(c) => {
             let method = req.param("code_challenge_method").unwrap_or("plain");
             if method != "S256" && method != "plain" {
-                return Ok(Resp::html(200, "Error", "Invalid code_challenge_method: use S256 or plain."));
+                return Err(Resp::html(200, "Error", "Invalid code_challenge_method: use S256 or plain."));
             }
             Some((c.to_string(), method.to_string()))
         }
         None => None,
     };
-    let state = req.param("state").map(str::to_string);
+    let params = DIALOG_PARAMS.iter().filter_map(|k| req.param(k).map(|v| (*k, v.to_string()))).collect();
+    Ok(Dialog {
+        app_name: app.name.clone(),
+        redirect_uri,
+        requested,
+        flfb,
+        challenge,
+        state: req.param("state").map(str::to_string),
+        response_type: req.param("response_type").unwrap_or("code").to_string(),
+        params,
+    })
+}
+
+/// `www.facebook.com[/{v}]/dialog/oauth`: the consent form for a browser, or the answer the
+/// consent controls chose for a script ([`ConsentScreen`]); `…/dialog/oauth/confirm` is where
+/// the form is submitted.
+pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
+    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    let confirm = match segs.as_slice() {
+        ["dialog", "oauth"] => false,
+        ["dialog", "oauth", "confirm"] if req.method == "POST" => true,
+        _ => return Ok(Resp::html(404, "Page Not Found", "This content isn't available right now.")),
+    };
+    let dialog = match fb_check(w, req) {
+        Ok(d) => d,
+        Err(page) => return Ok(page),
+    };
+    if confirm {
+        let choice = super::consent::read_form(w, &dialog, req);
+        return Ok(fb_answer(w, &dialog, &choice));
+    }
     let consent = w.consent.clone();
+    let show_form = match consent.screen {
+        ConsentScreen::Form => true,
+        ConsentScreen::Auto => false,
+        ConsentScreen::Browser => req.accepts_html,
+    };
+    if show_form {
+        return Ok(super::consent::form(w, &dialog, &consent, req));
+    }
+    Ok(fb_answer(w, &dialog, &consent))
+}
+
+/// What the dialog answers once the person has chosen (`consent`): the redirect with a code
+/// (and/or a token), or the denial (§1.2).
+fn fb_answer(w: &mut World, d: &Dialog, consent: &Consent) -> Resp {
+    let redirect_uri = d.redirect_uri.clone();
+    let state = d.state.clone();
     if consent.outcome == ConsentOutcome::Deny {
         let mut pairs = vec![
             ("error", "access_denied"),
@@ -295,21 +367,17 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
         if let Some(s) = &state {
             pairs.push(("state", s));
         }
-        return Ok(Resp::redirect(format!("{}#_=_", with_query(&redirect_uri, &pairs))));
+        return Resp::redirect(format!("{}#_=_", with_query(&redirect_uri, &pairs)));
     }
-    let Some(user) = consent
-        .user
-        .clone()
-        .or_else(|| w.scenario.users.first().map(|u| u.id.clone()))
-        .filter(|u| w.users.contains_key(u))
-    else {
-        return Ok(Resp::html(200, "Error", "Sandbox: the consent user is not a user of this scenario."));
+    let Some(user) = consent_user(w, consent) else {
+        return Resp::html(200, "Error", "Sandbox: the consent user is not a user of this scenario.");
     };
+    let requested = &d.requested;
     // FLfB is all-or-nothing (§1.8): nothing can be unticked.
-    let declined: Vec<String> = if req.param("config_id").is_some() {
+    let declined: Vec<String> = if d.flfb {
         Vec::new()
     } else {
-        requested.iter().filter(|s| consent.declined.iter().any(|d| d == *s)).cloned().collect()
+        requested.iter().filter(|s| consent.declined.iter().any(|x| x == *s)).cloned().collect()
     };
     let mut scopes: Vec<String> = requested.iter().filter(|s| !declined.contains(s)).cloned().collect();
     if !scopes.iter().any(|s| s == "public_profile") {
@@ -338,13 +406,14 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
         }
     }
     let now = w.now();
-    let response_type = req.param("response_type").unwrap_or("code").to_string();
+    let response_type = d.response_type.as_str();
     let wants_code = response_type.contains("code") || !response_type.contains("token");
     let wants_token = response_type.contains("token");
+    let app_id = w.scenario.facebook_app.id.clone();
     let g = Code {
         targets,
-        challenge,
-        ..grant(Family::Facebook, &app.id, &redirect_uri, user, scopes.clone(), declined.clone(), now)
+        challenge: d.challenge.clone(),
+        ..grant(Family::Facebook, &app_id, &redirect_uri, user, scopes.clone(), declined.clone(), now)
     };
     let token = wants_token.then(|| login_token(&g, TokenKind::User, now, SHORT_LIVED_SECS));
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -376,7 +445,16 @@ pub fn fb_dialog(w: &mut World, req: &Req) -> ApiResult {
     } else {
         format!("{}#_=_", with_query(&redirect_uri, &refs))
     };
-    Ok(Resp::redirect(location))
+    Resp::redirect(location)
+}
+
+/// The Facebook user the consent logs in: the one it names, else the scenario's first.
+pub fn consent_user(w: &World, consent: &Consent) -> Option<String> {
+    consent
+        .user
+        .clone()
+        .or_else(|| w.scenario.users.first().map(|u| u.id.clone()))
+        .filter(|u| w.users.contains_key(u))
 }
 
 /// `graph.facebook.com/{v}/oauth/access_token` (§1.3, §1.4, app tokens).

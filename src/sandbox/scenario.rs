@@ -249,6 +249,9 @@ fn one_hour_ago() -> Dur {
 pub struct Consent {
     #[serde(default)]
     pub outcome: ConsentOutcome,
+    /// Whether the Facebook dialog shows its consent form or answers at once.
+    #[serde(default, skip_serializing_if = "ConsentScreen::is_default")]
+    pub screen: ConsentScreen,
     /// Facebook user who logs in (default: the first user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -270,6 +273,28 @@ pub struct Consent {
     /// Threads account that logs in (default: the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads_user: Option<String>,
+}
+
+/// How the Facebook Login dialog meets its visitor. A person's browser asks for HTML
+/// (`Accept: text/html`) and gets the consent form, pre-set from this consent, which it submits;
+/// a script that plays the browser (no `text/html` in `Accept`) gets the redirect at once, as if
+/// the person had pressed the pre-set button.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentScreen {
+    /// The form for browsers, the redirect for scripts.
+    #[default]
+    Browser,
+    /// Always the form.
+    Form,
+    /// Always the redirect.
+    Auto,
+}
+
+impl ConsentScreen {
+    fn is_default(&self) -> bool {
+        *self == ConsentScreen::Browser
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -91,6 +91,12 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let auth_header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let accepts_html = req
+        .headers()
+        .get_all("accept")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"));
     let content_type =
         req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
@@ -113,7 +119,7 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
             ),
         );
     };
-    let parsed = parse_request(ParseInput {
+    let mut parsed = parse_request(ParseInput {
         method,
         host,
         host_name,
@@ -124,6 +130,7 @@ async fn route(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp {
         body: &body,
         base: &shared.base,
     });
+    parsed.accepts_html = accepts_html;
     let path_for_log = format!("/{host_name}/{rest}");
 
     if host == Host::FbGraph && parsed.method == "POST" && parsed.params.contains_key("batch") {
@@ -264,6 +271,7 @@ fn parse_request(i: ParseInput<'_>) -> Req {
         token,
         token_source,
         base: i.base.to_string(),
+        accepts_html: false,
     }
 }
 

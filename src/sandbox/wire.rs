@@ -52,6 +52,8 @@ pub struct Req {
     pub token_source: &'static str,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The `Accept` header names `text/html`: a browser is asking (the consent form).
+    pub accepts_html: bool,
 }
 
 impl Req {

@@ -7,6 +7,7 @@
 
 pub mod sandbox;
 pub mod snapshot;
+pub mod person;
 pub mod world;
 
 use std::io::Write;

@@ -6,7 +6,7 @@ pub mod collect;
 pub mod local;
 pub mod render;
 
-pub use render::render_human;
+pub use render::{render_human, render_human_width};
 
 use crate::cmd::Exit;
 use crate::ctx::Ctx;
@@ -14,7 +14,7 @@ use crate::db::ProfileWithConnection;
 use crate::diagnose::{Facts, Report, Verdict, diagnose};
 use crate::error::{Error, Kind};
 use crate::model::Network;
-use crate::output::Printer;
+use crate::output::Progress;
 use crate::secret::Secret;
 
 /// Say exactly why each profile can't publish, and what fixes it
@@ -99,7 +99,8 @@ fn print_report(ctx: &Ctx, report: &Report, show_token: bool) -> Result<(), Erro
         return ctx.printer.json(report);
     }
     let printer = &ctx.printer;
-    let lines = render_human(report, &|style, text| printer.paint(style, text));
+    let width = crate::output::stdout_width(&ctx.env);
+    let lines = render_human_width(report, &|style, text| printer.paint(style, text), width);
     for line in lines {
         printer.answer(line);
     }
@@ -136,7 +137,7 @@ async fn token_facts(ctx: &Ctx, network: Option<Network>) -> Result<Facts, Error
     let store_ok = ctx.settings.app(Network::Facebook).env_secret.is_some() || ctx.store().is_ok();
     let apps = local::apps(ctx, store_ok).await;
     let client = ctx.graph(None)?;
-    let progress = Progress::new(&ctx.printer);
+    let progress = Progress::counter(&ctx.printer, "checking tokens");
     let facts =
         collect::collect_for_token(&client, token, network, &apps, &|done, total| progress.set(done, total))
             .await;
@@ -169,43 +170,11 @@ async fn stored_facts(ctx: &Ctx, args: &Args) -> Result<Facts, Error> {
             "No stored profile matches."
         });
     }
-    let progress = Progress::new(&ctx.printer);
+    let progress = Progress::counter(&ctx.printer, "checking tokens");
     let facts =
         local::facts_for(ctx, &rows, local::Scope::Report, &|done, total| progress.set(done, total)).await?;
     progress.finish();
     Ok(facts)
-}
-
-/// A bar on stderr for long runs, only on a terminal (never with --json/--quiet).
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    fn new(printer: &Printer) -> Progress {
-        let bar = printer.progress_allowed().then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} checking {pos}/{len} profiles {wide_bar}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        Progress { bar }
-    }
-
-    fn set(&self, done: usize, total: usize) {
-        if let Some(bar) = &self.bar {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The human form of a diagnosis: what `sq diagnose` (and reauth's closing diagnose) print
 //! when not asked for JSON.
 
-use crate::diagnose::{Expiry, Finding, ProfileReport, Report, Severity, Status, human_time};
+use crate::diagnose::{Code, Expiry, Finding, ProfileReport, Report, Severity, Status, human_time};
 use crate::output::Style;
 
 /// Renders the human report as lines: one line per profile (status, kind, name, reference,
@@ -9,11 +9,29 @@ use crate::output::Style;
 /// environment's findings, and a summary line. `paint` styles a piece of text (the caller's
 /// `Printer::paint`, or plain text), so rendering never touches a terminal.
 pub fn render_human(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> Vec<String> {
+    render_human_width(report, paint, None)
+}
+
+/// [`render_human`] fitted to `width` columns (`None`: no limit): names are ellipsized so one
+/// long Page name doesn't make every row wrap, and finding text is word-wrapped with a hanging
+/// indent.
+pub fn render_human_width(
+    report: &Report,
+    paint: &dyn Fn(Style, &str) -> String,
+    width: Option<usize>,
+) -> Vec<String> {
+    use crate::output::{ellipsize, pad as pad_cols, width as cols};
     let mut lines = Vec::new();
-    let width = |f: fn(&ProfileReport) -> usize| report.profiles.iter().map(f).max().unwrap_or(0);
-    let kind_w = width(|p| p.kind.chars().count());
-    let name_w = width(|p| p.name.chars().count());
-    let ref_w = width(|p| p.profile.chars().count());
+    let widest = |f: fn(&ProfileReport) -> usize| report.profiles.iter().map(f).max().unwrap_or(0);
+    let kind_w = widest(|p| cols(p.kind));
+    let ref_w = widest(|p| cols(&p.profile));
+    let token_w = report.profiles.iter().map(|p| cols(&token_words(p))).max().unwrap_or(0);
+    let mut name_w = widest(|p| cols(&p.name));
+    if let Some(w) = width {
+        // status(7) + kind + name + reference + token, two spaces between.
+        let fixed = 8 + kind_w + 2 + 2 + ref_w + 2 + token_w;
+        name_w = name_w.min(w.saturating_sub(fixed).max(12));
+    }
 
     for p in &report.profiles {
         let style = match p.status {
@@ -23,23 +41,21 @@ pub fn render_human(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> V
             Status::Unknown => Style::Dim,
         };
         let status = paint(style, &pad(p.status.as_str(), 7));
-        let token = match &p.token {
-            None => String::from("no token"),
-            Some(t) => format!("{} {}  {}", t.source, t.masked, expiry_words(t.expiry)),
-        };
+        let name = pad_cols(&ellipsize(&p.name, name_w), name_w);
         let line = format!(
-            "{status} {}  {}  {}  {token}",
+            "{status} {}  {}  {}  {}",
             pad(p.kind, kind_w),
-            paint(Style::Bold, &pad(&p.name, name_w)),
+            paint(Style::Bold, &name),
             pad(&p.profile, ref_w),
+            token_words(p)
         );
         lines.push(line.trim_end().to_string());
-        render_findings(&p.findings, paint, &mut lines);
+        render_findings(&p.findings, paint, width, &mut lines);
     }
 
     if !report.environment.findings.is_empty() {
         lines.push(paint(Style::Bold, "environment"));
-        render_findings(&report.environment.findings, paint, &mut lines);
+        render_findings(&report.environment.findings, paint, width, &mut lines);
     }
 
     let s = &report.summary;
@@ -52,7 +68,29 @@ pub fn render_human(report: &Report, paint: &dyn Fn(Style, &str) -> String) -> V
     lines
 }
 
-fn render_findings(findings: &[Finding], paint: &dyn Fn(Style, &str) -> String, lines: &mut Vec<String>) {
+/// The token column: source, masked token, expiry. A token Meta says has expired shows
+/// "expired", never a date it "expires" on.
+fn token_words(p: &ProfileReport) -> String {
+    match &p.token {
+        None => String::from("no token"),
+        Some(t) => {
+            let expiry = if p.findings.iter().any(|f| f.code == Code::TokenExpired) {
+                String::from("expired")
+            } else {
+                expiry_words(t.expiry)
+            };
+            format!("{} {}  {expiry}", t.source, t.masked)
+        }
+    }
+}
+
+fn render_findings(
+    findings: &[Finding],
+    paint: &dyn Fn(Style, &str) -> String,
+    width: Option<usize>,
+    lines: &mut Vec<String>,
+) {
+    use crate::output::wrap;
     const INDENT: &str = "            ";
     for f in findings {
         let style = match f.severity {
@@ -60,20 +98,30 @@ fn render_findings(findings: &[Finding], paint: &dyn Fn(Style, &str) -> String, 
             Severity::Warning => Style::Warn,
             Severity::Info => Style::Dim,
         };
-        lines.push(format!(
-            "  {} {} {}",
-            paint(style, &pad(f.severity.as_str(), 8)),
-            f.summary,
-            paint(Style::Dim, &format!("[{}]", f.code))
-        ));
+        // Wrapped as plain text first, painted after, so escapes don't count as columns.
+        let label = format!("  {} ", pad(f.severity.as_str(), 8));
+        let head = format!("{} [{}]", f.summary, f.code.as_str());
+        for (i, l) in wrap(&head, width, &label, INDENT).into_iter().enumerate() {
+            let l = if i == 0 {
+                l.replacen(f.severity.as_str(), &paint(style, f.severity.as_str()), 1)
+            } else {
+                l
+            };
+            let code = format!("[{}]", f.code.as_str());
+            lines.push(match l.strip_suffix(&code) {
+                Some(rest) => format!("{rest}{}", paint(Style::Dim, &code)),
+                None => l,
+            });
+        }
         if !f.detail.is_empty() {
-            lines.push(format!("{INDENT}{}", f.detail));
+            lines.extend(wrap(&f.detail, width, INDENT, INDENT));
         }
         if let Some(command) = &f.fix.command {
+            // A command is never broken across lines: it is meant to be copied.
             lines.push(format!("{INDENT}run: {}", paint(Style::Bold, command)));
         }
         for step in &f.fix.steps {
-            lines.push(format!("{INDENT}- {step}"));
+            lines.extend(wrap(step, width, &format!("{INDENT}- "), &format!("{INDENT}  ")));
         }
     }
 }

@@ -5,11 +5,9 @@
 //! as before.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod oauth_support;
 
-use common::{Run, TestEnv};
-use oauth_support::*;
+use crate::common::{Run, TestEnv};
+use crate::common::sandbox::*;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
