@@ -27,7 +27,12 @@ fn clear_faults(sb: &SandboxThread) {
 }
 
 fn profile<'a>(v: &'a Value, reference: &str) -> &'a Value {
-    v["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == reference).unwrap_or_else(|| panic!("{reference} not in {v}"))
+    v["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["profile"] == reference)
+        .unwrap_or_else(|| panic!("{reference} not in {v}"))
 }
 
 fn codes(findings: &Value) -> Vec<String> {
@@ -38,7 +43,8 @@ fn codes(findings: &Value) -> Vec<String> {
 fn fix_commands(v: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let env = v["environment"]["findings"].as_array().unwrap().iter();
-    let profiles = v["profiles"].as_array().unwrap().iter().flat_map(|p| p["findings"].as_array().unwrap().iter());
+    let profiles =
+        v["profiles"].as_array().unwrap().iter().flat_map(|p| p["findings"].as_array().unwrap().iter());
     for f in env.chain(profiles) {
         if let Some(c) = f["fix"]["command"].as_str() {
             out.push(c.to_string());
@@ -91,7 +97,11 @@ fn a_wrong_app_secret_is_named_in_diagnose_import_and_publish() {
     // import: the secret is wrong, not the token.
     let again = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
     assert_eq!(again.code, 4, "{again:?}");
-    assert!(again.stderr.contains("app secret") && again.stderr.contains("sq config set facebook.app_secret --stdin"), "{again:?}");
+    assert!(
+        again.stderr.contains("app secret")
+            && again.stderr.contains("sq config set facebook.app_secret --stdin"),
+        "{again:?}"
+    );
 
     assert_eq!(state(&env, &refs), before, "a refused secret changed what sq holds");
 
@@ -102,7 +112,8 @@ fn a_wrong_app_secret_is_named_in_diagnose_import_and_publish() {
     let post = &list["posts"][0];
     assert_eq!(post["state"], "failed", "{list}");
     assert_eq!(post["last_error"]["class"], "auth", "{list}");
-    let on_meta = http("GET", &format!("{}/_sandbox/published?profile=777&network=facebook", sb.base_url()), None);
+    let on_meta =
+        http("GET", &format!("{}/_sandbox/published?profile=777&network=facebook", sb.base_url()), None);
     assert!(!on_meta.body.contains("Fresh bread"), "{}", on_meta.body);
 
     // Once the secret is fixed, requeue --failed puts the post back and it publishes once.
@@ -112,7 +123,8 @@ fn a_wrong_app_secret_is_named_in_diagnose_import_and_publish() {
     assert_eq!(requeued.json()["requeued"].as_array().unwrap().len(), 1, "{requeued:?}");
     let published = env.run(&["--json", "publish"]);
     assert_eq!(published.code, 0, "{published:?}");
-    let on_meta = http("GET", &format!("{}/_sandbox/published?profile=777&network=facebook", sb.base_url()), None);
+    let on_meta =
+        http("GET", &format!("{}/_sandbox/published?profile=777&network=facebook", sb.base_url()), None);
     assert_eq!(on_meta.body.matches("Fresh bread").count(), 1, "{}", on_meta.body);
 }
 
@@ -142,7 +154,10 @@ fn answers_that_do_not_say_what_a_token_is_are_unknown_never_ok() {
 fn an_unknown_code_is_unknown_in_metas_words_not_token_invalid() {
     let sb = sandbox("default");
     let env = env_for(&sb);
-    fault(&sb, json!({"kind": "error", "code": 98765, "message": "Something new happened", "match": {"path": "/debug_token"}}));
+    fault(
+        &sb,
+        json!({"kind": "error", "code": 98765, "message": "Something new happened", "match": {"path": "/debug_token"}}),
+    );
     let (run, v) = diagnose_pasted(&env, PAGE_777);
     assert_eq!(run.code, 3, "{run:?}");
     let p = &v["profiles"][0];
@@ -169,12 +184,21 @@ fn permission_and_access_refusals_are_named_and_never_sent_to_reauth() {
             {"data": {"is_valid": false, "type": "PAGE", "profile_id": "777", "error": {"code": code, "message": message}}}})
     };
     let cases = [
-        (PAGE_777, "facebook:777", page_error(10, "(#10) Requires pages_manage_posts permission to manage the object"), "permission_denied", false),
+        (
+            PAGE_777,
+            "facebook:777",
+            page_error(10, "(#10) Requires pages_manage_posts permission to manage the object"),
+            "permission_denied",
+            false,
+        ),
         (PAGE_777, "facebook:777", page_error(200, "(#200) Permissions error"), "permission_denied", false),
         (
             PAGE_777,
             "facebook:777",
-            page_error(10, "(#10) Publishing needs ads_management or ads_read for a Page reached through Business Manager"),
+            page_error(
+                10,
+                "(#10) Publishing needs ads_management or ads_read for a Page reached through Business Manager",
+            ),
             "ads_permission_missing",
             true,
         ),

@@ -137,10 +137,16 @@ enum Health<'a> {
     Unreadable,
     /// Meta answered without saying whether the token works (an empty or garbled inspection,
     /// an error the tables don't know, the app secret refused): health unknown, never `ok`.
-    Uninspected { reason: String, refused_secret: bool },
+    Uninspected {
+        reason: String,
+        refused_secret: bool,
+    },
     /// Meta refused the call for a reason a new login can't fix: a permission, the app's
     /// access level, a Business Manager Page's ads permission.
-    Refused { refusal: Refusal, error: GraphError },
+    Refused {
+        refusal: Refusal,
+        error: GraphError,
+    },
 }
 
 /// A Graph error as a verdict on the token, by the classifier. Throttling and temporary errors
@@ -210,7 +216,9 @@ fn token_health(token: &TokenFacts, now: i64) -> Health<'_> {
         TokenHealth::Unreachable { reason } => {
             Health::Unknown { reason: format!("Meta could not be reached: {reason}"), throttled: false }
         }
-        TokenHealth::Uninspected { reason } => Health::Uninspected { reason: reason.clone(), refused_secret: false },
+        TokenHealth::Uninspected { reason } => {
+            Health::Uninspected { reason: reason.clone(), refused_secret: false }
+        }
     };
     match (verdict, stored.expires_at) {
         // An expiry sq recorded and that has passed is proven without Meta.
@@ -265,7 +273,10 @@ fn dead_inspection(i: &Inspection) -> Option<Death> {
             Some(Death { cause: death.into(), error: i.error.clone(), witness: Witness::Login })
         }
         Some(
-            TokenVerdict::Throttled | TokenVerdict::Transient | TokenVerdict::Refused(_) | TokenVerdict::Unknown,
+            TokenVerdict::Throttled
+            | TokenVerdict::Transient
+            | TokenVerdict::Refused(_)
+            | TokenVerdict::Unknown,
         ) => None,
         None => Some(Death { cause: Cause::Invalid, error: None, witness: Witness::Login }),
     }
@@ -390,7 +401,9 @@ fn profile(facts: &Facts, p: &ProfileFacts, now: i64) -> ProfileReport {
             findings.push(unreachable_finding(&s, Some(reason)));
         }
         Health::Alive { stored, inspection } => alive_findings(&s, stored, inspection, &mut findings),
-        Health::Uninspected { reason, refused_secret } => findings.push(uninspected_finding(&s, &reason, refused_secret)),
+        Health::Uninspected { reason, refused_secret } => {
+            findings.push(uninspected_finding(&s, &reason, refused_secret))
+        }
         Health::Refused { refusal, error } => findings.push(refused_finding(&s, refusal, &error)),
     }
     if p.failed_posts > 0 {
@@ -820,8 +833,9 @@ fn unreachable_finding(s: &Subject, reason: Option<String>) -> Finding {
 fn uninspected_finding(s: &Subject, reason: &str, refused_secret: bool) -> Finding {
     let network = s.p.kind.app().name();
     let fix = if refused_secret {
-        Fix::command(format!("sq config set {network}.app_secret --stdin"))
-            .step("Copy the app secret from the Meta dashboard (App settings → Basic), then run sq diagnose again.")
+        Fix::command(format!("sq config set {network}.app_secret --stdin")).step(
+            "Copy the app secret from the Meta dashboard (App settings → Basic), then run sq diagnose again.",
+        )
     } else {
         Fix::command(format!("sq diagnose {}", s.reference())).step(
             "If Meta keeps answering this way, check the token with Meta's Access Token Debugger \
@@ -1280,7 +1294,11 @@ fn secret_refused(facts: &Facts, app: Network) -> bool {
     facts.profiles.iter().filter(|p| p.kind.app() == app).any(|p| match &p.token {
         TokenFacts::Present { health, .. } => refused(health),
         _ => false,
-    }) || facts.connections.iter().filter(|c| c.network == app).any(|c| c.user_token.as_ref().is_some_and(refused))
+    }) || facts
+        .connections
+        .iter()
+        .filter(|c| c.network == app)
+        .any(|c| c.user_token.as_ref().is_some_and(refused))
 }
 
 fn app_secret_finding(app: Network) -> Finding {

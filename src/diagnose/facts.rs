@@ -232,8 +232,13 @@ impl GraphError {
     pub fn new(code: i64, subcode: Option<i64>, message: impl Into<String>) -> GraphError {
         let message = message.into();
         GraphError {
-            classification: classify(Some(code), subcode, None)
-                .with_refusal(refusal(Some(code), subcode, None, &message, false)),
+            classification: classify(Some(code), subcode, None).with_refusal(refusal(
+                Some(code),
+                subcode,
+                None,
+                &message,
+                false,
+            )),
             code: Some(code),
             subcode,
             message,

@@ -6,7 +6,9 @@
 //! [`MetaError`] names a host and path, never a URL with its query.
 
 use crate::error::{Error, Kind};
-use crate::model::classify::{Classification, CodeProblem, FailureClass, Refusal, TokenDeath, classify, refusal};
+use crate::model::classify::{
+    Classification, CodeProblem, FailureClass, Refusal, TokenDeath, classify, refusal,
+};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -221,7 +223,9 @@ impl From<MetaError> for Error {
                 .hint("Meta could not be reached or had a temporary problem; try again later"),
             (_, FailureClass::RateLimit) => Error::new(Kind::Unreachable, "rate_limited", message)
                 .hint("Meta is throttling this app or profile; wait and try again later"),
-            (MetaError::Api { endpoint, .. }, _) if c.refusal.is_some() => refusal_error(endpoint, c.refusal, message),
+            (MetaError::Api { endpoint, .. }, _) if c.refusal.is_some() => {
+                refusal_error(endpoint, c.refusal, message)
+            }
             (_, FailureClass::Auth) => {
                 let code = c.token_death.map(TokenDeath::finding_code).unwrap_or("meta_permission");
                 let what = c.token_death.map(|d| format!("{}: ", d.describe())).unwrap_or_default();
@@ -681,7 +685,7 @@ mod tests {
             (api(4, None), Kind::Unreachable, "rate_limited"),
             (api(190, Some(460)), Kind::ActionRequired, "token_password_changed"),
             (api(190, Some(492)), Kind::ActionRequired, "page_role_lost"),
-            (api(10, None), Kind::ActionRequired, "meta_permission"),
+            (api(10, None), Kind::ActionRequired, "permission_denied"),
             (api(506, None), Kind::Failure, "meta_rejected"),
             (
                 MetaError::Unexpected { endpoint: "e".into(), status: 200, detail: "d".into() },

@@ -183,10 +183,18 @@ pub enum Refusal {
 ///   Threads' 100/10 "requires the threads_basic permission" for a user without a role:
 ///   <https://developers.facebook.com/docs/threads/troubleshooting>.
 /// - Business Manager Pages: <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media>.
-pub fn refusal(code: Option<i64>, subcode: Option<i64>, error_type: Option<&str>, message: &str, app_token: bool) -> Option<Refusal> {
+pub fn refusal(
+    code: Option<i64>,
+    subcode: Option<i64>,
+    error_type: Option<&str>,
+    message: &str,
+    app_token: bool,
+) -> Option<Refusal> {
     let m = message.to_ascii_lowercase();
     let code = code?;
-    if m.contains("validating client secret") || (code == 100 && m.contains("appsecret_proof") && m.contains("invalid")) {
+    if m.contains("validating client secret")
+        || (code == 100 && m.contains("appsecret_proof") && m.contains("invalid"))
+    {
         return Some(Refusal::AppSecret);
     }
     if code == 190 && app_token && m.contains("access token signature") {
@@ -472,6 +480,84 @@ mod tests {
     }
 
     #[test]
+    fn refusals_read_metas_words() {
+        use Refusal as R;
+        // (code, subcode, type, message, made with the app token, expected)
+        let rows: &[(Option<i64>, Option<i64>, Option<&str>, &str, bool, Option<Refusal>)] = &[
+            (Some(190), None, None, "Invalid OAuth access token signature.", true, Some(R::AppSecret)),
+            (Some(190), None, None, "Invalid OAuth access token signature.", false, None),
+            (
+                Some(100),
+                None,
+                None,
+                "Invalid appsecret_proof provided in the API argument",
+                false,
+                Some(R::AppSecret),
+            ),
+            (
+                Some(100),
+                None,
+                None,
+                "API calls from the server require an appsecret_proof argument",
+                false,
+                None,
+            ),
+            (Some(1), None, None, "Error validating client secret.", false, Some(R::AppSecret)),
+            (
+                Some(10),
+                None,
+                None,
+                "(#10) Requires pages_manage_posts permission",
+                false,
+                Some(R::Permission),
+            ),
+            (Some(200), None, None, "(#200) Permissions error", false, Some(R::Permission)),
+            (Some(10), None, None, "(#10) needs ads_management or ads_read", false, Some(R::AdsPermission)),
+            (
+                Some(100),
+                None,
+                Some("IGApiException"),
+                "Unsupported request - method type: get",
+                false,
+                Some(R::AccessLevel),
+            ),
+            (
+                Some(100),
+                None,
+                Some("GraphMethodException"),
+                "Unsupported request - method type: get",
+                false,
+                None,
+            ),
+            (
+                Some(100),
+                Some(33),
+                None,
+                "Unsupported get request. Object with ID '1' does not exist",
+                false,
+                None,
+            ),
+            (Some(100), Some(10), None, "requires the threads_basic permission", false, Some(R::AccessLevel)),
+            (Some(190), Some(460), None, "password changed", true, None),
+            (None, None, None, "Error validating client secret.", false, None),
+        ];
+        for &(code, sub, ty, msg, app, want) in rows {
+            assert_eq!(refusal(code, sub, ty, msg, app), want, "{code:?}/{sub:?} {msg}");
+        }
+        // A refusal is held like an auth failure and is not the token's death.
+        let c = classify(Some(1), None, Some(400)).with_refusal(Some(R::AppSecret));
+        assert_eq!((c.class, c.token_death), (Auth, None));
+        assert_eq!(c.token_verdict(false), TokenVerdict::Refused(R::AppSecret));
+        // Unknown and content codes say nothing about the token.
+        assert_eq!(classify(Some(98765), None, Some(400)).token_verdict(false), TokenVerdict::Unknown);
+        assert_eq!(classify(Some(100), None, Some(400)).token_verdict(false), TokenVerdict::Unknown);
+        assert_eq!(
+            classify(Some(25), None, Some(400)).token_verdict(false),
+            TokenVerdict::Dead(TokenDeath::Invalid)
+        );
+    }
+
+    #[test]
     fn top_level_codes_8_2() {
         check(&[
             (Some(1), None, Some(500), Transient, None),
@@ -634,10 +720,11 @@ mod tests {
             (1, None, false, Transient),
             (2, None, false, Transient),
             (-2, Some(2207003), false, Transient),
-            (100, None, false, Dead(D::Invalid)),
+            // Not about the token: unknown, never "invalid" (the message decides a refusal).
+            (100, None, false, Unknown),
             (100, None, true, Transient),
             (10, None, false, Dead(D::Invalid)),
-            (987654, None, false, Dead(D::Invalid)),
+            (987654, None, false, Unknown),
         ];
         for &(code, sub, transient, want) in rows {
             let got = classify(Some(code), sub, Some(400)).token_verdict(transient);

@@ -1269,7 +1269,9 @@ fn refused_inspection(e: &MetaError, inspector: &Secret, reach: &Reach) -> Optio
         }
     }
     if matches!(e, MetaError::Unexpected { .. }) || app_token {
-        return Some(TokenHealth::Uninspected { reason: format!("debug_token was refused or unreadable: {e}") });
+        return Some(TokenHealth::Uninspected {
+            reason: format!("debug_token was refused or unreadable: {e}"),
+        });
     }
     None
 }
