@@ -483,7 +483,8 @@ mod tests {
     fn refusals_read_metas_words() {
         use Refusal as R;
         // (code, subcode, type, message, made with the app token, expected)
-        let rows: &[(Option<i64>, Option<i64>, Option<&str>, &str, bool, Option<Refusal>)] = &[
+        type Row<'a> = (Option<i64>, Option<i64>, Option<&'a str>, &'a str, bool, Option<Refusal>);
+        let rows: &[Row] = &[
             (Some(190), None, None, "Invalid OAuth access token signature.", true, Some(R::AppSecret)),
             (Some(190), None, None, "Invalid OAuth access token signature.", false, None),
             (
