@@ -307,10 +307,15 @@ pub async fn inspect_facebook(
     let mut warnings = Vec::new();
     let (mut token, mut dbg) = (token, None::<DebugToken>);
     match app {
-        Some(app) => {
-            let d = graph.debug_token(&token, &app.app_token()).await.map_err(Error::from)?;
-            dbg = Some(d);
-        }
+        Some(app) => match graph.debug_token(&token, &app.app_token()).await {
+            Ok(d) => dbg = Some(d),
+            // A Native/Desktop app: `/me` below is the validity check, the documented other way.
+            Err(e) if e.app_token_ignored() => warnings.push(String::from(
+                "the Facebook app is a Native/Desktop app, whose app token Meta ignores, so the token was \
+                 checked with itself (GET /me)",
+            )),
+            Err(e) => return Err(e.app_token_error()),
+        },
         None => {
             warnings.push(String::from(
                 "the Facebook app secret is not configured, so the token was checked with itself \
@@ -357,11 +362,16 @@ pub async fn inspect_facebook(
                     .await
                     .map_err(|e| meta_to_error(Network::Facebook, e))?;
                 token = long.access_token;
-                let d = graph.debug_token(&token, &app.app_token()).await.map_err(Error::from)?;
-                if let Some((death, msg)) = debug_token_death(&d) {
-                    return Err(dead_token(Network::Facebook, death, &msg));
+                match graph.debug_token(&token, &app.app_token()).await {
+                    Ok(d) => {
+                        if let Some((death, msg)) = debug_token_death(&d) {
+                            return Err(dead_token(Network::Facebook, death, &msg));
+                        }
+                        dbg = Some(d);
+                    }
+                    Err(e) if e.app_token_ignored() => {}
+                    Err(e) => return Err(e.app_token_error()),
                 }
-                dbg = Some(d);
                 short_lived = false;
             }
             None => warnings.push(String::from(

@@ -20,7 +20,7 @@
 
 use super::facts::*;
 use super::report::*;
-use crate::model::classify::{self, TokenDeath, TokenVerdict};
+use crate::model::classify::{self, Refusal, TokenDeath, TokenVerdict};
 use crate::model::{Network, ProfileKind};
 
 const HOUR: i64 = 3_600;
@@ -135,6 +135,18 @@ enum Health<'a> {
     },
     /// The credential store couldn't be read; the environment finding explains.
     Unreadable,
+    /// Meta answered without saying whether the token works (an empty or garbled inspection,
+    /// an error the tables don't know, the app secret refused): health unknown, never `ok`.
+    Uninspected {
+        reason: String,
+        refused_secret: bool,
+    },
+    /// Meta refused the call for a reason a new login can't fix: a permission, the app's
+    /// access level, a Business Manager Page's ads permission.
+    Refused {
+        refusal: Refusal,
+        error: GraphError,
+    },
 }
 
 /// A Graph error as a verdict on the token, by the classifier. Throttling and temporary errors
@@ -150,6 +162,27 @@ fn error_health<'a>(e: &GraphError) -> Health<'a> {
         }
         TokenVerdict::Throttled => true,
         TokenVerdict::Transient => false,
+        TokenVerdict::Refused(Refusal::AppSecret) => {
+            return Health::Uninspected {
+                reason: format!(
+                    "Meta refused the app secret sq holds, so the token could not be checked ({}{})",
+                    e.message.trim_end_matches('.'),
+                    error_numbers(Some(e))
+                ),
+                refused_secret: true,
+            };
+        }
+        TokenVerdict::Refused(refusal) => return Health::Refused { refusal, error: e.clone() },
+        TokenVerdict::Unknown => {
+            return Health::Uninspected {
+                reason: format!(
+                    "Meta answered with an error sq doesn't know{}: {}",
+                    error_numbers(Some(e)),
+                    e.message.trim_end_matches('.')
+                ),
+                refused_secret: false,
+            };
+        }
     };
     let code = e.code.map(|c| format!(" (code {c})")).unwrap_or_default();
     Health::Unknown {
@@ -183,10 +216,13 @@ fn token_health(token: &TokenFacts, now: i64) -> Health<'_> {
         TokenHealth::Unreachable { reason } => {
             Health::Unknown { reason: format!("Meta could not be reached: {reason}"), throttled: false }
         }
+        TokenHealth::Uninspected { reason } => {
+            Health::Uninspected { reason: reason.clone(), refused_secret: false }
+        }
     };
     match (verdict, stored.expires_at) {
         // An expiry sq recorded and that has passed is proven without Meta.
-        (Health::Unknown { .. }, Some(t)) if t <= now => {
+        (Health::Unknown { .. } | Health::Uninspected { .. }, Some(t)) if t <= now => {
             Health::Dead(Death { cause: Cause::Expired(Some(t)), error: None, witness: Witness::Records })
         }
         (verdict, _) => verdict,
@@ -205,7 +241,7 @@ fn profile_health<'a>(
     if matches!(own, Health::Dead(_) | Health::Unreadable) {
         return own;
     }
-    if matches!(own, Health::Unknown { .. }) {
+    if matches!(own, Health::Unknown { .. } | Health::Uninspected { .. }) {
         if let Some(TokenHealth::Inspected(i)) = conn.and_then(|c| c.user_token.as_ref()) {
             if let Some(Death { cause, error, .. }) = dead_inspection(i) {
                 if cause.kills_derived_tokens() {
@@ -236,7 +272,12 @@ fn dead_inspection(i: &Inspection) -> Option<Death> {
         Some(TokenVerdict::Dead(death)) => {
             Some(Death { cause: death.into(), error: i.error.clone(), witness: Witness::Login })
         }
-        Some(TokenVerdict::Throttled | TokenVerdict::Transient) => None,
+        Some(
+            TokenVerdict::Throttled
+            | TokenVerdict::Transient
+            | TokenVerdict::Refused(_)
+            | TokenVerdict::Unknown,
+        ) => None,
         None => Some(Death { cause: Cause::Invalid, error: None, witness: Witness::Login }),
     }
 }
@@ -360,6 +401,10 @@ fn profile(facts: &Facts, p: &ProfileFacts, now: i64) -> ProfileReport {
             findings.push(unreachable_finding(&s, Some(reason)));
         }
         Health::Alive { stored, inspection } => alive_findings(&s, stored, inspection, &mut findings),
+        Health::Uninspected { reason, refused_secret } => {
+            findings.push(uninspected_finding(&s, &reason, refused_secret))
+        }
+        Health::Refused { refusal, error } => findings.push(refused_finding(&s, refusal, &error)),
     }
     if p.failed_posts > 0 {
         let healthy = matches!(Status::of(&findings), Status::Ok | Status::Warning);
@@ -784,6 +829,61 @@ fn unreachable_finding(s: &Subject, reason: Option<String>) -> Finding {
     )
 }
 
+/// A token whose health Meta's answer didn't settle: `unknown`, never `ok`.
+fn uninspected_finding(s: &Subject, reason: &str, refused_secret: bool) -> Finding {
+    let network = s.p.kind.app().name();
+    let fix = if refused_secret {
+        Fix::command(format!("sq config set {network}.app_secret --stdin")).step(
+            "Copy the app secret from the Meta dashboard (App settings → Basic), then run sq diagnose again.",
+        )
+    } else {
+        Fix::command(format!("sq diagnose {}", s.reference())).step(
+            "If Meta keeps answering this way, check the token with Meta's Access Token Debugger \
+             (https://developers.facebook.com/tools/debug/accesstoken/); sq does not call it healthy meanwhile.",
+        )
+    };
+    Finding::new(
+        Code::TokenNotInspected,
+        format!("{}: health unknown, Meta's answer did not say whether the token works.", s.name),
+        format!("{}. The token is not reported as valid or as invalid.", reason.trim_end_matches('.')),
+        fix,
+    )
+}
+
+/// A refusal that re-authorizing can't fix: the fix is the permission, the role or App Review.
+fn refused_finding(s: &Subject, refusal: Refusal, e: &GraphError) -> Finding {
+    let said = format!("Meta said{}: {}", error_numbers(Some(e)), e.message.trim_end_matches('.'));
+    let dashboard = "https://developers.facebook.com/apps";
+    match refusal {
+        Refusal::AccessLevel => Finding::new(
+            Code::AppAccessLevel,
+            format!("{} can't be used by this app yet: the app has only Standard Access, or the account has no role on the app.", s.name),
+            format!("{said}. Under Standard Access, Meta answers only accounts with a role on the app; a new login gets the same answer."),
+            Fix::steps(vec![
+                format!("Add the account as a tester (or developer) in the app dashboard ({dashboard} → App roles → Roles) and accept the invitation, or"),
+                String::from("request Advanced Access for the permissions sq uses through App Review (https://developers.facebook.com/docs/app-review)."),
+            ]),
+        ),
+        Refusal::AdsPermission => Finding::new(
+            Code::AdsPermissionMissing,
+            format!("{} can't publish to Instagram: the Page is reached through a Business Manager role, which also needs ads_management or ads_read.", s.name),
+            format!("{said}. (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media)"),
+            Fix::command(format!("sq reauth {} {} --scope ads_read", s.p.kind.app().name(), s.reference()))
+                .step("The app must have ads_read (or ads_management) approved in App Review for accounts without a role on it."),
+        ),
+        Refusal::Permission | Refusal::AppSecret => Finding::new(
+            Code::PermissionDenied,
+            format!("{} is refused a permission the call needs.", s.name),
+            format!("{said}. A new login doesn't help unless it grants the permission Meta names, and the app may need it approved in App Review."),
+            Fix::steps(vec![
+                String::from("Check which permission Meta names above and that the app has it (App dashboard → App Review → Permissions and Features)."),
+                String::from("If the app has it only with Standard Access, add the account as a tester, or get Advanced Access through App Review."),
+                format!("Once the app can ask for it: sq reauth {} {} --scope <PERMISSION>", s.p.kind.app().name(), s.reference()),
+            ]),
+        ),
+    }
+}
+
 fn duration_words(secs: i64) -> String {
     let secs = secs.max(0);
     if secs >= 2 * DAY {
@@ -1127,6 +1227,26 @@ fn environment(facts: &Facts) -> Vec<Finding> {
         }
     }
 
+    for app in Network::ALL {
+        if secret_refused(facts, app) {
+            out.push(app_secret_finding(app));
+        }
+    }
+
+    if env.app_token_ignored {
+        out.push(Finding::new(
+            Code::AppTokenIgnored,
+            "The Facebook app is a Native/Desktop app: Meta ignores its app token, so tokens were checked with themselves.",
+            "Meta treats calls made with a Native/Desktop app's token as if no token were sent \
+             (https://developers.facebook.com/docs/facebook-login/security/). sq asked each token about itself \
+             (GET /me), which proves it works but not its scopes or expiry.",
+            Fix::steps(vec![String::from(
+                "Nothing to do. For full checks (scopes, expiry), set the app type to Web in the app dashboard \
+                 (App settings → Advanced → Native or desktop app: off).",
+            )]),
+        ));
+    }
+
     if let Some(r) = env.redirect.as_ref().filter(|r| r.port_busy) {
         let uri = &r.uri;
         let port = r.port;
@@ -1159,6 +1279,46 @@ fn environment(facts: &Facts) -> Vec<Finding> {
         ));
     }
     out
+}
+
+/// Whether any answer about a token of this app refused the app secret.
+fn secret_refused(facts: &Facts, app: Network) -> bool {
+    let refused = |h: &TokenHealth| {
+        let e = match h {
+            TokenHealth::Identity(Err(e)) => Some(e),
+            TokenHealth::Inspected(i) => i.error.as_ref(),
+            _ => None,
+        };
+        e.is_some_and(|e| e.classification.refusal == Some(Refusal::AppSecret))
+    };
+    facts.profiles.iter().filter(|p| p.kind.app() == app).any(|p| match &p.token {
+        TokenFacts::Present { health, .. } => refused(health),
+        _ => false,
+    }) || facts
+        .connections
+        .iter()
+        .filter(|c| c.network == app)
+        .any(|c| c.user_token.as_ref().is_some_and(refused))
+}
+
+fn app_secret_finding(app: Network) -> Finding {
+    let (title, key) = match app {
+        Network::Facebook => ("Facebook", "facebook"),
+        Network::Instagram => ("Instagram Login", "instagram"),
+        Network::Threads => ("Threads", "threads"),
+    };
+    Finding::new(
+        Code::AppSecretInvalid,
+        format!("Meta refuses the {title} app secret sq holds."),
+        String::from(
+            "The app token's signature, the appsecret_proof or the client secret was refused; this says nothing \
+             about the profiles' tokens, which could not be checked and are kept as they are.",
+        ),
+        Fix::command(format!("sq config set {key}.app_secret --stdin")).step(format!(
+            "Copy the secret from the Meta dashboard (App settings → Basic → App secret); or set SQ_{}_APP_SECRET.",
+            key.to_ascii_uppercase()
+        )),
+    )
 }
 
 fn store_finding(backend: &str, reason: &str) -> Finding {

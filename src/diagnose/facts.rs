@@ -14,7 +14,7 @@
 //! the engine copies text into findings as it is. Errors carry the classifier's reading of
 //! them, never a raw code for the engine to interpret.
 
-use crate::model::classify::{Classification, TokenVerdict, classify};
+use crate::model::classify::{Classification, TokenVerdict, classify, refusal};
 use crate::model::{Network, ProfileKind};
 use serde::Serialize;
 
@@ -159,6 +159,10 @@ pub enum TokenHealth {
     Identity(Result<(), GraphError>),
     /// Meta could not be reached (network failure, timeout, 5xx): health unknown.
     Unreachable { reason: String },
+    /// Meta answered, but the answer didn't say whether the token works (an empty
+    /// `debug_token` answer, fields of the wrong type): health unknown, and `reason` says what
+    /// was missing. Never read as valid.
+    Uninspected { reason: String },
 }
 
 /// The `data` of a `debug_token` answer, normalized.
@@ -226,11 +230,18 @@ pub struct GraphError {
 impl GraphError {
     /// An error with Meta's code and subcode, read by the classifier.
     pub fn new(code: i64, subcode: Option<i64>, message: impl Into<String>) -> GraphError {
+        let message = message.into();
         GraphError {
-            classification: classify(Some(code), subcode, None),
+            classification: classify(Some(code), subcode, None).with_refusal(refusal(
+                Some(code),
+                subcode,
+                None,
+                &message,
+                false,
+            )),
             code: Some(code),
             subcode,
-            message: message.into(),
+            message,
             transient: false,
         }
     }
@@ -343,6 +354,9 @@ pub struct EnvironmentFacts {
     pub redirect: Option<RedirectFacts>,
     /// A reachability check of Meta's hosts; `None` = not checked.
     pub meta: Option<Reachability>,
+    /// Meta answered the Facebook app token as if no token were sent (a Native/Desktop app),
+    /// so tokens were inspected with themselves instead.
+    pub app_token_ignored: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

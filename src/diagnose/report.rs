@@ -39,11 +39,17 @@ pub enum Code {
     MetaUnreachable,
     StoreUnavailable,
     AppNotConfigured,
+    AppSecretInvalid,
     RedirectPortBusy,
+    TokenNotInspected,
+    PermissionDenied,
+    AppAccessLevel,
+    AdsPermissionMissing,
+    AppTokenIgnored,
 }
 
 impl Code {
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 34] = [
         Code::TokenMissing,
         Code::TokenPasswordChanged,
         Code::TokenAppRemoved,
@@ -71,7 +77,13 @@ impl Code {
         Code::MetaUnreachable,
         Code::StoreUnavailable,
         Code::AppNotConfigured,
+        Code::AppSecretInvalid,
         Code::RedirectPortBusy,
+        Code::TokenNotInspected,
+        Code::PermissionDenied,
+        Code::AppAccessLevel,
+        Code::AdsPermissionMissing,
+        Code::AppTokenIgnored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +116,12 @@ impl Code {
             Code::StoreUnavailable => "store_unavailable",
             Code::AppNotConfigured => "app_not_configured",
             Code::RedirectPortBusy => "redirect_port_busy",
+            Code::AppSecretInvalid => "app_secret_invalid",
+            Code::TokenNotInspected => "token_not_inspected",
+            Code::PermissionDenied => "permission_denied",
+            Code::AppAccessLevel => "app_access_level",
+            Code::AdsPermissionMissing => "ads_permission_missing",
+            Code::AppTokenIgnored => "app_token_ignored",
         }
     }
 
@@ -117,9 +135,17 @@ impl Code {
             | Code::PublishingLimitNear
             | Code::RateLimited
             | Code::RedirectPortBusy => Severity::Warning,
-            Code::RefreshWindowOpen | Code::FailedPosts => Severity::Info,
+            Code::RefreshWindowOpen | Code::FailedPosts | Code::AppTokenIgnored => Severity::Info,
             _ => Severity::Error,
         }
+    }
+}
+
+impl Code {
+    /// Errors that leave a profile's health unknown rather than broken: Meta couldn't be asked,
+    /// or its answer didn't say. Neither is ever `ok`.
+    pub fn makes_unknown(self) -> bool {
+        matches!(self, Code::MetaUnreachable | Code::TokenNotInspected)
     }
 }
 
@@ -190,7 +216,7 @@ impl Finding {
     /// Errors need the user (or Meta's side) to act. `meta_unreachable` is an error that asks
     /// only for patience: it makes health unknown, not broken.
     pub fn needs_action(&self) -> bool {
-        self.severity == Severity::Error && self.code != Code::MetaUnreachable
+        self.severity == Severity::Error && !self.code.makes_unknown()
     }
 }
 
@@ -219,7 +245,7 @@ impl Status {
     pub fn of(findings: &[Finding]) -> Status {
         if findings.iter().any(Finding::needs_action) {
             Status::Broken
-        } else if findings.iter().any(|f| f.code == Code::MetaUnreachable) {
+        } else if findings.iter().any(|f| f.code.makes_unknown()) {
             Status::Unknown
         } else if findings.iter().any(|f| f.severity == Severity::Warning) {
             Status::Warning

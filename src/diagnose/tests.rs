@@ -237,7 +237,37 @@ fn cases() -> Vec<Case> {
     if let TokenFacts::Present { health, .. } = &mut p.token {
         *health = TokenHealth::Identity(Err(err(100, None, "Unsupported request - method type: get")));
     }
-    cases.push(case("IG Login, Standard Access", facts(vec![p]), &[TokenInvalid], Status::Broken));
+    cases.push(case("IG Login, Standard Access", facts(vec![p]), &[AppAccessLevel], Status::Broken));
+
+    // Refusals and answers that don't settle the token's health.
+    let mut p = threads();
+    p.token =
+        present(TokenHealth::Identity(Err(err(100, Some(10), "requires the threads_basic permission"))));
+    cases.push(case("Threads, no role on the app", facts(vec![p]), &[AppAccessLevel], Status::Broken));
+    let mut p = page();
+    p.token = dead(10, None, "(#10) Requires pages_manage_posts permission");
+    cases.push(case("permission error", facts(vec![p]), &[PermissionDenied], Status::Broken));
+    let mut p = page();
+    p.token = dead(200, None, "(#200) needs ads_management or ads_read");
+    cases.push(case(
+        "Business Manager Page without ads_read",
+        facts(vec![p]),
+        &[AdsPermissionMissing],
+        Status::Broken,
+    ));
+    let mut p = page();
+    p.token = dead(98765, None, "Something new");
+    cases.push(case("unknown code", facts(vec![p]), &[TokenNotInspected], Status::Unknown));
+    let mut p = page();
+    p.token = present(TokenHealth::Uninspected { reason: String::from("no usable type") });
+    cases.push(case("empty inspection", facts(vec![p]), &[TokenNotInspected], Status::Unknown));
+    let mut p = page();
+    p.token = present(TokenHealth::Identity(Err(err(
+        100,
+        None,
+        "Invalid appsecret_proof provided in the API argument",
+    ))));
+    cases.push(case("app secret refused", facts(vec![p]), &[TokenNotInspected], Status::Unknown));
 
     let mut p = threads();
     inspection(&mut p).issued_at = Some(NOW - 30 * D);
@@ -406,6 +436,18 @@ fn env_cases() -> Vec<(&'static str, Facts, Vec<Code>)> {
     let mut f = facts(vec![page()]);
     f.environment.meta = Some(Reachability::Unreachable { reason: String::from("dns error") });
     out.push(("Meta unreachable", f, vec![Code::MetaUnreachable]));
+
+    let mut p = page();
+    p.token = present(TokenHealth::Identity(Err(err(
+        100,
+        None,
+        "Invalid appsecret_proof provided in the API argument",
+    ))));
+    out.push(("app secret refused", facts(vec![p]), vec![Code::AppSecretInvalid]));
+
+    let mut f = facts(vec![page()]);
+    f.environment.app_token_ignored = true;
+    out.push(("Native/Desktop app", f, vec![Code::AppTokenIgnored]));
     out
 }
 

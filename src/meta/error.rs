@@ -6,7 +6,9 @@
 //! [`MetaError`] names a host and path, never a URL with its query.
 
 use crate::error::{Error, Kind};
-use crate::model::classify::{Classification, CodeProblem, FailureClass, TokenDeath, classify};
+use crate::model::classify::{
+    Classification, CodeProblem, FailureClass, Refusal, TokenDeath, classify, refusal,
+};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -40,6 +42,12 @@ impl ApiError {
     /// errors, §8.1) upgrades an otherwise unknown error to transient; a `WWW-Authenticate`
     /// `invalid_token` without a Graph code is a dead token.
     pub fn classification(&self) -> Classification {
+        self.classification_with(false)
+    }
+
+    /// [`ApiError::classification`] of an answer to a call made with the app token
+    /// (`debug_token`), where a signature error is about the app secret, not the token.
+    pub fn classification_with(&self, app_token: bool) -> Classification {
         let mut c = classify(self.code, self.subcode, Some(self.http_status));
         if c.class == FailureClass::Unknown && self.is_transient == Some(true) {
             c.class = FailureClass::Transient;
@@ -47,11 +55,11 @@ impl ApiError {
         if self.code.is_none() {
             if let Some(h) = &self.www_authenticate {
                 if h.contains("invalid_token") || h.contains("invalid_request") {
-                    c = Classification { class: FailureClass::Auth, token_death: Some(TokenDeath::Invalid) };
+                    c = Classification::dead(TokenDeath::Invalid);
                 }
             }
         }
-        c
+        c.with_refusal(refusal(self.code, self.subcode, self.error_type.as_deref(), &self.message, app_token))
     }
 
     /// `(#190/460) message` style summary for messages and logs.
@@ -131,7 +139,7 @@ fn regain_text(d: Option<Duration>) -> String {
 
 impl MetaError {
     pub fn classification(&self) -> Classification {
-        let of = |class| Classification { class, token_death: None };
+        let of = Classification::of;
         match self {
             MetaError::Unreachable { .. } | MetaError::BatchItemTimedOut => of(FailureClass::Transient),
             MetaError::Api { error, .. } => error.classification(),
@@ -142,6 +150,24 @@ impl MetaError {
                 of(FailureClass::Unknown)
             }
         }
+    }
+
+    /// The user's error for a failed call made with the app token (`debug_token`): there a
+    /// signature error means the app secret is wrong, not the token being inspected.
+    pub fn app_token_error(self) -> Error {
+        if let MetaError::Api { endpoint, error } = &self {
+            let c = error.classification_with(true);
+            if c.refusal == Some(Refusal::AppSecret) {
+                return refusal_error(endpoint, c.refusal, self.to_string());
+            }
+        }
+        Error::from(self)
+    }
+
+    /// Meta answered the app token as if no token were sent: a Native/Desktop app
+    /// (https://developers.facebook.com/docs/facebook-login/security/).
+    pub fn app_token_ignored(&self) -> bool {
+        crate::model::classify::is_tokenless(self.api().and_then(|a| a.code))
     }
 
     pub fn class(&self) -> FailureClass {
@@ -197,6 +223,9 @@ impl From<MetaError> for Error {
                 .hint("Meta could not be reached or had a temporary problem; try again later"),
             (_, FailureClass::RateLimit) => Error::new(Kind::Unreachable, "rate_limited", message)
                 .hint("Meta is throttling this app or profile; wait and try again later"),
+            (MetaError::Api { endpoint, .. }, _) if c.refusal.is_some() => {
+                refusal_error(endpoint, c.refusal, message)
+            }
             (_, FailureClass::Auth) => {
                 let code = c.token_death.map(TokenDeath::finding_code).unwrap_or("meta_permission");
                 let what = c.token_death.map(|d| format!("{}: ", d.describe())).unwrap_or_default();
@@ -210,6 +239,45 @@ impl From<MetaError> for Error {
             (_, FailureClass::Media | FailureClass::Content) => Error::failure("meta_rejected", message),
             (_, FailureClass::Unknown) => Error::failure("meta_error", message),
         }
+    }
+}
+
+/// The network whose host answered: `graph.instagram.com/…` → instagram.
+fn network_of_endpoint(endpoint: &str) -> &'static str {
+    if endpoint.contains("instagram.com") {
+        "instagram"
+    } else if endpoint.contains("threads.net") || endpoint.contains("threads.com") {
+        "threads"
+    } else {
+        "facebook"
+    }
+}
+
+/// A refusal that a new login can't fix: the app's secret, a permission or an access level.
+/// The fix is named, and it is never `sq reauth` alone.
+fn refusal_error(endpoint: &str, refusal: Option<Refusal>, message: String) -> Error {
+    let network = network_of_endpoint(endpoint);
+    match refusal {
+        Some(Refusal::AppSecret) => Error::action(
+            "app_secret_invalid",
+            format!("Meta refuses the {network} app secret sq holds (the token was not checked): {message}"),
+        )
+        .hint(format!(
+            "copy the app secret from the Meta dashboard (App settings → Basic) and run: sq config set {network}.app_secret --stdin"
+        )),
+        Some(Refusal::AccessLevel) => Error::action("app_access_level", message).hint(
+            "the app has only Standard Access for this, or the account has no role on the app: add the \
+             account as a tester in the app dashboard (App roles), or get Advanced Access through App Review",
+        ),
+        Some(Refusal::AdsPermission) => Error::action("ads_permission_missing", message).hint(
+            "the Page is reached through a Business Manager role: Instagram publishing also needs \
+             ads_management or ads_read; run sq reauth with --scope ads_read (the app needs that \
+             permission approved in App Review)",
+        ),
+        Some(Refusal::Permission) | None => Error::action("permission_denied", message).hint(
+            "the login lacks a permission this call needs (Meta's message names it); if the app \
+             has it only with Standard Access, it needs App Review; run `sq diagnose` for the fix",
+        ),
     }
 }
 
@@ -617,7 +685,7 @@ mod tests {
             (api(4, None), Kind::Unreachable, "rate_limited"),
             (api(190, Some(460)), Kind::ActionRequired, "token_password_changed"),
             (api(190, Some(492)), Kind::ActionRequired, "page_role_lost"),
-            (api(10, None), Kind::ActionRequired, "meta_permission"),
+            (api(10, None), Kind::ActionRequired, "permission_denied"),
             (api(506, None), Kind::Failure, "meta_rejected"),
             (
                 MetaError::Unexpected { endpoint: "e".into(), status: 200, detail: "d".into() },

@@ -128,11 +128,93 @@ pub struct Classification {
     pub class: FailureClass,
     /// Set only when the token itself is dead (190/102, or a `WWW-Authenticate: invalid_token`).
     pub token_death: Option<TokenDeath>,
+    /// Set when Meta refused the call for a reason a new login can't fix ([`refusal`]).
+    pub refusal: Option<Refusal>,
 }
 
 impl Classification {
-    const fn of(class: FailureClass) -> Classification {
-        Classification { class, token_death: None }
+    pub const fn of(class: FailureClass) -> Classification {
+        Classification { class, token_death: None, refusal: None }
+    }
+
+    /// A dead token, and why.
+    pub const fn dead(death: TokenDeath) -> Classification {
+        Classification { class: FailureClass::Auth, token_death: Some(death), refusal: None }
+    }
+
+    /// This classification with Meta's words taken into account: a refusal of the app secret
+    /// or of the app's access is not the token's death, and holds the profile like an auth
+    /// failure (a retry can't help, fixing the configuration does).
+    pub fn with_refusal(self, refusal: Option<Refusal>) -> Classification {
+        match refusal {
+            Some(r) => Classification { class: FailureClass::Auth, token_death: None, refusal: Some(r) },
+            None => self,
+        }
+    }
+}
+
+/// A refusal that says nothing about the token: the app's configuration or its access on Meta's
+/// side is what must change, so re-authorizing is never the fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Meta refuses the app secret sq holds: the app token's signature, the `appsecret_proof`,
+    /// or the `client_secret` of an exchange.
+    AppSecret,
+    /// A permission is missing for this call (codes 3, 10, 200–299).
+    Permission,
+    /// The app has only Standard Access for this, or the user has no role on the app
+    /// (Instagram's 100 "Unsupported request", Threads' 100/10).
+    AccessLevel,
+    /// A Page reached through a Business Manager role: Instagram publishing also needs
+    /// `ads_management` or `ads_read`.
+    AdsPermission,
+}
+
+/// Reads Meta's words where the code alone is ambiguous. Sources:
+/// - A wrong app secret: `debug_token` with `{app-id}|{wrong-secret}` answers 190 "Invalid OAuth
+///   access token signature." (<https://github.com/firebase/firebase-ios-sdk/issues/2262>), a
+///   wrong `appsecret_proof` 100 "Invalid appsecret_proof provided in the API argument"
+///   (<https://github.com/facebook/facebook-python-business-sdk/issues/528>), an exchange code 1
+///   "Error validating client secret." (<https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow>).
+///   `app_token` says whether the call was made with the app token, the only case where the
+///   signature error is about the secret rather than the token.
+/// - Access levels and app roles: <https://developers.facebook.com/docs/graph-api/overview/access-levels>;
+///   Threads' 100/10 "requires the threads_basic permission" for a user without a role:
+///   <https://developers.facebook.com/docs/threads/troubleshooting>.
+/// - Business Manager Pages: <https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media>.
+pub fn refusal(
+    code: Option<i64>,
+    subcode: Option<i64>,
+    error_type: Option<&str>,
+    message: &str,
+    app_token: bool,
+) -> Option<Refusal> {
+    let m = message.to_ascii_lowercase();
+    let code = code?;
+    if m.contains("validating client secret")
+        || (code == 100 && m.contains("appsecret_proof") && m.contains("invalid"))
+    {
+        return Some(Refusal::AppSecret);
+    }
+    if code == 190 && app_token && m.contains("access token signature") {
+        return Some(Refusal::AppSecret);
+    }
+    match (code, subcode) {
+        (100, Some(10)) => Some(Refusal::AccessLevel),
+        // Graph's own "Unsupported get request. Object … does not exist" (100/33) is another
+        // matter: only Instagram's wording, with its exception type when it is known.
+        (100, None)
+            if m.contains("unsupported request - method type")
+                && error_type.is_none_or(|t| t == "IGApiException") =>
+        {
+            Some(Refusal::AccessLevel)
+        }
+        (3 | 10, _) | (200..=299, _) if m.contains("ads_management") || m.contains("ads_read") => {
+            Some(Refusal::AdsPermission)
+        }
+        (3 | 10, _) | (200..=299, _) => Some(Refusal::Permission),
+        _ => None,
     }
 }
 
@@ -159,7 +241,7 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
             Some(408) => Classification::of(Transient),
             Some(s) if s >= 500 => Classification::of(Transient),
             // A bare 401 with no Graph error is still "the token was refused".
-            Some(401) => Classification { class: Auth, token_death: Some(TokenDeath::Invalid) },
+            Some(401) => Classification::dead(TokenDeath::Invalid),
             _ => Classification::of(Unknown),
         };
     };
@@ -167,7 +249,7 @@ pub fn classify(code: Option<i64>, subcode: Option<i64>, http_status: Option<u16
         // §8.3: token dead; 102 is the legacy session code, "treat like 190".
         // 190/2069032 is "a Page token is required": the token is fine, it is the wrong kind.
         (190, Some(2069032)) => Classification::of(Auth),
-        (190 | 102, s) => Classification { class: Auth, token_death: Some(TokenDeath::from_subcode(s)) },
+        (190 | 102, s) => Classification::dead(TokenDeath::from_subcode(s)),
 
         // §8.4 exceptions under otherwise-classified codes.
         (4, Some(2207051)) => Classification::of(Content), // restricted as suspected spam
@@ -222,18 +304,30 @@ pub enum TokenVerdict {
     Throttled,
     /// A temporary problem on Meta's side: the error says nothing about the token.
     Transient,
+    /// Meta refused the call for a reason that isn't the token ([`Refusal`]).
+    Refused(Refusal),
+    /// An error the tables don't know: the token's health is unknown, in Meta's words.
+    Unknown,
 }
 
 impl Classification {
     /// The verdict on the token this error was about. `is_transient` is Meta's own flag on the
     /// error: it makes any error that isn't a token death temporary.
     pub fn token_verdict(self, is_transient: bool) -> TokenVerdict {
+        if let (None, Some(r)) = (self.token_death, self.refusal) {
+            return TokenVerdict::Refused(r);
+        }
         match (self.token_death, self.class) {
             (Some(death), _) => TokenVerdict::Dead(death),
             (None, FailureClass::RateLimit) => TokenVerdict::Throttled,
             (None, FailureClass::Transient) => TokenVerdict::Transient,
             (None, _) if is_transient => TokenVerdict::Transient,
-            (None, _) => TokenVerdict::Dead(TokenDeath::Invalid),
+            // A refusal of the token in the auth family (an account restriction, the wrong kind
+            // of token): a token Meta won't take for a call is of no use to publish with.
+            (None, FailureClass::Auth) => TokenVerdict::Dead(TokenDeath::Invalid),
+            // Content, media and unknown codes are not about the token: saying "invalid" would
+            // send the user to re-authorize for nothing.
+            (None, _) => TokenVerdict::Unknown,
         }
     }
 }
@@ -280,6 +374,14 @@ pub fn container_signal(code: Option<i64>, subcode: Option<i64>) -> Option<Conta
         (_, Some(2207020 | 2207032 | 2207053)) => Some(ContainerSignal::Dead),
         _ => None,
     }
+}
+
+/// Meta's answer to a call made without a token: 104 "An access token is required to request
+/// this resource." (2500 for `/me`). A Native/Desktop app's app token gets this answer, since
+/// Meta treats calls made with it as tokenless
+/// (https://developers.facebook.com/docs/facebook-login/security/).
+pub fn is_tokenless(code: Option<i64>) -> bool {
+    matches!(code, Some(104 | 2500))
 }
 
 /// Code 9: the publishing quota over a rolling 24 hours (Instagram 9/2207042, Threads 9), not a
@@ -375,6 +477,85 @@ mod tests {
             assert_eq!(got.class, class, "class of code={code:?} sub={sub:?} status={status:?}");
             assert_eq!(got.token_death, death, "death of code={code:?} sub={sub:?} status={status:?}");
         }
+    }
+
+    #[test]
+    fn refusals_read_metas_words() {
+        use Refusal as R;
+        // (code, subcode, type, message, made with the app token, expected)
+        type Row<'a> = (Option<i64>, Option<i64>, Option<&'a str>, &'a str, bool, Option<Refusal>);
+        let rows: &[Row] = &[
+            (Some(190), None, None, "Invalid OAuth access token signature.", true, Some(R::AppSecret)),
+            (Some(190), None, None, "Invalid OAuth access token signature.", false, None),
+            (
+                Some(100),
+                None,
+                None,
+                "Invalid appsecret_proof provided in the API argument",
+                false,
+                Some(R::AppSecret),
+            ),
+            (
+                Some(100),
+                None,
+                None,
+                "API calls from the server require an appsecret_proof argument",
+                false,
+                None,
+            ),
+            (Some(1), None, None, "Error validating client secret.", false, Some(R::AppSecret)),
+            (
+                Some(10),
+                None,
+                None,
+                "(#10) Requires pages_manage_posts permission",
+                false,
+                Some(R::Permission),
+            ),
+            (Some(200), None, None, "(#200) Permissions error", false, Some(R::Permission)),
+            (Some(10), None, None, "(#10) needs ads_management or ads_read", false, Some(R::AdsPermission)),
+            (
+                Some(100),
+                None,
+                Some("IGApiException"),
+                "Unsupported request - method type: get",
+                false,
+                Some(R::AccessLevel),
+            ),
+            (
+                Some(100),
+                None,
+                Some("GraphMethodException"),
+                "Unsupported request - method type: get",
+                false,
+                None,
+            ),
+            (
+                Some(100),
+                Some(33),
+                None,
+                "Unsupported get request. Object with ID '1' does not exist",
+                false,
+                None,
+            ),
+            (Some(100), Some(10), None, "requires the threads_basic permission", false, Some(R::AccessLevel)),
+            (Some(190), Some(460), None, "password changed", true, None),
+            (None, None, None, "Error validating client secret.", false, None),
+        ];
+        for &(code, sub, ty, msg, app, want) in rows {
+            assert_eq!(refusal(code, sub, ty, msg, app), want, "{code:?}/{sub:?} {msg}");
+        }
+        // A refusal is held like an auth failure and is not the token's death.
+        let c = classify(Some(1), None, Some(400)).with_refusal(Some(R::AppSecret));
+        assert_eq!((c.class, c.token_death), (Auth, None));
+        assert_eq!(c.token_verdict(false), TokenVerdict::Refused(R::AppSecret));
+        // Unknown and content codes say nothing about the token.
+        assert_eq!(classify(Some(98765), None, Some(400)).token_verdict(false), TokenVerdict::Unknown);
+        assert_eq!(classify(Some(100), None, Some(400)).token_verdict(false), TokenVerdict::Unknown);
+        assert_eq!(
+            classify(Some(25), None, Some(400)).token_verdict(false),
+            TokenVerdict::Dead(TokenDeath::Invalid)
+        );
     }
 
     #[test]
@@ -540,10 +721,11 @@ mod tests {
             (1, None, false, Transient),
             (2, None, false, Transient),
             (-2, Some(2207003), false, Transient),
-            (100, None, false, Dead(D::Invalid)),
+            // Not about the token: unknown, never "invalid" (the message decides a refusal).
+            (100, None, false, Unknown),
             (100, None, true, Transient),
             (10, None, false, Dead(D::Invalid)),
-            (987654, None, false, Dead(D::Invalid)),
+            (987654, None, false, Unknown),
         ];
         for &(code, sub, transient, want) in rows {
             let got = classify(Some(code), sub, Some(400)).token_verdict(transient);

@@ -70,6 +70,18 @@ pub fn app_token_family(w: &World, s: &str) -> Option<Family> {
     None
 }
 
+/// An app token `{app-id}|{secret}` of a known app with the wrong secret: Meta answers 190
+/// "Invalid OAuth access token signature." and nothing about any user's token
+/// (https://github.com/firebase/firebase-ios-sdk/issues/2262).
+fn wrong_app_secret(w: &World, tok: &str) -> Option<ApiError> {
+    let sc = &w.scenario;
+    let (id, _) = tok.strip_prefix("TH|").unwrap_or(tok).split_once('|')?;
+    let known = id == sc.facebook_app.id
+        || sc.instagram_app.as_ref().is_some_and(|a| a.id == id)
+        || sc.threads_app.as_ref().is_some_and(|a| a.id == id);
+    known.then(|| ApiError::token(None, "Invalid OAuth access token signature."))
+}
+
 /// 463's message quotes dates in Pacific time, e.g. "Tuesday, 01-Dec-25 06:00:00 PST" (§8.3).
 pub fn pst(ts: i64) -> String {
     let fmt = time::macros::format_description!(
@@ -164,7 +176,13 @@ pub fn authenticate(w: &World, req: &Req) -> Result<Caller, ApiError> {
         if f != family {
             return Err(ApiError::token(None, CANNOT_PARSE));
         }
+        if f == Family::Facebook && w.scenario.facebook_app.native {
+            return Err(ApiError::missing_token(req.seg(0) == Some("me")));
+        }
         return Ok(Caller::App);
+    }
+    if let Some(e) = wrong_app_secret(w, tok) {
+        return Err(e);
     }
     let Some(t) = w.tokens.get(tok) else {
         return Err(ApiError::token(None, CANNOT_PARSE));
@@ -729,8 +747,15 @@ fn debug_token(w: &mut World, req: &Req) -> ApiResult {
     };
     let fb_app = w.scenario.facebook_app.id.clone();
     let caller_ok = match app_token_family(w, caller) {
+        // A Native/Desktop app's app token counts as no token at all.
+        Some(Family::Facebook) if w.scenario.facebook_app.native => {
+            return Err(ApiError::missing_token(false));
+        }
         Some(Family::Facebook) => true,
         Some(_) => false,
+        None if wrong_app_secret(w, caller).is_some() => {
+            return Err(ApiError::token(None, "Invalid OAuth access token signature."));
+        }
         None => match w.tokens.get(caller) {
             Some(t) => {
                 if let Some((sub, msg)) = token_problem(w, t) {

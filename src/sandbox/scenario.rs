@@ -60,6 +60,10 @@ pub struct FacebookApp {
     /// Users with a role on the app: their user tokens may call `debug_token` (§2.1).
     #[serde(default)]
     pub developers: Vec<String>,
+    /// The app type is Native/Desktop: Meta treats calls made with its app token as if no
+    /// token were sent (https://developers.facebook.com/docs/facebook-login/security/).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub native: bool,
 }
 
 /// Instagram Login or Threads app: its own id and secret (§5.1, §6.1).

@@ -383,12 +383,15 @@ fn fault_response(shared: &Shared, req: &Req, action: &FaultAction) -> Resp {
             code,
             subcode,
             message,
+            method,
         } => {
             let msg = message
                 .clone()
                 .unwrap_or_else(|| format!("(#{code}) An error injected by the sandbox"));
             let mut e = if *code == 190 {
                 ApiError::token(subcode.and_then(|s| u32::try_from(s).ok()), msg)
+            } else if *method {
+                ApiError::method(*code, *subcode, msg)
             } else {
                 ApiError::oauth(*code, *subcode, msg)
             };
@@ -409,6 +412,7 @@ fn fault_response(shared: &Shared, req: &Req, action: &FaultAction) -> Resp {
             e.status = *status;
             e.into_resp(req.host)
         }
+        FaultAction::Answer { status, body } => Resp::json(*status, body),
         FaultAction::BadGateway => Resp {
             status: 502,
             headers: Vec::new(),

@@ -153,6 +153,17 @@ pub enum FaultAction {
         subcode: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// The error's `type` is the host's own (`GraphMethodException`, `IGApiException`,
+        /// `THApiException`) instead of `OAuthException`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        method: bool,
+    },
+    /// A success status with this JSON body as is: the empty or oddly typed answers Meta
+    /// sometimes gives (`{"data":{}}`), which a client must not read as a verdict.
+    Answer {
+        #[serde(default = "status_200")]
+        status: u16,
+        body: serde_json::Value,
     },
     /// Rate limiting: 4, 17, 32, 613, 80001 or 80002, with usage headers at 100 %.
     Throttle {
@@ -178,6 +189,9 @@ pub enum FaultAction {
     Latency { ms: u64 },
 }
 
+fn status_200() -> u16 {
+    200
+}
 fn status_400() -> u16 {
     400
 }

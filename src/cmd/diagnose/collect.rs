@@ -30,13 +30,14 @@ use crate::diagnose::facts::{
 };
 use crate::meta::types::{self, DebugToken, Page};
 use crate::meta::{AppCredentials, BatchItem, GraphClient, Host, MetaError};
-use crate::model::classify::{FailureClass, TokenVerdict};
+use crate::model::classify::{self, Classification, FailureClass, Refusal, TokenVerdict};
 use crate::model::{Network, ProfileKind};
 use crate::output::sanitize;
 use crate::secret::Secret;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -394,7 +395,7 @@ pub fn sanitize_facts(facts: &mut Facts) {
         }
         unreachable.iter_mut().for_each(clean);
     }
-    let EnvironmentFacts { store, apps: _, redirect, meta } = environment;
+    let EnvironmentFacts { store, apps: _, redirect, meta, app_token_ignored: _ } = environment;
     if let Some(StoreProbe::Failed { backend, reason }) = store {
         clean_all([backend, reason]);
     }
@@ -428,7 +429,7 @@ fn clean_health(health: &mut TokenHealth) {
             error.as_mut()
         }
         TokenHealth::Identity(result) => result.as_mut().err(),
-        TokenHealth::Unreachable { reason } => {
+        TokenHealth::Unreachable { reason } | TokenHealth::Uninspected { reason } => {
             clean(reason);
             None
         }
@@ -520,7 +521,7 @@ impl Drop for Reporter {
 
 /// Whether Meta answered anything at all (environment `meta` fact).
 #[derive(Default)]
-struct Reach(Mutex<(bool, Option<String>)>);
+struct Reach(Mutex<(bool, Option<String>)>, AtomicBool);
 
 impl Reach {
     fn note<T>(&self, r: &Result<T, MetaError>) {
@@ -534,6 +535,11 @@ impl Reach {
             // Any Graph answer, error or not, proves Meta reachable.
             _ => s.0 = true,
         }
+    }
+
+    /// Meta answered the app token as if no token were sent: a Native/Desktop app.
+    fn app_token_ignored(&self) {
+        self.1.store(true, Ordering::Relaxed);
     }
 
     fn fact(&self) -> Option<Reachability> {
@@ -883,7 +889,7 @@ impl<'a> Run<'a> {
             reach.note(&debug);
             reach.note(&limit);
             let health = match debug {
-                Ok(d) => TokenHealth::Inspected(inspection(&d)),
+                Ok(d) => inspection_health(&d),
                 Err(e) if is_unknown(&e) => health_of_error(&e),
                 Err(_) => {
                     // Not a tester: the identity call decides.
@@ -1153,6 +1159,7 @@ impl<'a> Run<'a> {
             }
         }
         self.facts.environment.meta = self.reach.fact();
+        self.facts.environment.app_token_ignored = self.reach.1.load(Ordering::Relaxed);
         self.facts
     }
 }
@@ -1175,10 +1182,13 @@ async fn inspect_one(
             Ok(d) => {
                 let page = (d.token_type.as_deref() == Some("PAGE"))
                     .then(|| d.profile_id.clone().unwrap_or_else(|| String::from("me")));
-                return (TokenHealth::Inspected(inspection(&d)), page);
+                return (inspection_health(&d), page);
             }
-            Err(e) if is_unknown(&e) => return (health_of_error(&e), None),
-            Err(_) => {}
+            Err(e) => {
+                if let Some(health) = refused_inspection(&e, inspector, reach) {
+                    return (health, None);
+                }
+            }
         }
     }
     (identity(client, token, reach).await, None)
@@ -1215,15 +1225,89 @@ async fn inspect_many(
         if let Some(a) = &answer {
             reach.note(a);
         }
-        out.push(match answer {
-            Some(Ok(d)) => TokenHealth::Inspected(inspection(&d)),
-            Some(Err(e)) if is_unknown(&e) => health_of_error(&e),
-            // Meta refused the inspection (no app secret and not a developer's token, or the
-            // inspector itself is dead): ask with the token itself.
+        let refused = match (&answer, inspector) {
+            (Some(Err(e)), Some(inspector)) => refused_inspection(e, inspector, reach),
+            _ => None,
+        };
+        out.push(match (answer, refused) {
+            (Some(Ok(d)), _) => inspection_health(&d),
+            (_, Some(health)) => health,
+            // Meta refused the inspection with the login's own token (not a developer of the
+            // app), or ignored the app token (a Native/Desktop app): ask with the token itself.
             _ => identity(client, token, reach).await,
         });
     }
     out
+}
+
+/// What a refused `debug_token` call (an error of the call, not an answer about the token)
+/// means; `None`: ask the token itself (`GET /me`), the documented other way.
+/// - Transient or throttled: unknown.
+/// - The app secret refused (the app token's signature, the `appsecret_proof`): the token could
+///   not be checked; the engine names the secret.
+/// - The app token answered as if no token were sent: a Native/Desktop app, whose app token
+///   Meta ignores (https://developers.facebook.com/docs/facebook-login/security/): ask the token
+///   itself and say so once.
+/// - Any other refusal of the app token, or an answer sq can't read: not inspected, unknown.
+///   Falling back silently would call healthy what wasn't verified.
+/// - The login's own token as inspector refused (not a developer of the app): ask the token.
+fn refused_inspection(e: &MetaError, inspector: &Secret, reach: &Reach) -> Option<TokenHealth> {
+    if is_unknown(e) {
+        return Some(health_of_error(e));
+    }
+    // An app token is `{app-id}|{secret}` (or one minted for it); user and Page tokens never
+    // hold a `|`.
+    let app_token = inspector.expose().contains('|');
+    if let Some(api) = e.api() {
+        let c = api.classification_with(app_token);
+        if c.refusal == Some(Refusal::AppSecret) {
+            return Some(TokenHealth::Identity(Err(graph_error(api, c))));
+        }
+        if app_token && classify::is_tokenless(api.code) {
+            reach.app_token_ignored();
+            return None;
+        }
+    }
+    if matches!(e, MetaError::Unexpected { .. }) || app_token {
+        return Some(TokenHealth::Uninspected {
+            reason: format!("debug_token was refused or unreadable: {e}"),
+        });
+    }
+    None
+}
+
+fn graph_error(api: &crate::meta::error::ApiError, classification: Classification) -> GraphError {
+    GraphError {
+        classification,
+        code: api.code,
+        subcode: api.subcode,
+        message: api.message.clone(),
+        transient: api.is_transient == Some(true),
+    }
+}
+
+/// `debug_token`'s answer as the engine's fact: an answer that doesn't say what the token is
+/// (`{"data":{}}`, `{"data":{"is_valid":true}}` without a type or scopes, fields of the wrong
+/// type, which read as absent) is not an inspection.
+fn inspection_health(d: &DebugToken) -> TokenHealth {
+    let missing: Vec<&str> = if d.is_valid {
+        // `type` is one of Meta's token kinds (a number or a list reads as something else).
+        let known_type = matches!(d.token_type.as_deref(), Some("USER" | "PAGE" | "APP" | "SYSTEM_USER"));
+        [(!known_type, "type"), (d.scopes.is_empty(), "scopes")]
+            .into_iter()
+            .filter_map(|(absent, name)| absent.then_some(name))
+            .collect()
+    } else if d.error.as_ref().is_none_or(|e| e.code.is_none()) && d.token_type.is_none() {
+        vec!["is_valid", "error"]
+    } else {
+        Vec::new()
+    };
+    if missing.is_empty() {
+        return TokenHealth::Inspected(inspection(d));
+    }
+    TokenHealth::Uninspected {
+        reason: format!("Meta's debug_token answer had no usable {}", missing.join(" or ")),
+    }
 }
 
 /// Transient failures and throttling: the call says nothing about the token.

@@ -1,0 +1,252 @@
+//! Never call healthy what wasn't verified: a wrong app secret, answers that don't say what a
+//! token is, unknown codes, permission and access refusals, and a Native/Desktop app, through
+//! the real binary against the sandbox. Every failing case checks that the stored tokens and
+//! the queue are as before.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod oauth_support;
+
+use common::{Run, TestEnv};
+use oauth_support::*;
+use serde_json::{Value, json};
+use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
+
+const DANA: &str = "EAASandboxDefaultUser0000000000000000001";
+const PAGE_777: &str = "EAASandboxDefaultPage777000000000000001";
+const IG_LOGIN: &str = "IGAASandboxDefaultInstagram000000000001";
+const THREADS: &str = "THAASandboxDefaultThreads00000000000001";
+
+fn fault(sb: &SandboxThread, f: Value) {
+    let r = http("POST", &format!("{}/_sandbox/faults", sb.base_url()), Some(&f));
+    assert!(r.status < 300, "fault {f}: {}", r.body);
+}
+
+fn clear_faults(sb: &SandboxThread) {
+    http("DELETE", &format!("{}/_sandbox/faults", sb.base_url()), None);
+}
+
+fn profile<'a>(v: &'a Value, reference: &str) -> &'a Value {
+    v["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["profile"] == reference)
+        .unwrap_or_else(|| panic!("{reference} not in {v}"))
+}
+
+fn codes(findings: &Value) -> Vec<String> {
+    findings.as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
+}
+
+/// Every fix command of every finding.
+fn fix_commands(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let env = v["environment"]["findings"].as_array().unwrap().iter();
+    let profiles =
+        v["profiles"].as_array().unwrap().iter().flat_map(|p| p["findings"].as_array().unwrap().iter());
+    for f in env.chain(profiles) {
+        if let Some(c) = f["fix"]["command"].as_str() {
+            out.push(c.to_string());
+        }
+    }
+    out
+}
+
+/// What sq holds: the profiles, every stored token, the queue.
+fn state(env: &TestEnv, refs: &[&str]) -> Vec<String> {
+    let mut out = vec![env.run(&["--json", "profiles"]).stdout, env.run(&["--json", "queue", "list"]).stdout];
+    for r in refs {
+        out.push(env.run(&["token", "print", r]).stdout);
+    }
+    out
+}
+
+fn diagnose_pasted(env: &TestEnv, token: &str) -> (Run, Value) {
+    let run = env.run_stdin(&["--json", "diagnose", "--token", "-"], token);
+    let v = run.json();
+    (run, v)
+}
+
+#[test]
+fn a_wrong_app_secret_is_named_in_diagnose_import_and_publish() {
+    let sb = sandbox("default");
+    let mut env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let queued = env.run(&["--json", "queue", "add", "facebook:777", "--text", "Fresh bread"]);
+    assert_eq!(queued.code, 0, "{queued:?}");
+    let refs = ["facebook:777", "facebook:888"];
+    let before = state(&env, &refs);
+
+    env.set("SQ_FACEBOOK_APP_SECRET", "not-the-secret");
+
+    // diagnose: the secret is the cause, exit 4, and no profile is called ok.
+    let run = env.run(&["--json", "diagnose"]);
+    let v = run.json();
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(codes(&v["environment"]["findings"]).contains(&"app_secret_invalid".to_string()), "{v}");
+    assert!(fix_commands(&v).contains(&"sq config set facebook.app_secret --stdin".to_string()), "{v}");
+    for p in v["profiles"].as_array().unwrap() {
+        assert_ne!(p["status"], "ok", "{p}");
+        let c = codes(&p["findings"]);
+        assert!(!c.iter().any(|c| c.starts_with("token_") && c != "token_not_inspected"), "{p}");
+    }
+    assert!(!fix_commands(&v).iter().any(|c| c.starts_with("sq reauth")), "{v}");
+
+    // import: the secret is wrong, not the token.
+    let again = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(again.code, 4, "{again:?}");
+    assert!(
+        again.stderr.contains("app secret")
+            && again.stderr.contains("sq config set facebook.app_secret --stdin"),
+        "{again:?}"
+    );
+
+    assert_eq!(state(&env, &refs), before, "a refused secret changed what sq holds");
+
+    // publish: the post is held as an auth (configuration) failure, not content.
+    let published = env.run(&["--json", "publish"]);
+    assert_ne!(published.code, 0, "{published:?}");
+    let list = env.run(&["--json", "queue", "list"]).json();
+    let post = &list["posts"][0];
+    assert_eq!(post["state"], "failed", "{list}");
+    assert_eq!(post["last_error"]["class"], "auth", "{list}");
+    let on_meta =
+        http("GET", &format!("{}/_sandbox/published?profile=777&network=facebook", sb.base_url()), None);
+    assert!(!on_meta.body.contains("Fresh bread"), "{}", on_meta.body);
+
+    // Once the secret is fixed, requeue --failed puts the post back and it publishes once.
+    env.set("SQ_FACEBOOK_APP_SECRET", FB_APP.1);
+    let requeued = env.run(&["--json", "requeue", "--failed"]);
+    assert_eq!(requeued.code, 0, "{requeued:?}");
+    assert_eq!(requeued.json()["requeued"].as_array().unwrap().len(), 1, "{requeued:?}");
+    let published = env.run(&["--json", "publish"]);
+    assert_eq!(published.code, 0, "{published:?}");
+    let on_meta =
+        http("GET", &format!("{}/_sandbox/published?profile=777&network=facebook", sb.base_url()), None);
+    assert_eq!(on_meta.body.matches("Fresh bread").count(), 1, "{}", on_meta.body);
+}
+
+#[test]
+fn answers_that_do_not_say_what_a_token_is_are_unknown_never_ok() {
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    let bodies = [
+        json!({"data": {}}),
+        json!({"data": {"is_valid": true}}),
+        json!({"data": {"is_valid": true, "type": 7, "scopes": "pages_manage_posts"}}),
+        json!({"data": {"is_valid": "yes", "type": ["PAGE"]}}),
+    ];
+    for body in bodies {
+        clear_faults(&sb);
+        fault(&sb, json!({"kind": "answer", "body": body, "match": {"path": "/debug_token"}}));
+        let (run, v) = diagnose_pasted(&env, PAGE_777);
+        assert_ne!(run.code, 0, "{body}: {run:?}");
+        for p in v["profiles"].as_array().unwrap() {
+            assert_eq!(p["status"], "unknown", "{body}: {p}");
+            assert!(codes(&p["findings"]).contains(&"token_not_inspected".to_string()), "{body}: {p}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_code_is_unknown_in_metas_words_not_token_invalid() {
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    fault(
+        &sb,
+        json!({"kind": "error", "code": 98765, "message": "Something new happened", "match": {"path": "/debug_token"}}),
+    );
+    let (run, v) = diagnose_pasted(&env, PAGE_777);
+    assert_eq!(run.code, 3, "{run:?}");
+    let p = &v["profiles"][0];
+    assert_eq!(p["status"], "unknown", "{p}");
+    assert!(!codes(&p["findings"]).contains(&"token_invalid".to_string()), "{p}");
+    // An unknown error inside debug_token's answer too.
+    clear_faults(&sb);
+    let body = json!({"data": {"is_valid": false, "type": "PAGE", "error": {"code": 98765, "message": "Something new happened"}}});
+    fault(&sb, json!({"kind": "answer", "body": body, "match": {"path": "/debug_token"}}));
+    let (run, v) = diagnose_pasted(&env, PAGE_777);
+    assert_eq!(run.code, 3, "{run:?}");
+    let p = &v["profiles"][0];
+    assert_eq!(codes(&p["findings"]), ["token_not_inspected"], "{p}");
+    assert!(p["findings"][0]["detail"].as_str().unwrap().contains("Something new happened"), "{p}");
+}
+
+#[test]
+fn permission_and_access_refusals_are_named_and_never_sent_to_reauth() {
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    // (token, profile, fault, the finding, whether `sq reauth` may be the fix)
+    let page_error = |code: i64, message: &str| {
+        json!({"kind": "answer", "match": {"path": "/debug_token"}, "body":
+            {"data": {"is_valid": false, "type": "PAGE", "profile_id": "777", "error": {"code": code, "message": message}}}})
+    };
+    let cases = [
+        (
+            PAGE_777,
+            "facebook:777",
+            page_error(10, "(#10) Requires pages_manage_posts permission to manage the object"),
+            "permission_denied",
+            false,
+        ),
+        (PAGE_777, "facebook:777", page_error(200, "(#200) Permissions error"), "permission_denied", false),
+        (
+            PAGE_777,
+            "facebook:777",
+            page_error(
+                10,
+                "(#10) Publishing needs ads_management or ads_read for a Page reached through Business Manager",
+            ),
+            "ads_permission_missing",
+            true,
+        ),
+        (
+            IG_LOGIN,
+            "instagram:me",
+            json!({"kind": "error", "code": 100, "method": true, "message": "Unsupported request - method type: get", "match": {"host": "graph.instagram.com"}}),
+            "app_access_level",
+            false,
+        ),
+        (
+            THREADS,
+            "threads:me",
+            json!({"kind": "error", "code": 100, "subcode": 10, "method": true, "message": "The user has not accepted the invite to test the app.", "match": {"host": "graph.threads.net"}}),
+            "app_access_level",
+            false,
+        ),
+    ];
+    for (token, reference, f, code, reauth_ok) in cases {
+        clear_faults(&sb);
+        fault(&sb, f);
+        let (run, v) = diagnose_pasted(&env, token);
+        assert_eq!(run.code, 4, "{code}: {run:?}");
+        let p = profile(&v, reference);
+        assert!(codes(&p["findings"]).contains(&code.to_string()), "{code}: {p}");
+        assert!(!codes(&p["findings"]).iter().any(|c| c == "token_invalid"), "{code}: {p}");
+        if !reauth_ok {
+            assert!(!fix_commands(&v).iter().any(|c| c.starts_with("sq reauth")), "{code}: {v}");
+        }
+    }
+}
+
+#[test]
+fn a_native_app_is_inspected_the_other_way_and_says_so_once() {
+    let mut scenario = Scenario::builtin("default").unwrap();
+    scenario.facebook_app.native = true;
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let run = env.run(&["--json", "diagnose"]);
+    let v = run.json();
+    let env_codes = codes(&v["environment"]["findings"]);
+    assert_eq!(env_codes.iter().filter(|c| *c == "app_token_ignored").count(), 1, "{v}");
+    assert!(!env_codes.contains(&"app_secret_invalid".to_string()), "{v}");
+    for p in v["profiles"].as_array().unwrap() {
+        let c = codes(&p["findings"]);
+        assert!(!c.iter().any(|c| c.starts_with("token_")), "{p}");
+    }
+    assert_eq!(run.code, 0, "{run:?}");
+}
