@@ -4,11 +4,9 @@
 //! the queue are as before.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod oauth_support;
 
-use common::{Run, TestEnv};
-use oauth_support::*;
+use crate::common::{Run, TestEnv};
+use crate::common::sandbox::*;
 use serde_json::{Value, json};
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
 
