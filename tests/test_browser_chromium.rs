@@ -11,10 +11,9 @@
 //! the file store is used and the test says so.
 #![allow(clippy::unwrap_used)]
 
-
 use crate::common::TestEnv;
-use crate::common::sandbox::*;
 use crate::common::person::*;
+use crate::common::sandbox::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -4,9 +4,8 @@
 //! the queue are as before.
 #![allow(clippy::unwrap_used)]
 
-
-use crate::common::{Run, TestEnv};
 use crate::common::sandbox::*;
+use crate::common::{Run, TestEnv};
 use serde_json::{Value, json};
 use sq::sandbox::{SandboxOptions, SandboxThread, Scenario};
 

@@ -5,10 +5,9 @@
 //! are replaced by placeholders of the same width, so alignment is still what is checked.
 #![allow(clippy::unwrap_used)]
 
-
 use crate::common::TestEnv;
-use crate::common::sandbox::*;
 use crate::common::person::*;
+use crate::common::sandbox::*;
 use serde_json::json;
 
 /// Same-width placeholders for what varies between runs: masked tokens (`EAAB…f3c1`) and

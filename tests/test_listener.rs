@@ -5,9 +5,8 @@
 //! as before.
 #![allow(clippy::unwrap_used)]
 
-
-use crate::common::{Run, TestEnv};
 use crate::common::sandbox::*;
+use crate::common::{Run, TestEnv};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};

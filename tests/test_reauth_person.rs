@@ -4,10 +4,9 @@
 //! decision said in one line on stderr.
 #![allow(clippy::unwrap_used)]
 
-
 use crate::common::TestEnv;
-use crate::common::sandbox::*;
 use crate::common::person::*;
+use crate::common::sandbox::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -6,10 +6,9 @@
 //! Needs tmux (`.ci/run` installs it); skipped, saying so, when it is missing.
 #![allow(clippy::unwrap_used)]
 
-
 use crate::common::TestEnv;
-use crate::common::sandbox::*;
 use crate::common::person::*;
+use crate::common::sandbox::*;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;

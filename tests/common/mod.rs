@@ -5,9 +5,9 @@
 //! [`world`]: Dana's connected profiles with the sandbox, for the queue and publish tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod person;
 pub mod sandbox;
 pub mod snapshot;
-pub mod person;
 pub mod world;
 
 use std::io::Write;
