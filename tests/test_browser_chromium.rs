@@ -375,8 +375,12 @@ fn run_in_chromium(scheme: &str, ids: &People) -> Duration {
             let printed = env.run(&["token", "print", account]);
             assert_eq!(printed.stdout.trim(), stored, "{account}");
             // Only in the keyring: not in the database or anywhere else in the data directory.
-            for (path, bytes) in common::all_files(&env.data_dir()) {
-                assert!(!common::contains(&bytes, &stored), "{account}'s token is in {}", path.display());
+            for (path, bytes) in crate::common::all_files(&env.data_dir()) {
+                assert!(
+                    !crate::common::contains(&bytes, &stored),
+                    "{account}'s token is in {}",
+                    path.display()
+                );
             }
         }
         for account in &connected {
