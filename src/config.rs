@@ -57,8 +57,32 @@ pub const KEYS: &[ConfigKey] = &[
         env: Some(e::SQ_THREADS_APP_SECRET),
     },
     ConfigKey {
+        name: "facebook.redirect_uri",
+        help: "Facebook's redirect URI (default: redirect_uri, else http://localhost:8765/callback)",
+        secret: false,
+        env: None,
+    },
+    ConfigKey {
+        name: "facebook.config_id",
+        help: "Facebook Login for Business configuration id: sent as config_id instead of scope",
+        secret: false,
+        env: None,
+    },
+    ConfigKey {
+        name: "instagram.redirect_uri",
+        help: "Instagram Login's redirect URI, https only (default: redirect_uri if https, else https://localhost:8765/callback)",
+        secret: false,
+        env: None,
+    },
+    ConfigKey {
+        name: "threads.redirect_uri",
+        help: "Threads' redirect URI, https only (default: redirect_uri if https, else https://localhost:8765/callback)",
+        secret: false,
+        env: None,
+    },
+    ConfigKey {
         name: "redirect_uri",
-        help: "loopback redirect URI registered in the app (default http://localhost:8765/callback)",
+        help: "loopback redirect URI shared by the three logins unless <network>.redirect_uri is set (Instagram Login and Threads take it only if https)",
         secret: false,
         env: None,
     },

@@ -96,7 +96,82 @@ pub struct GlobalFlags {
     pub config: Option<PathBuf>,
 }
 
+/// The Facebook default: Facebook accepts `http://localhost` while the app is in Development
+/// mode (meta-platform.md §1.6, §14).
 pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
+
+/// The Instagram Login and Threads default: their dashboards only save https redirect URIs,
+/// localhost included (§14), so sq serves this one with its self-signed certificate (`auth::tls`).
+pub const DEFAULT_HTTPS_REDIRECT_URI: &str = "https://localhost:8765/callback";
+
+/// Whether a network's login accepts only https redirect URIs (§14): Instagram Login and Threads.
+pub fn https_only(network: Network) -> bool {
+    network != Network::Facebook
+}
+
+/// The redirect URI one network's login uses, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectSetting {
+    pub value: String,
+    /// The config key it was read from (`threads.redirect_uri` or the shared `redirect_uri`),
+    /// or `None` for the built-in default.
+    pub key: Option<&'static str>,
+    /// Why a shared `redirect_uri` was passed over (it is http and this login needs https).
+    pub skipped_shared: Option<String>,
+}
+
+impl RedirectSetting {
+    /// `config file` (the network's own key), `redirect_uri in config file` or `default`.
+    pub fn source(&self) -> String {
+        match self.key {
+            Some("redirect_uri") => "redirect_uri in config file".to_string(),
+            Some(_) => "config file".to_string(),
+            None => "default".to_string(),
+        }
+    }
+}
+
+/// The config key of a network's own redirect URI.
+pub fn redirect_key(network: Network) -> &'static str {
+    match network {
+        Network::Facebook => "facebook.redirect_uri",
+        Network::Instagram => "instagram.redirect_uri",
+        Network::Threads => "threads.redirect_uri",
+    }
+}
+
+/// `{network}.redirect_uri`, else the shared `redirect_uri` (for Instagram Login and Threads only
+/// when it is https: an http one can't work there, §14), else the network's default.
+pub fn resolve_redirect(config: &ConfigFile, network: Network) -> RedirectSetting {
+    let own = redirect_key(network);
+    if let Some(v) = config.get(own) {
+        return RedirectSetting { value: v, key: Some(own), skipped_shared: None };
+    }
+    let default = if https_only(network) { DEFAULT_HTTPS_REDIRECT_URI } else { DEFAULT_REDIRECT_URI };
+    match config.get("redirect_uri") {
+        Some(v) if https_only(network) && !v.trim().to_ascii_lowercase().starts_with("https://") => {
+            RedirectSetting {
+                value: default.to_string(),
+                key: None,
+                skipped_shared: Some(format!(
+                    "redirect_uri {v} is not https, which {} refuses; set {own} to an https URI to choose another",
+                    network_login_name(network)
+                )),
+            }
+        }
+        Some(v) => RedirectSetting { value: v, key: Some("redirect_uri"), skipped_shared: None },
+        None => RedirectSetting { value: default.to_string(), key: None, skipped_shared: None },
+    }
+}
+
+/// How the docs name a network's login.
+pub fn network_login_name(network: Network) -> &'static str {
+    match network {
+        Network::Facebook => "Facebook Login",
+        Network::Instagram => "Instagram Login",
+        Network::Threads => "Threads",
+    }
+}
 
 /// Why sq thinks no browser can be opened on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +207,9 @@ pub struct Settings {
     pub instagram: AppSettings,
     pub threads: AppSettings,
     pub redirect_uri: Sourced<String>,
+    /// `facebook.config_id`: a Facebook Login for Business configuration (§1.8, §14). When set,
+    /// the Facebook dialog carries `config_id` instead of `scope`.
+    pub facebook_config_id: Option<String>,
     /// `$BROWSER`, when set (not empty).
     pub browser: Option<String>,
     /// An SSH session or no display: no system opener is launched (an explicit `$BROWSER` or
@@ -203,6 +281,7 @@ impl Settings {
         let instagram = app(env::SQ_INSTAGRAM_APP_ID, env::SQ_INSTAGRAM_APP_SECRET, "instagram");
         let threads = app(env::SQ_THREADS_APP_ID, env::SQ_THREADS_APP_SECRET, "threads");
 
+        let facebook_config_id = config.get("facebook.config_id").filter(|v| !v.trim().is_empty());
         Ok(Settings {
             json: args.json,
             quiet: args.quiet,
@@ -218,6 +297,7 @@ impl Settings {
             instagram,
             threads,
             redirect_uri,
+            facebook_config_id,
             browser: env.get(env::BROWSER).map(str::to_string),
             headless: if ssh {
                 Some(Headless::Ssh)
@@ -229,6 +309,11 @@ impl Settings {
             no_color_env: env.is_set(env::NO_COLOR),
             force_color_env: env.truthy(env::CLICOLOR_FORCE),
         })
+    }
+
+    /// The redirect URI `network`'s login uses when no `--redirect-uri` is given.
+    pub fn redirect_for(&self, network: Network) -> RedirectSetting {
+        resolve_redirect(&self.config, network)
     }
 
     pub fn app(&self, network: Network) -> &AppSettings {

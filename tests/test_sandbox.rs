@@ -712,6 +712,12 @@ async fn instagram_login_flow() {
     assert_eq!(s, 400, "too young: {v}");
     assert_eq!(v["error"]["type"], "IGApiException");
     t.control("clock", json!({"advance": "25h"})).await;
+    // §14: the token of a refresh is read from the query only; in the header alone it is unseen.
+    let (s, v) = t
+        .get_bearer("/graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token", &long)
+        .await;
+    assert_eq!(s, 400, "header-only refresh: {v}");
+    assert_eq!(v["error"]["code"], 104, "{v}");
     let (s, _, v) = t.get(&refresh).await;
     assert_eq!(s, 200, "{v}");
     let (_, v) = t.get_bearer("/graph.instagram.com/v27.0/me?fields=user_id,username", &long).await;

@@ -65,7 +65,8 @@ pub enum ConfigCommand {
 #[derive(Debug, clap::Args)]
 pub struct SetArgs {
     /// facebook.app_id, facebook.app_secret, instagram.app_id, instagram.app_secret,
-    /// threads.app_id, threads.app_secret, redirect_uri, credential_store, graph_version
+    /// threads.app_id, threads.app_secret, facebook.redirect_uri, instagram.redirect_uri,
+    /// threads.redirect_uri, redirect_uri, facebook.config_id, credential_store, graph_version
     pub key: String,
     /// The value (not allowed for secrets: use --stdin)
     #[arg(conflicts_with = "stdin")]
@@ -102,6 +103,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     }
 }
 
+/// `facebook.redirect_uri` & co: their value shown is the one the login uses.
+fn redirect_network(name: &str) -> Option<Network> {
+    Network::ALL.into_iter().find(|n| crate::settings::redirect_key(*n) == name)
+}
+
 fn secret_network(key: &ConfigKey) -> Option<Network> {
     key.secret.then(|| key.name.split('.').next().and_then(Network::parse)).flatten()
 }
@@ -126,8 +132,25 @@ fn validate(key: &ConfigKey, value: &str) -> Result<(), Error> {
         "graph_version" => {
             crate::meta::hosts::MetaEndpoints::new(None, Some(value))?;
         }
-        "redirect_uri" => {
+        "redirect_uri" | "facebook.redirect_uri" => {
             crate::auth::RedirectUri::parse(value)?;
+        }
+        "instagram.redirect_uri" | "threads.redirect_uri" => {
+            let uri = crate::auth::RedirectUri::parse(value)?;
+            if !uri.is_https() {
+                // §14: these dashboards refuse to save an http redirect URI, localhost included.
+                return Err(bad(&format!(
+                    "{} accepts only https redirect URIs, localhost included (use https://localhost:{}{})",
+                    if key.name.starts_with("threads") { "Threads" } else { "Instagram Login" },
+                    uri.port(),
+                    uri.path()
+                )));
+            }
+        }
+        "facebook.config_id" if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(bad(
+                "a login configuration id is a number (Facebook Login for Business → Configurations)",
+            ));
         }
         _ => {}
     }
@@ -209,6 +232,20 @@ async fn entry(ctx: &Ctx, key: &'static ConfigKey) -> Result<Entry, Error> {
             (None, None) => {
                 Entry { key: key.name, value: None, source: None, secret: true, overridden: None }
             }
+        });
+    }
+    if let Some(network) = redirect_network(key.name) {
+        // What the login uses, resolved the way `sq reauth` resolves it, with where it came from.
+        let r = ctx.settings.redirect_for(network);
+        return Ok(Entry {
+            key: key.name,
+            value: Some(r.value.clone()),
+            source: Some(match &r.skipped_shared {
+                Some(_) => "default; redirect_uri is http, which this login refuses".to_string(),
+                None => r.source(),
+            }),
+            secret: false,
+            overridden: None,
         });
     }
     let in_file = ctx.settings.config.get(key.name);

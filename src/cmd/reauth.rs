@@ -67,7 +67,9 @@ pub struct Args {
     /// without it the URL is the last argument); used over SSH and without a display too
     #[arg(long, value_name = "CMD")]
     pub browser: Option<String>,
-    /// The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]
+    /// The redirect URI registered in the app [default: config <network>.redirect_uri, else
+    /// redirect_uri, else http://localhost:8765/callback for Facebook and
+    /// https://localhost:8765/callback for Instagram Login and Threads, which accept only https]
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
     /// How long to wait for the browser, in seconds
@@ -356,8 +358,35 @@ async fn authorize(
     app_id: &str,
     scopes: &[String],
 ) -> Result<Grant, Error> {
-    let raw = args.redirect_uri.clone().unwrap_or_else(|| ctx.settings.redirect_uri.value.clone());
+    let network = login.network();
+    let setting = ctx.settings.redirect_for(network);
+    if args.redirect_uri.is_none() {
+        if let Some(why) = &setting.skipped_shared {
+            ctx.printer.verbose(1, format!("note: {why}"));
+        }
+    }
+    let raw = args.redirect_uri.clone().unwrap_or_else(|| setting.value.clone());
     let redirect = RedirectUri::parse(&raw)?;
+    if crate::settings::https_only(network) && !redirect.is_https() {
+        // §14: the Instagram and Threads dashboards only save https redirect URIs (localhost
+        // included), so an http one never matches and Meta refuses it in the browser.
+        let name = crate::settings::network_login_name(network);
+        let from = match (&args.redirect_uri, setting.key) {
+            (Some(_), _) => "--redirect-uri".to_string(),
+            (None, Some(k)) => k.to_string(),
+            (None, None) => "the default".to_string(),
+        };
+        return Err(Error::usage(format!(
+            "{name} accepts only https redirect URIs, localhost included; {} (from {from}) is http",
+            redirect.as_str()
+        ))
+        .hint(format!(
+            "use https://localhost:{}{} (sq serves it with its own certificate) and register exactly that in the Meta dashboard (docs/reauth.md)",
+            redirect.port(),
+            redirect.path()
+        ))
+        .hint(format!("sq config set {} https://localhost:{}{}", crate::settings::redirect_key(network), redirect.port(), redirect.path())));
+    }
     auth::check_port_free(&redirect)?;
     let tls = if redirect.is_https() {
         Some(TlsIdentity::load_or_create(&ctx.settings.paths.data_dir)?)
@@ -438,8 +467,35 @@ async fn authorize(
     }
     .unwrap_or(Outcome::Cancelled);
     drop(guard);
-    let code = outcome.into_result()?;
+    let code = match outcome.into_result() {
+        Ok(c) => c,
+        Err(auth::AuthError::Timeout { after }) => {
+            return Err(timeout_error(network, &redirect, after));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(Grant { code, redirect, verifier, browser: browser_page.take() })
+}
+
+/// sq waited in vain: the most likely cause is Meta refusing the redirect URI in the browser
+/// ("Invalid redirect_uri" / "URL blocked"), which sq, waiting on the loopback, never hears of (§14).
+fn timeout_error(network: Network, redirect: &RedirectUri, after: Duration) -> Error {
+    let err: Error = auth::AuthError::Timeout { after }.into();
+    let (dashboard, field) = match network {
+        Network::Facebook => ("Facebook Login (for Business) → Settings", "Valid OAuth Redirect URIs"),
+        Network::Instagram => {
+            ("Instagram → API setup with Instagram login → Business login settings", "OAuth redirect URIs")
+        }
+        Network::Threads => ("Use cases → Threads API → Settings", "Redirect Callback URLs"),
+    };
+    Error { hints: Vec::new(), ..err }
+        .hint(format!(
+            "Meta may have refused the redirect URI in the browser (\"Invalid redirect_uri\" or \"URL blocked\"); sq can't see that page. Register exactly {} in the Meta app dashboard: {dashboard} → {field} (docs/reauth.md)",
+            redirect.as_str()
+        ))
+        .hint(
+            "then run the command again (--timeout sets the wait); if the browser is on another machine, paste the address the browser ended on, or use an SSH tunnel",
+        )
 }
 
 /// Prints the declined/missing permissions with the fix; returns the ones missing.

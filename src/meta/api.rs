@@ -236,8 +236,8 @@ impl GraphClient {
         decode(req.endpoint(), inner)
     }
 
-    /// Short → long-lived (`ig_exchange_token`, 60 days, §5.3). The short token goes in the
-    /// `Authorization` header; `client_secret` in the query where Meta documents it.
+    /// Short → long-lived (`ig_exchange_token`, 60 days, §5.3). The short token and
+    /// `client_secret` go in the query, as Meta documents them (§14).
     pub async fn instagram_long_lived(
         &self,
         app_secret: &Secret,
@@ -358,6 +358,8 @@ impl GraphClient {
             .query("grant_type", grant)
             .secret_param("client_secret", app_secret)
             .token(short)
+            // §14: `access_token` is a documented required query parameter here.
+            .token_in_query()
     }
 
     /// Refresh a long-lived token, `GET {host}/refresh_access_token?grant_type={grant}` (§5.4, §6.4).
@@ -365,6 +367,8 @@ impl GraphClient {
         self.request_unversioned(Method::Get, host, "refresh_access_token")
             .query("grant_type", grant)
             .token(long)
+            // §14: `access_token` is a documented required query parameter here.
+            .token_in_query()
     }
 }
 

@@ -1,9 +1,11 @@
 //! [`GraphClient`]: the one place sq sends HTTP requests to Meta.
 //!
 //! - URLs come from [`MetaEndpoints`] (so `SQ_META_API_BASE`/`SQ_GRAPH_VERSION` always apply).
-//! - Tokens travel only in the `Authorization` header (`Bearer`, or `OAuth` for rupload,
-//!   meta-platform.md §7.2), marked sensitive; the one exception is a batch, whose tokens are in
-//!   the POST form (see `batch.rs`). Errors name host and path, never a query.
+//! - Tokens travel in the `Authorization` header (`Bearer`, or `OAuth` for rupload,
+//!   meta-platform.md §7.2), marked sensitive. Two exceptions: a batch, whose tokens are in the
+//!   POST form (see `batch.rs`), and the four Instagram Login / Threads long-lived exchange and
+//!   refresh calls, where Meta documents `access_token` as a required query parameter (§14;
+//!   [`Request::token_in_query`]). Errors name host and path, never a query.
 //! - `appsecret_proof` (§1.6) is added on `graph.facebook.com` when the app secret is known.
 //! - Retries: transient errors and rate limits only, bounded, exponential backoff with jitter,
 //!   honouring `estimated_time_to_regain_access`/`Retry-After` up to a cap (§9). Requests marked
@@ -133,6 +135,8 @@ pub struct Request {
     pub(crate) secret_params: Vec<(String, Secret)>,
     pub(crate) token: Option<Secret>,
     pub(crate) scheme: AuthScheme,
+    /// The token goes in the `access_token` query parameter instead of the header.
+    pub(crate) token_in_query: bool,
     pub(crate) idempotent: bool,
 }
 
@@ -158,6 +162,16 @@ impl Request {
 
     pub fn token(mut self, token: &Secret) -> Self {
         self.token = Some(token.clone());
+        self
+    }
+
+    /// Send the token as the `access_token` query parameter, not in the `Authorization` header.
+    /// Only for calls whose doc page lists `access_token` as a required query parameter and
+    /// which are known to refuse the header: the Instagram Login and Threads long-lived exchange
+    /// and refresh (meta-platform.md §14, §5.3, §5.4, §6.4). The value never appears in errors
+    /// (they name host and path only) nor in `Debug`.
+    pub fn token_in_query(mut self) -> Self {
+        self.token_in_query = true;
         self
     }
 
@@ -284,6 +298,7 @@ impl GraphClient {
             secret_params: Vec::new(),
             token: None,
             scheme: AuthScheme::Bearer,
+            token_in_query: false,
             idempotent: method != Method::Post,
         }
     }
@@ -340,6 +355,9 @@ impl GraphClient {
         if let (Host::FacebookGraph, Some(app), Some(token)) = (req.host, &self.inner.app, &req.token) {
             query.push(("appsecret_proof".into(), appsecret_proof(&app.secret, token)));
         }
+        if let (true, Some(token)) = (req.token_in_query, &req.token) {
+            query.push(("access_token".into(), token.expose().to_string()));
+        }
         let url = if query.is_empty() {
             req.url.clone()
         } else {
@@ -354,7 +372,7 @@ impl GraphClient {
             Method::Delete => reqwest::Method::DELETE,
         };
         let mut rb = self.inner.http.request(method, &url);
-        if let Some(token) = &req.token {
+        if let Some(token) = req.token.as_ref().filter(|_| !req.token_in_query) {
             let scheme = match req.scheme {
                 AuthScheme::Bearer => "Bearer",
                 AuthScheme::OAuth => "OAuth",

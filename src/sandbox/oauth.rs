@@ -566,6 +566,11 @@ fn fake_id_token(aud: &str, sub: &str, now: i64) -> String {
 // ------------------------------------------------------------------------------------------
 // Instagram Login (§5)
 
+/// An https redirect URI: the only kind the Instagram and Threads dashboards register (§14).
+fn https(uri: &str) -> bool {
+    uri.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
 fn ig_error(msg: &str) -> Resp {
     // §5.2: a different shape from Graph's.
     Resp::json(400, &json!({"error_type": "OAuthException", "code": 400, "error_message": msg}))
@@ -581,8 +586,9 @@ pub fn ig_authorize(w: &mut World, req: &Req) -> ApiResult {
     let Some(redirect_uri) = req.param("redirect_uri").map(str::to_string) else {
         return Ok(ig_error("Invalid redirect_uri"));
     };
-    // §5.1: exact match against the registered list (trailing slash included).
-    if !app.redirect_uris.contains(&redirect_uri) {
+    // §5.1: exact match against the registered list (trailing slash included). §14: the
+    // dashboard refuses to save an http URI (localhost included), so one never matches.
+    if !https(&redirect_uri) || !app.redirect_uris.contains(&redirect_uri) {
         return Ok(ig_error("Invalid redirect_uri"));
     }
     let scopes = split_scopes(req.param("scope").unwrap_or(""));
@@ -668,10 +674,21 @@ fn exchange_long(w: &mut World, req: &Req, family: Family, grant: &str) -> ApiRe
     if req.param("client_secret").map(str::to_string) != secret {
         return Err(ApiError::oauth(1, None, "Error validating client secret."));
     }
-    let t = live_token(w, req, family)?;
+    let t = query_token(w, req, family)?;
     let now = w.now();
     let long = w.mint(Token { issued_at: now, expires_at: now + LONG_LIVED_SECS, long_lived: true, ..t });
     Ok(Resp::ok(json!({"access_token": long, "token_type": "bearer", "expires_in": LONG_LIVED_SECS})))
+}
+
+/// The token of a long-lived exchange or refresh (§5.3, §5.4, §6.4), which Meta reads only from
+/// the `access_token` query parameter: every doc page lists it as a required query parameter, and
+/// a token sent only in the `Authorization` header is not seen, so the call fails as if no token
+/// were sent (§14). The exact wording of that refusal is our assumption (Graph's "token required").
+fn query_token(w: &World, req: &Req, family: Family) -> Result<Token, ApiError> {
+    if !req.query.iter().any(|(k, v)| k == "access_token" && !v.is_empty()) {
+        return Err(ApiError::missing_token(false));
+    }
+    live_token(w, req, family)
 }
 
 fn live_token(w: &World, req: &Req, family: Family) -> Result<Token, ApiError> {
@@ -692,7 +709,7 @@ fn refresh(w: &mut World, req: &Req, family: Family, grant: &str, basic: &[&str]
     if req.param("grant_type") != Some(grant) {
         return Err(ApiError::method(100, None, format!("(#100) Param grant_type must be {grant}")));
     }
-    let t = live_token(w, req, family)?;
+    let t = query_token(w, req, family)?;
     let now = w.now();
     if !t.long_lived {
         return Err(ApiError::method(
@@ -750,7 +767,9 @@ pub fn th_authorize(w: &mut World, req: &Req) -> ApiResult {
     let Some(redirect_uri) = req.param("redirect_uri").map(str::to_string) else {
         return Ok(th_error("Invalid redirect_uri", 1_349_048));
     };
-    if !app.redirect_uris.contains(&redirect_uri) {
+    // §6.2: exact match. §14: the Threads dashboard saves only https URIs (localhost included;
+    // fbsamples/threads_api#32), so an http one never matches.
+    if !https(&redirect_uri) || !app.redirect_uris.contains(&redirect_uri) {
         return Ok(th_error("Invalid redirect_uri", 1_349_048));
     }
     let scopes = split_scopes(req.param("scope").unwrap_or(""));

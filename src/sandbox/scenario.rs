@@ -594,15 +594,14 @@ fn apps(description: &str) -> Value {
             "mode": "development",
             "developers": ["100000000000001"]
         },
+        // §14: the Instagram and Threads dashboards save only https redirect URIs.
         "instagram_app": {
             "id": IG_APP_ID, "secret": "sandbox-instagram-secret", "name": "sq sandbox (Instagram)",
-            "redirect_uris": ["http://127.0.0.1:8765/callback", "http://localhost:8765/callback",
-                              "https://127.0.0.1:8765/callback", "https://localhost:8765/callback"]
+            "redirect_uris": ["https://127.0.0.1:8765/callback", "https://localhost:8765/callback"]
         },
         "threads_app": {
             "id": TH_APP_ID, "secret": "sandbox-threads-secret", "name": "sq sandbox (Threads)",
-            "redirect_uris": ["http://127.0.0.1:8765/callback", "http://localhost:8765/callback",
-                              "https://127.0.0.1:8765/callback", "https://localhost:8765/callback"],
+            "redirect_uris": ["https://127.0.0.1:8765/callback", "https://localhost:8765/callback"],
             "testers": ["7000000000000001", "7000000000000800"]
         }
     })

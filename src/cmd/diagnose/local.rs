@@ -170,7 +170,7 @@ pub async fn input_for(
     }
 
     let redirect = if report {
-        crate::auth::RedirectUri::parse(&ctx.settings.redirect_uri.value).ok().map(|uri| {
+        crate::auth::RedirectUri::parse(&ctx.settings.redirect_for(crate::model::Network::Facebook).value).ok().map(|uri| {
             let port_busy = crate::auth::check_port_free(&uri).is_err();
             RedirectFacts { uri: uri.as_str().to_string(), port: uri.port(), port_busy }
         })
