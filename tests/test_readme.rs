@@ -12,7 +12,8 @@
 //! - `sq reauth`/`sq connect`: the browser is played by this test (as in tests/test_reauth.rs), so
 //!   `--no-browser` is added (the URL is read from stderr, the consent redirect pasted on
 //!   stdin); `--all` is added when no profile is named (the interactive Page choice needs a
-//!   terminal); `--redirect-uri` names a free port (8765 may be taken here).
+//!   terminal); `--redirect-uri` names a free port (8765 may be taken here), https for
+//!   Instagram Login and Threads (the only scheme they accept).
 //! - `sq sandbox serve --port 8080 &`: started with a free port instead, and stopped at the end
 //!   of its block.
 //! - Output redirected to `/var/tmp/…` goes to the test's temp directory; `~` is the test's
@@ -244,7 +245,10 @@ impl Session {
     /// `sq reauth …`: the test plays the browser and pastes the redirect.
     fn reauth(&mut self, line: &str, words: &[String]) -> (i32, String) {
         let named = words.iter().skip(3).any(|w| !w.starts_with("--"));
-        let mut extra = format!(" --timeout 30 --redirect-uri http://127.0.0.1:{}/callback", self.port);
+        // Instagram Login and Threads accept only https redirect URIs (meta-platform.md §14).
+        let https = words.iter().any(|w| w == "threads" || w == "--instagram-login");
+        let scheme = if https { "https" } else { "http" };
+        let mut extra = format!(" --timeout 30 --redirect-uri {scheme}://127.0.0.1:{}/callback", self.port);
         if !words.iter().any(|w| w == "--no-browser") {
             extra.push_str(" --no-browser");
         }
@@ -304,8 +308,9 @@ impl Drop for Session {
     }
 }
 
-/// The default world, with the test's redirect registered in the Instagram and Threads apps
-/// (they match redirects exactly; the Facebook app is in development mode).
+/// The default world, with the test's https redirect registered in the Instagram and Threads
+/// apps (they match redirects exactly and take only https; the Facebook app is in development
+/// mode).
 fn default_session() -> Session {
     let port = free_port();
     let sb = sandbox("default");
@@ -314,7 +319,7 @@ fn default_session() -> Session {
         world[app]["redirect_uris"]
             .as_array_mut()
             .unwrap()
-            .push(json!(format!("http://127.0.0.1:{port}/callback")));
+            .push(json!(format!("https://127.0.0.1:{port}/callback")));
     }
     drop(sb);
     Session::new(sandbox_from(&world), port)

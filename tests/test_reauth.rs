@@ -111,15 +111,37 @@ fn redirect(port: u16) -> String {
     format!("http://127.0.0.1:{port}/callback")
 }
 
-/// A sandbox whose Instagram and Threads apps register the redirect on `port` (exact match).
+/// The kind of redirect Instagram Login and Threads accept (meta-platform.md §14).
+fn https_redirect(port: u16) -> String {
+    format!("https://127.0.0.1:{port}/callback")
+}
+
+/// A sandbox whose apps register the redirect on `port` (exact match): http for Facebook,
+/// https for Instagram Login and Threads (the only kind their dashboards save).
 fn sandbox_with_redirect(name: &str, port: u16) -> SandboxThread {
     let sb = sandbox(name);
     let mut world = control(&sb, "GET", "scenario", None);
-    for app in ["facebook_app", "instagram_app", "threads_app"] {
-        world[app]["redirect_uris"] = json!([redirect(port)]);
+    world["facebook_app"]["redirect_uris"] = json!([redirect(port)]);
+    for app in ["instagram_app", "threads_app"] {
+        world[app]["redirect_uris"] = json!([https_redirect(port)]);
     }
     drop(sb);
     sandbox_from(&world)
+}
+
+/// The browser on an https redirect: GET it trusting only sq's own certificate (made in the
+/// data directory before the URL is printed). Returns the status of sq's answer page.
+fn https_get(env: &TestEnv, url: &str) -> u16 {
+    let pem = std::fs::read(env.data_dir().join("localhost-cert.pem")).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .timeout(Duration::from_secs(90))
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { client.get(url).send().await.unwrap().status().as_u16() })
 }
 
 fn import(env: &TestEnv, network: &str, token: &str) {
@@ -311,16 +333,128 @@ fn threads_and_instagram_login_flows() {
         ("instagram", Some("--instagram-login"), "instagram:17841400000000002"),
     ] {
         let mut args = vec!["reauth", network, "--json", "--redirect-uri"];
-        let uri = redirect(port);
+        let uri = https_redirect(port);
         args.push(&uri);
         args.extend(extra);
         let flow = Flow::start(&env, &args);
         let location = flow.consent();
-        assert_eq!(http("GET", &location, None).status, 200);
+        assert!(location.starts_with(&uri), "{location}");
+        assert_eq!(https_get(&env, &location), 200);
         let r = flow.finish();
         assert_eq!(r.code, 0, "{r:?}");
         assert_eq!(r.json()["profiles"][0]["profile"], want, "{r:?}");
     }
+}
+
+/// Out of the box (no --redirect-uri, no config): Instagram Login and Threads use
+/// https://localhost:8765/callback, which the sandbox's apps register, and complete; tokens in
+/// their window refresh. The four token calls carry the token in the query (§14).
+#[test]
+fn instagram_login_and_threads_work_with_the_default_setup() {
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    let r = env.run(&["config", "list", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let uses = |key: &str| {
+        r.json()["config"].as_array().unwrap().iter().find(|e| e["key"] == key).cloned().unwrap()
+    };
+    assert_eq!(uses("instagram.redirect_uri")["value"], "https://localhost:8765/callback");
+    assert_eq!(uses("threads.redirect_uri")["value"], "https://localhost:8765/callback");
+    assert_eq!(uses("facebook.redirect_uri")["value"], "http://localhost:8765/callback");
+    assert_eq!(uses("threads.redirect_uri")["source"], "default");
+    for (network, extra, want) in [
+        ("threads", None, "threads:7000000000000001"),
+        ("instagram", Some("--instagram-login"), "instagram:17841400000000002"),
+    ] {
+        let mut args = vec!["reauth", network, "--json", "--timeout", "60"];
+        args.extend(extra);
+        let flow = Flow::start(&env, &args);
+        let location = flow.consent();
+        assert!(location.starts_with("https://localhost:8765/callback?code="), "{location}");
+        assert_eq!(https_get(&env, &location), 200);
+        let r = flow.finish();
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(r.json()["profiles"][0]["profile"], want, "{r:?}");
+    }
+    // Each login exchanged its short token for a long-lived one with the token in the query.
+    assert_eq!(token_calls(&sb, "/access_token"), vec!["query", "query"]);
+
+    // Tokens inside their refresh window (3 days old) refresh, the token again in the query.
+    // (The Instagram one is imported without the app secret, so sq doesn't swap it for a fresh
+    // long-lived token at import and doesn't know its age: Meta's answer decides.)
+    let sb = sandbox("findings");
+    let mut env = env_for(&sb);
+    env.unset("SQ_INSTAGRAM_APP_SECRET");
+    import(&env, "instagram", "IGAASandboxFindingsRefreshWindow000001");
+    env.set("SQ_INSTAGRAM_APP_SECRET", IG_APP.1);
+    import(&env, "threads", "THAASandboxFindingsRefreshWindow000001");
+    let r = env.run(&["refresh", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let profiles = r.json()["profiles"].as_array().unwrap().clone();
+    assert_eq!(profiles.len(), 2, "{r:?}");
+    assert!(profiles.iter().all(|p| p["status"] == "refreshed"), "{r:?}");
+    assert_eq!(token_calls(&sb, "/refresh_access_token"), vec!["query", "query"]);
+}
+
+/// Where the token travelled on the sandbox's `…{suffix}` calls (not `oauth/access_token`).
+fn token_calls(sb: &SandboxThread, suffix: &str) -> Vec<String> {
+    let log = control(sb, "GET", "requests", None);
+    log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            let p = e["path"].as_str().unwrap_or("");
+            p.ends_with(suffix) && !p.contains("/oauth/")
+        })
+        .map(|e| e["token_source"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// An http redirect for Instagram Login or Threads is refused before anything happens, with the
+/// https URI to use; nothing is stored.
+#[test]
+fn http_redirect_is_refused_for_instagram_login_and_threads() {
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    let before = credentials(&env);
+    let port = free_port();
+    for args in [
+        vec!["reauth", "threads", "--redirect-uri", &redirect(port) as &str],
+        vec!["reauth", "instagram", "--instagram-login", "--redirect-uri", &redirect(port)],
+    ] {
+        let r = env.run(&args);
+        assert_eq!(r.code, 2, "{r:?}");
+        assert!(r.stderr.contains("accepts only https redirect URIs"), "{r:?}");
+        assert!(r.stderr.contains(&format!("https://localhost:{port}/callback")), "{r:?}");
+    }
+    let r = env.run(&["config", "set", "threads.redirect_uri", &redirect(port)]);
+    assert_eq!(r.code, 2, "{r:?}");
+    // The shared redirect_uri, when http, is left to Facebook; Threads keeps its https default.
+    let r = env.run(&["config", "set", "redirect_uri", &redirect(port)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = env.run(&["config", "list"]);
+    let line = r.stdout.lines().find(|l| l.starts_with("threads.redirect_uri")).unwrap().to_string();
+    assert!(line.contains("https://localhost:8765/callback") && line.contains("http"), "{line}");
+    let line = r.stdout.lines().find(|l| l.starts_with("facebook.redirect_uri")).unwrap().to_string();
+    assert!(line.contains(&redirect(port)) && line.contains("redirect_uri in config file"), "{line}");
+    assert_eq!(credentials(&env), before);
+}
+
+/// sq waits in vain (Meta refused the redirect in the browser, which sq can't see): the message
+/// names the URI to register and where.
+#[test]
+fn timeout_names_the_redirect_uri_to_register() {
+    let sb = sandbox("default");
+    let env = env_for(&sb);
+    let port = free_port();
+    let uri = https_redirect(port);
+    let r = env.run(&["reauth", "threads", "--timeout", "1", "--no-browser", "--redirect-uri", &uri]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("no answer from the browser"), "{r:?}");
+    assert!(r.stderr.contains("Meta may have refused the redirect URI"), "{r:?}");
+    assert!(r.stderr.contains(&format!("Register exactly {uri}")), "{r:?}");
+    assert!(r.stderr.contains("Redirect Callback URLs"), "{r:?}");
 }
 
 #[test]

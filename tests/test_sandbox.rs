@@ -15,6 +15,8 @@ const IG_SECRET: &str = "sandbox-instagram-secret";
 const TH_APP: &str = "333333333333333";
 const TH_SECRET: &str = "sandbox-threads-secret";
 const REDIRECT: &str = "http://127.0.0.1:8765/callback";
+/// Instagram Login and Threads register only https redirects (meta-platform.md §14).
+const HTTPS_REDIRECT: &str = "https://127.0.0.1:8765/callback";
 const USER_TOKEN: &str = "EAASandboxDefaultUser0000000000000000001";
 const PAGE_777: &str = "EAASandboxDefaultPage777000000000000001";
 const IG_TOKEN: &str = "IGAASandboxDefaultInstagram000000000001";
@@ -671,20 +673,28 @@ async fn instagram_publishing_via_page() {
 #[tokio::test]
 async fn instagram_login_flow() {
     let t = Sb::new("default").await;
-    let loc = t
-        .location(&format!(
-            "/www.instagram.com/oauth/authorize?client_id={IG_APP}&redirect_uri={}&response_type=code&scope=instagram_business_basic,instagram_business_content_publish&state=ig1",
+    // §14: an http redirect never matches (the dashboard doesn't save one), even on localhost.
+    let (s, _, v) = t
+        .get(&format!(
+            "/www.instagram.com/oauth/authorize?client_id={IG_APP}&redirect_uri={}&response_type=code&scope=instagram_business_basic",
             enc(REDIRECT)
         ))
         .await;
-    assert!(loc.starts_with(&format!("{REDIRECT}?code=")));
+    assert_eq!((s.as_u16(), v["error_message"].as_str()), (400, Some("Invalid redirect_uri")), "{v}");
+    let loc = t
+        .location(&format!(
+            "/www.instagram.com/oauth/authorize?client_id={IG_APP}&redirect_uri={}&response_type=code&scope=instagram_business_basic,instagram_business_content_publish&state=ig1",
+            enc(HTTPS_REDIRECT)
+        ))
+        .await;
+    assert!(loc.starts_with(&format!("{HTTPS_REDIRECT}?code=")));
     assert!(loc.ends_with("&state=ig1#_"), "{loc}");
     let code = query_param(&loc, "code").expect("code");
     let form = [
         ("client_id", IG_APP),
         ("client_secret", IG_SECRET),
         ("grant_type", "authorization_code"),
-        ("redirect_uri", REDIRECT),
+        ("redirect_uri", HTTPS_REDIRECT),
         ("code", code.as_str()),
     ];
     let (s, v) = t.post_form("/api.instagram.com/oauth/access_token", &form).await;
@@ -728,13 +738,13 @@ async fn instagram_login_flow() {
     let loc = t
         .location(&format!(
             "/api.instagram.com/oauth/authorize?client_id={IG_APP}&redirect_uri={}&scope=instagram_business_basic",
-            enc(REDIRECT)
+            enc(HTTPS_REDIRECT)
         ))
         .await;
     assert_eq!(
         loc,
         format!(
-            "{REDIRECT}?error=access_denied&error_reason=user_denied&error_description=The+user+denied+your+request#_"
+            "{HTTPS_REDIRECT}?error=access_denied&error_reason=user_denied&error_description=The+user+denied+your+request#_"
         )
     );
     // Publishing through graph.instagram.com with the scenario token; limit default 100.
@@ -754,7 +764,7 @@ async fn threads_flow() {
         .c
         .get(t.url(&format!(
             "/threads.com/oauth/authorize?client_id={FB_APP}&redirect_uri={}&scope=threads_basic&response_type=code",
-            enc(REDIRECT)
+            enc(HTTPS_REDIRECT)
         )))
         .send()
         .await
@@ -762,10 +772,17 @@ async fn threads_flow() {
     assert!(r.headers().get("location").is_none());
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["error_code"], 4476002);
+    let (s, _, v) = t
+        .get(&format!(
+            "/threads.net/oauth/authorize?client_id={TH_APP}&redirect_uri={}&scope=threads_basic&response_type=code",
+            enc(REDIRECT)
+        ))
+        .await;
+    assert_eq!((s.as_u16(), v["error_message"].as_str()), (400, Some("Invalid redirect_uri")), "{v}");
     let loc = t
         .location(&format!(
             "/threads.net/oauth/authorize?client_id={TH_APP}&redirect_uri={}&scope=threads_basic,threads_content_publish&response_type=code&state=t1",
-            enc(REDIRECT)
+            enc(HTTPS_REDIRECT)
         ))
         .await;
     assert!(loc.ends_with("&state=t1#_"));
@@ -777,7 +794,7 @@ async fn threads_flow() {
                 ("client_id", TH_APP),
                 ("client_secret", TH_SECRET),
                 ("grant_type", "authorization_code"),
-                ("redirect_uri", REDIRECT),
+                ("redirect_uri", HTTPS_REDIRECT),
                 ("code", &code),
             ],
         )

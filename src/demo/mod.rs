@@ -199,7 +199,9 @@ pub fn run(opts: &Options) -> Result<Summary, Error> {
 
 fn run_in(opts: &Options, tmp: &TempDir) -> Result<Summary, Error> {
     let port = free_port()?;
-    let redirect = format!("http://127.0.0.1:{port}/callback");
+    // https: the one redirect all three logins accept (Instagram Login and Threads take only
+    // https, meta-platform.md §14); the demo pastes the redirect, so no browser meets the certificate.
+    let redirect = format!("https://127.0.0.1:{port}/callback");
     let scenario = story_before(&redirect)?;
     let sandbox = SandboxThread::start(SandboxOptions::new(scenario))
         .map_err(|e| Error::failure("sandbox", format!("the demo's sandbox did not start: {e}")))?;
