@@ -146,21 +146,35 @@ impl Reached {
         self.tasks.as_ref().is_some_and(|t| t.iter().any(|x| x.eq_ignore_ascii_case(task)))
     }
 
+    /// The user's tasks on this Page are unknown: it was reached through a business portfolio,
+    /// whose listings have no `tasks` (meta-platform.md §14). Its role is shown as unknown,
+    /// not guessed either way.
+    pub fn role_unknown(&self) -> bool {
+        self.via == Via::Page && self.tasks.is_none()
+    }
+
     /// Publishing needs `CREATE_CONTENT` (or `MANAGE`) on the Page (meta-platform.md §3.3, §4.1).
-    /// Instagram Login and Threads profiles publish with their own login.
+    /// Instagram Login and Threads profiles publish with their own login. A Page whose role is
+    /// unknown is not known to be unable either ([`Self::role_unknown`]).
     pub fn can_publish(&self) -> bool {
-        self.via != Via::Page || self.has_task("CREATE_CONTENT") || self.has_task("MANAGE")
+        self.via != Via::Page
+            || self.role_unknown()
+            || self.has_task("CREATE_CONTENT")
+            || self.has_task("MANAGE")
     }
 
     /// Full control (`MANAGE`): re-authorization of the Page needs a Page Admin.
     pub fn is_admin(&self) -> bool {
-        self.via != Via::Page || self.has_task("MANAGE")
+        self.via != Via::Page || self.role_unknown() || self.has_task("MANAGE")
     }
 
-    /// Machine-readable flags for the output: `cannot_publish`, `not_page_admin`,
+    /// Machine-readable flags for the output: `cannot_publish`, `not_page_admin`, `role_unknown`,
     /// `portfolio_only`, `no_page_token`.
     pub fn flags(&self) -> Vec<&'static str> {
         let mut f = Vec::new();
+        if self.role_unknown() {
+            f.push("role_unknown");
+        }
         if !self.can_publish() {
             f.push("cannot_publish");
         }
@@ -186,6 +200,7 @@ impl Reached {
             .map(|f| match f {
                 "cannot_publish" => "can't publish: no CREATE_CONTENT task on the Page",
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",
+                "role_unknown" => "your role on the Page is unknown (Meta lists no tasks for portfolio Pages)",
                 "portfolio_only" => "reached through a business portfolio only",
                 "no_page_token" => "Meta gave no Page token",
                 "instagram_permissions_missing" => {
@@ -454,7 +469,8 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             username: None,
             page_id: Some(p.id.clone()),
             via: Via::Page,
-            tasks: Some(p.tasks.clone()),
+            // `None` for a portfolio-only Page: Meta serves no tasks there (§14).
+            tasks: p.tasks.clone(),
             token: p.access_token.clone(),
             token_expires_at: page_expiry,
             source,
@@ -467,7 +483,7 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
             username: a.username.clone(),
             page_id: Some(p.id.clone()),
             via: Via::Page,
-            tasks: Some(p.tasks.clone()),
+            tasks: p.tasks.clone(),
             token: p.access_token.clone(),
             token_expires_at: page_expiry,
             source,

@@ -100,6 +100,40 @@ fn pages_without_create_content_are_imported_and_flagged() {
     assert!(h.stdout.contains("can't publish"), "{h:?}");
 }
 
+/// A Page reached only through a business portfolio is listed at import (owned_pages asked for
+/// the fields Page nodes have, no `tasks`: meta-platform.md §14), its role shown as unknown
+/// rather than guessed; the Page from /me/accounts keeps its tasks.
+#[test]
+fn portfolio_pages_are_listed_with_their_role_unknown() {
+    let sb = sandbox("findings");
+    let env = env_for(&sb);
+    let r = import(&env, "facebook", "EAASandboxFindings300User00000000000001", &["--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    let profile = |id: &str| -> Value {
+        v["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["profile"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id}: {v}"))
+    };
+    let portfolio = profile("facebook:3003");
+    let flags: Vec<&str> = portfolio["flags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(flags.contains(&"role_unknown") && flags.contains(&"portfolio_only"), "{portfolio}");
+    assert!(!flags.contains(&"cannot_publish") && !flags.contains(&"not_page_admin"), "{portfolio}");
+    assert!(portfolio["tasks"].is_null(), "{portfolio}");
+    assert!(profile("facebook:3001")["tasks"].as_array().is_some_and(|t| !t.is_empty()), "{v}");
+    let h = import(&env, "facebook", "EAASandboxFindings300User00000000000001", &[]);
+    assert!(h.stdout.contains("your role on the Page is unknown"), "{h:?}");
+    // No call asked a Page node for `tasks` (Meta would fail it).
+    let log = control(&sb, "GET", "requests", None);
+    let refused: Vec<&Value> =
+        log["requests"].as_array().unwrap().iter().filter(|e| e["status"].as_u64() != Some(200)).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}
+
 #[test]
 fn a_dead_token_is_refused_with_the_reason_and_nothing_is_stored() {
     let sb = sandbox("findings");

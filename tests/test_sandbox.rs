@@ -375,6 +375,16 @@ async fn findings_world_debug_token_and_accounts() {
         .await;
     assert_eq!(v["data"][0]["id"], "3003");
     assert!(v["data"][0]["access_token"].as_str().is_some_and(|t| t.starts_with("EAA")));
+    // §14: `tasks` is not a Page field; asking for it on Page nodes fails the whole call.
+    for path in ["5000000000003/owned_pages", "5000000000003/client_pages", "3001", "me"] {
+        let tok = if path == "me" { "EAASandboxFindings700Page70000000000001" } else { gu };
+        let (s, v) = t
+            .get_bearer(&format!("/graph.facebook.com/v27.0/{path}?fields=id,name,tasks"), tok)
+            .await;
+        assert_eq!(s, 400, "{path}: {v}");
+        assert_eq!(v["error"]["code"], 100, "{path}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap_or("").contains("nonexisting field (tasks)"), "{v}");
+    }
     // The unticked Page is refused directly.
     let (s, v) = t.get_bearer("/graph.facebook.com/v27.0/3002?fields=name", gu).await;
     assert_eq!(s, 400);

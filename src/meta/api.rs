@@ -14,8 +14,13 @@ use crate::model::classify::{ExchangeRefusal, exchange_refusal};
 use crate::secret::Secret;
 use serde_json::Value;
 
-/// Fields sq reads from every Page listing (§4.1, §4.2).
+/// Fields sq reads from `/me/accounts` (§4.1, §4.2). `tasks` is a field of that edge only.
 pub const PAGE_FIELDS: &str = "id,name,access_token,tasks,instagram_business_account{id,username}";
+
+/// Fields sq reads from Page nodes: `/{business}/owned_pages`, `…/client_pages`, `/{page-id}`.
+/// No `tasks`: it is not a Page field, and asking for it fails the whole call with #100
+/// "Tried accessing nonexisting field (tasks) on node type (Page)" (§14).
+pub const PAGE_NODE_FIELDS: &str = "id,name,access_token,instagram_business_account{id,username}";
 
 /// Threads' code exchange has no `expires_in`; the token lives 1 h (§6.3).
 pub const THREADS_SHORT_TOKEN_SECS: i64 = 3600;
@@ -149,14 +154,15 @@ impl GraphClient {
 
     /// Pages reached through Business Portfolios: `/{business}/owned_pages` and
     /// `/{business}/client_pages` for every business, merged and de-duplicated, preferring
-    /// entries with a token (§4.3, §12.2).
+    /// entries with a token (§4.3, §12.2). These list Page nodes: no tasks (§14), so the
+    /// user's role on them is unknown (`Page::tasks` is `None`).
     pub async fn portfolio_pages(&self, user_token: &Secret) -> Result<Vec<Page>, MetaError> {
         let mut lists = Vec::new();
         for b in self.businesses(user_token).await? {
             for edge in ["owned_pages", "client_pages"] {
                 let req = self
                     .request(Method::Get, Host::FacebookGraph, &format!("{}/{edge}", url_segment(&b.id)))
-                    .query("fields", PAGE_FIELDS)
+                    .query("fields", PAGE_NODE_FIELDS)
                     .query("limit", PAGE_LIMIT)
                     .token(user_token);
                 lists.push(self.get_all_as::<Page>(req).await?);
@@ -165,12 +171,12 @@ impl GraphClient {
         Ok(merge_pages(lists))
     }
 
-    /// One Page node with the same fields (§1.5, §4.2); works for a granted Page that
+    /// One Page node (§1.5, §4.2), without `tasks` (§14); works for a granted Page that
     /// `/me/accounts` leaves out.
     pub async fn page(&self, token: &Secret, page_id: &str) -> Result<Page, MetaError> {
         let req = self
             .request(Method::Get, Host::FacebookGraph, &url_segment(page_id))
-            .query("fields", PAGE_FIELDS)
+            .query("fields", PAGE_NODE_FIELDS)
             .token(token);
         self.send_json(&req).await
     }

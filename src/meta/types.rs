@@ -36,6 +36,15 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 /// A list of strings: also accepts numbers inside (`target_ids`, §2.2), a comma-separated
 /// string (Instagram `permissions`, §5.2), or nothing.
+/// [`string_list`], keeping "not in the answer" (`None`) apart from an empty list.
+fn opt_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => string_list(v).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Array(a)) => a
@@ -215,15 +224,17 @@ pub struct Page {
     /// The Page token (absent without the right task, or from portfolio listings).
     #[serde(deserialize_with = "opt_secret")]
     pub access_token: Option<Secret>,
-    /// `MANAGE`, `CREATE_CONTENT`, `MODERATE`, `ADVERTISE`, `ANALYZE`, `MESSAGING`.
-    #[serde(deserialize_with = "string_list")]
-    pub tasks: Vec<String>,
+    /// The user's tasks on the Page: `MANAGE`, `CREATE_CONTENT`, `MODERATE`, `ADVERTISE`,
+    /// `ANALYZE`, `MESSAGING`. Only `/me/accounts` serves them; `None` (the role is unknown) for
+    /// portfolio listings and the Page node, which have no `tasks` field (§14).
+    #[serde(deserialize_with = "opt_string_list")]
+    pub tasks: Option<Vec<String>>,
     pub instagram_business_account: Option<IgAccountRef>,
 }
 
 impl Page {
     pub fn has_task(&self, task: &str) -> bool {
-        self.tasks.iter().any(|t| t.eq_ignore_ascii_case(task))
+        self.tasks.iter().flatten().any(|t| t.eq_ignore_ascii_case(task))
     }
 }
 
@@ -271,7 +282,7 @@ fn fill_from(target: &mut Page, other: &Page) {
     if target.name.is_none() {
         target.name = other.name.clone();
     }
-    if target.tasks.is_empty() {
+    if target.tasks.is_none() {
         target.tasks = other.tasks.clone();
     }
     if target.instagram_business_account.is_none() {
@@ -486,7 +497,7 @@ mod tests {
             id: id.into(),
             name: Some(format!("P{id}")),
             access_token: token.map(Secret::new),
-            tasks: tasks.iter().map(|t| t.to_string()).collect(),
+            tasks: (!tasks.is_empty()).then(|| tasks.iter().map(|t| t.to_string()).collect()),
             instagram_business_account: None,
         };
         let accounts = vec![p("1", Some("T1"), &["MANAGE"]), p("2", None, &[])];
@@ -497,7 +508,8 @@ mod tests {
         assert_eq!(ids, ["1", "2", "3"]);
         assert_eq!(merged[0].access_token.as_ref().map(Secret::expose), Some("T1"));
         assert_eq!(merged[1].access_token.as_ref().map(Secret::expose), Some("T2"));
-        assert_eq!(merged[2].tasks, ["CREATE_CONTENT"]);
+        assert_eq!(merged[2].tasks.as_deref(), Some(&["CREATE_CONTENT".to_string()][..]));
+        assert_eq!(merged[1].tasks, None, "a portfolio listing has no tasks: unknown, not none");
     }
 
     #[test]

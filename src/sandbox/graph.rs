@@ -554,7 +554,25 @@ fn page_json(w: &mut World, page: &str, fields: &[Field], caller_token: &str, ca
     Value::Object(o)
 }
 
+/// §14: `tasks` is a field of the `/{user-id}/accounts` edge only, not of the Page node (Meta's
+/// generated `Page.Field` list has none; openpost #218). Page nodes — `/{page-id}`,
+/// `/{business}/owned_pages`, `…/client_pages` — fail the whole call when it is asked for.
+fn refuse_tasks_on_page(req: &Req) -> Result<(), ApiError> {
+    let asked = req.param("fields").is_some_and(|f| {
+        f.split(',').any(|x| x.trim().split(['{', '.']).next().is_some_and(|n| n.trim() == "tasks"))
+    });
+    if asked {
+        return Err(ApiError::oauth(
+            100,
+            None,
+            "(#100) Tried accessing nonexisting field (tasks) on node type (Page)",
+        ));
+    }
+    Ok(())
+}
+
 fn page_node(w: &mut World, req: &Req, caller: &Caller, page: &str) -> ApiResult {
+    refuse_tasks_on_page(req)?;
     let (tok_s, tok) = match caller {
         Caller::Token(s, t) => (s.clone(), t.clone()),
         Caller::App => {
@@ -713,6 +731,7 @@ fn business_node(w: &World, req: &Req, caller: &Caller, biz: &str) -> ApiResult 
 fn business_pages(w: &mut World, req: &Req, caller: &Caller, biz: &str, edge: &str) -> ApiResult {
     let (tok_s, tok) = user_token(caller)?;
     let (tok_s, tok) = (tok_s.to_string(), tok.clone());
+    refuse_tasks_on_page(req)?;
     if !tok.has_scope("business_management") {
         return Err(ApiError::oauth(
             200,

@@ -964,7 +964,7 @@ impl<'a> Run<'a> {
                 list.extend(pages.iter().map(|p| PageAccount {
                     id: p.id.clone(),
                     name: p.name.clone().unwrap_or_default(),
-                    tasks: p.tasks.clone(),
+                    tasks: p.tasks.clone().unwrap_or_default(),
                     instagram_id:
                         p.instagram_business_account.as_ref().map(|a| a.id.clone()).filter(|s| !s.is_empty()),
                 }));
@@ -1015,7 +1015,8 @@ impl<'a> Run<'a> {
                                 id: p.id.clone(),
                                 name: p.name.clone().unwrap_or_default(),
                                 has_token: p.access_token.is_some(),
-                                tasks: (!p.tasks.is_empty()).then(|| p.tasks.clone()),
+                                // Page nodes carry no tasks (§14): the role is unknown.
+                                tasks: p.tasks.clone().filter(|t| !t.is_empty()),
                             })
                             .collect(),
                     );
