@@ -227,7 +227,26 @@ struct Attempt {
     retry_after: Option<Duration>,
 }
 
+impl Request {
+    /// Where this request carries its token ([`super::catalog::TokenIn`]).
+    pub fn token_placement(&self) -> super::catalog::TokenIn {
+        use super::catalog::TokenIn;
+        match (&self.token, self.token_in_query) {
+            (Some(_), true) => TokenIn::Query,
+            (Some(_), false) => TokenIn::Header,
+            (None, _) if self.form.iter().flatten().any(|(k, _)| k == "access_token") => TokenIn::Form,
+            (None, _) => TokenIn::None,
+        }
+    }
+}
+
 impl GraphClient {
+    /// The request's path after its host's root (version included, query dropped later).
+    fn path_of<'a>(&self, req: &'a Request) -> &'a str {
+        let root = self.inner.endpoints.root(req.host);
+        req.url.strip_prefix(&root).unwrap_or(&req.url)
+    }
+
     /// `app`: the Facebook app, used for `appsecret_proof` on `graph.facebook.com`.
     pub fn new(
         http: reqwest::Client,
@@ -344,6 +363,7 @@ impl GraphClient {
 
     async fn send_once(&self, req: &Request) -> Attempt {
         let fail = |e| Attempt { result: Err(e), usage: None, retry_after: None };
+        super::catalog::check(req.method, req.host, self.path_of(req), req.token_placement());
         let mut query = req.query.clone();
         let mut form = req.form.clone();
         for (k, v) in &req.secret_params {

@@ -6,10 +6,12 @@
 //!   codes mean is the classifier's (`crate::model::classify`).
 //! - [`usage`]: `X-App-Usage` / `X-Business-Use-Case-Usage` (§9).
 //! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
+//! - [`catalog`]: every request sq can send, kept in step with `docs/meta-api.md`.
 //! - [`types`], [`api`]: the typed calls sq needs; [`publish`]: the publishing calls (§7).
 
 pub mod api;
 pub mod batch;
+pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod hosts;
