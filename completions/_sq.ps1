@@ -69,7 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
         }
         'sq;reauth' {
             [CompletionResult]::new('--browser', '--browser', [CompletionResultType]::ParameterName, 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too')
-            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]')
+            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The redirect URI registered in the app [default: config <network>.redirect_uri, else redirect_uri, else http://localhost:8765/callback for Facebook and https://localhost:8765/callback for Instagram Login and Threads, which accept only https]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the browser, in seconds')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Ask for an extra permission too (repeatable; comma-separated lists work)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')
@@ -93,7 +93,7 @@ Register-ArgumentCompleter -Native -CommandName 'sq' -ScriptBlock {
         }
         'sq;connect' {
             [CompletionResult]::new('--browser', '--browser', [CompletionResultType]::ParameterName, 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too')
-            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]')
+            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'The redirect URI registered in the app [default: config <network>.redirect_uri, else redirect_uri, else http://localhost:8765/callback for Facebook and https://localhost:8765/callback for Instagram Login and Threads, which accept only https]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the browser, in seconds')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Ask for an extra permission too (repeatable; comma-separated lists work)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)')

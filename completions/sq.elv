@@ -64,7 +64,7 @@ set edit:completion:arg-completer[sq] = {|@words|
         }
         &'sq;reauth'= {
             cand --browser 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too'
-            cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
+            cand --redirect-uri 'The redirect URI registered in the app [default: config <network>.redirect_uri, else redirect_uri, else http://localhost:8765/callback for Facebook and https://localhost:8765/callback for Instagram Login and Threads, which accept only https]'
             cand --timeout 'How long to wait for the browser, in seconds'
             cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'
@@ -87,7 +87,7 @@ set edit:completion:arg-completer[sq] = {|@words|
         }
         &'sq;connect'= {
             cand --browser 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too'
-            cand --redirect-uri 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]'
+            cand --redirect-uri 'The redirect URI registered in the app [default: config <network>.redirect_uri, else redirect_uri, else http://localhost:8765/callback for Facebook and https://localhost:8765/callback for Instagram Login and Threads, which accept only https]'
             cand --timeout 'How long to wait for the browser, in seconds'
             cand --scope 'Ask for an extra permission too (repeatable; comma-separated lists work)'
             cand --color 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)'

@@ -64,7 +64,7 @@ complete -c sq -n "__fish_sq_using_subcommand diagnose" -l no-input -d 'Never pr
 complete -c sq -n "__fish_sq_using_subcommand diagnose" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sq -n "__fish_sq_using_subcommand diagnose" -s V -l version -d 'Print version'
 complete -c sq -n "__fish_sq_using_subcommand reauth" -l browser -d 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too' -r
-complete -c sq -n "__fish_sq_using_subcommand reauth" -l redirect-uri -d 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]' -r
+complete -c sq -n "__fish_sq_using_subcommand reauth" -l redirect-uri -d 'The redirect URI registered in the app [default: config <network>.redirect_uri, else redirect_uri, else http://localhost:8765/callback for Facebook and https://localhost:8765/callback for Instagram Login and Threads, which accept only https]' -r
 complete -c sq -n "__fish_sq_using_subcommand reauth" -l timeout -d 'How long to wait for the browser, in seconds' -r
 complete -c sq -n "__fish_sq_using_subcommand reauth" -l scope -d 'Ask for an extra permission too (repeatable; comma-separated lists work)' -r
 complete -c sq -n "__fish_sq_using_subcommand reauth" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''
@@ -83,7 +83,7 @@ complete -c sq -n "__fish_sq_using_subcommand reauth" -l no-input -d 'Never prom
 complete -c sq -n "__fish_sq_using_subcommand reauth" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sq -n "__fish_sq_using_subcommand reauth" -s V -l version -d 'Print version'
 complete -c sq -n "__fish_sq_using_subcommand connect" -l browser -d 'Open the URL with this command instead of $BROWSER or the system opener (%s is the URL; without it the URL is the last argument); used over SSH and without a display too' -r
-complete -c sq -n "__fish_sq_using_subcommand connect" -l redirect-uri -d 'The redirect URI registered in the app [default: config redirect_uri, else http://localhost:8765/callback]' -r
+complete -c sq -n "__fish_sq_using_subcommand connect" -l redirect-uri -d 'The redirect URI registered in the app [default: config <network>.redirect_uri, else redirect_uri, else http://localhost:8765/callback for Facebook and https://localhost:8765/callback for Instagram Login and Threads, which accept only https]' -r
 complete -c sq -n "__fish_sq_using_subcommand connect" -l timeout -d 'How long to wait for the browser, in seconds' -r
 complete -c sq -n "__fish_sq_using_subcommand connect" -l scope -d 'Ask for an extra permission too (repeatable; comma-separated lists work)' -r
 complete -c sq -n "__fish_sq_using_subcommand connect" -l color -d 'When to use color (honours NO_COLOR and CLICOLOR_FORCE)' -r -f -a "auto\t''

@@ -62,6 +62,7 @@ mod test_honest;
 mod test_human_output;
 mod test_import;
 mod test_listener;
+mod test_meta_api;
 mod test_meta_client;
 mod test_profiles;
 mod test_publish;

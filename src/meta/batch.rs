@@ -32,6 +32,9 @@ pub struct BatchItem {
     pub body: Vec<(String, String)>,
     /// The item's own token (a Page token); the batch's top-level token is used otherwise.
     pub token: Option<Secret>,
+    /// Not one of the requests sq sends ([`super::catalog`]): only tests of the batch machinery
+    /// build such items.
+    pub unlisted: bool,
 }
 
 impl BatchItem {
@@ -43,7 +46,15 @@ impl BatchItem {
             secret_params: Vec::new(),
             body: Vec::new(),
             token: None,
+            unlisted: false,
         }
+    }
+
+    /// Exempts the item from the catalog check (tests of the batch machinery only: sq sends
+    /// no request that isn't in `src/meta/catalog.rs` and docs/meta-api.md).
+    pub fn unlisted(mut self) -> Self {
+        self.unlisted = true;
+        self
     }
 
     pub fn get(path: &str) -> BatchItem {
@@ -236,7 +247,7 @@ impl GraphClient {
         items: &[&BatchItem],
     ) -> Result<Vec<ItemOutcome>, MetaError> {
         let app_secret = self.app().map(|a| &a.secret);
-        for it in items {
+        for it in items.iter().filter(|it| !it.unlisted) {
             super::catalog::check(it.method, Host::FacebookGraph, &it.path, super::catalog::TokenIn::BatchItem);
         }
         let ops: Vec<Value> = items.iter().map(|it| it.encode(app_secret)).collect();
