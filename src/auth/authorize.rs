@@ -89,6 +89,10 @@ pub struct AuthorizeParams<'a> {
     pub state: &'a State,
     /// Sent only where the login documents PKCE ([`Login::supports_pkce`]).
     pub pkce: Option<&'a PkceChallenge>,
+    /// Facebook Login for Business: the login configuration, sent as `config_id` instead of
+    /// `scope` (the configuration holds the permissions; meta-platform.md §1.8, §14). Ignored by
+    /// the other logins.
+    pub config_id: Option<&'a str>,
 }
 
 /// The URL to open in the browser. It holds no secret and can be printed as is.
@@ -108,9 +112,14 @@ pub fn authorize_url(endpoints: &MetaEndpoints, login: Login, p: &AuthorizeParam
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("client_id", p.app_id)
         .append_pair("redirect_uri", p.redirect.as_str())
-        .append_pair("response_type", "code")
-        .append_pair("scope", &scope)
-        .append_pair("state", p.state.as_str());
+        .append_pair("response_type", "code");
+    match p.config_id.filter(|_| login == Login::Facebook) {
+        // §14: a Business app whose login product is FLfB needs `config_id`, which replaces
+        // `scope`; sending both is not documented (§1.8), so only the configuration goes.
+        Some(config) => q.append_pair("config_id", config),
+        None => q.append_pair("scope", &scope),
+    };
+    q.append_pair("state", p.state.as_str());
     if login == Login::Facebook {
         q.append_pair("auth_type", "rerequest");
     }
@@ -194,6 +203,7 @@ mod tests {
             scopes,
             state: &state,
             pkce: Some(&challenge),
+            config_id: None,
         };
         let r = "redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback";
         let cases = [
@@ -229,9 +239,18 @@ mod tests {
                 ),
             ),
             (
+                &real,
+                Login::Facebook,
+                AuthorizeParams { pkce: None, config_id: Some("4242"), ..params("1234", &fb) },
+                format!(
+                    "https://www.facebook.com/v27.0/dialog/oauth?client_id=1234&{r}&response_type=code\
+                     &config_id=4242&state=st4te&auth_type=rerequest"
+                ),
+            ),
+            (
                 &sandbox,
                 Login::Threads,
-                params("5555", &th),
+                AuthorizeParams { config_id: Some("4242"), ..params("5555", &th) },
                 format!(
                     "http://127.0.0.1:9000/threads.com/oauth/authorize?client_id=5555&{r}&response_type=code\
                      &scope=threads_basic%2Cthreads_content_publish&state=st4te"

@@ -399,7 +399,14 @@ async fn authorize(
     let url = auth::authorize_url(
         &ctx.settings.endpoints,
         login,
-        &AuthorizeParams { app_id, redirect: &redirect, scopes, state: &state, pkce: challenge.as_ref() },
+        &AuthorizeParams {
+            app_id,
+            redirect: &redirect,
+            scopes,
+            state: &state,
+            pkce: challenge.as_ref(),
+            config_id: ctx.settings.facebook_config_id.as_deref(),
+        },
     );
     let mut listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
     let guard = CancelOnDrop(listener.cancel_handle());
