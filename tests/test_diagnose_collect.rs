@@ -24,6 +24,7 @@ fn apps() -> Apps {
         facebook: AppConfig::new("111111111111111", Secret::new("sandbox-facebook-secret")),
         instagram: AppConfig::new("222222222222222", Secret::new("sandbox-instagram-secret")),
         threads: AppConfig::new("333333333333333", Secret::new("sandbox-threads-secret")),
+        facebook_config_id: None,
     }
 }
 

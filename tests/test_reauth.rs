@@ -611,3 +611,97 @@ fn reauth_and_refresh_json_documents() {
     assert_eq!(r.code, 0, "{r:?}");
     insta::assert_json_snapshot!("refresh_too_soon", n.json(&r));
 }
+
+// --- Facebook Login for Business (facebook.config_id) -----------------------------------------
+
+/// The default world, its Facebook app a Business app whose only login is Facebook Login for
+/// Business, with the given login configurations (id → permissions).
+fn business_login_sandbox(configs: Value) -> SandboxThread {
+    let sb = sandbox("default");
+    let mut world = control(&sb, "GET", "scenario", None);
+    world["facebook_app"]["login_configurations"] = configs;
+    world["facebook_app"]["business_login_only"] = json!(true);
+    drop(sb);
+    sandbox_from(&world)
+}
+
+const FULL_CONFIG: [&str; 6] = [
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "business_management",
+    "instagram_basic",
+    "instagram_content_publish",
+];
+
+/// With `facebook.config_id` set, the dialog carries `config_id` instead of `scope`, and the
+/// login completes with the configuration's permissions.
+#[test]
+fn config_id_replaces_scope_in_the_dialog() {
+    let sb = business_login_sandbox(json!([{"id": "4242", "permissions": FULL_CONFIG}]));
+    let env = env_for(&sb);
+    assert_eq!(env.run(&["config", "set", "facebook.config_id", "4242"]).code, 0);
+    let port = free_port();
+    let flow = Flow::start(&env, &["reauth", "facebook", "--all", "--json", "--redirect-uri", &redirect(port)]);
+    let url = url::Url::parse(&flow.url()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q.get("config_id").map(String::as_str), Some("4242"), "{url}");
+    assert!(!q.contains_key("scope"), "scope must not be sent with config_id: {url}");
+    let location = flow.consent();
+    assert_eq!(http("GET", &location, None).status, 200);
+    let r = flow.finish();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.json()["profiles"].as_array().unwrap().iter().any(|p| p["profile"] == "facebook:777"), "{r:?}");
+}
+
+/// A configuration without pages_manage_posts: reauth and diagnose say to add it to that
+/// configuration in the dashboard, not to tick it in the dialog.
+#[test]
+fn missing_permissions_are_explained_in_terms_of_the_configuration() {
+    let partial = ["pages_show_list", "pages_read_engagement", "business_management"];
+    let sb = business_login_sandbox(json!([{"id": "4343", "permissions": partial}]));
+    let env = env_for(&sb);
+    assert_eq!(env.run(&["config", "set", "facebook.config_id", "4343"]).code, 0);
+    let port = free_port();
+    let flow = Flow::start(&env, &["reauth", "facebook", "--all", "--redirect-uri", &redirect(port)]);
+    let location = flow.consent();
+    assert_eq!(http("GET", &location, None).status, 200);
+    let r = flow.finish();
+    assert!(r.stderr.contains("add pages_manage_posts to login configuration 4343"), "{r:?}");
+    assert!(!r.stderr.contains("switch every toggle"), "{r:?}");
+    let d = env.run(&["diagnose", "--json", "facebook:777"]);
+    let v = d.json();
+    let findings = v["profiles"][0]["findings"].as_array().cloned().unwrap_or_default();
+    let scope = findings.iter().find(|f| f["code"] == "scope_missing").unwrap_or_else(|| panic!("{v}"));
+    let fix = scope["fix"].to_string();
+    assert!(fix.contains("login configuration 4343"), "{fix}");
+    assert!(!fix.contains("Edit access"), "{fix}");
+}
+
+/// An unknown configuration id (or none, for a Business-login-only app) gets Meta's "isn't
+/// available" page in the browser; sq waits in vain and says so; nothing is stored.
+#[test]
+fn an_unknown_configuration_is_refused_in_the_browser() {
+    let sb = business_login_sandbox(json!([{"id": "4242", "permissions": FULL_CONFIG}]));
+    let env = env_for(&sb);
+    let before = credentials(&env);
+    for config in ["9999", ""] {
+        if config.is_empty() {
+            assert_eq!(env.run(&["config", "unset", "facebook.config_id"]).code, 0);
+        } else {
+            assert_eq!(env.run(&["config", "set", "facebook.config_id", config]).code, 0);
+        }
+        let port = free_port();
+        let flow = Flow::start(
+            &env,
+            &["reauth", "facebook", "--all", "--timeout", "2", "--redirect-uri", &redirect(port)],
+        );
+        let page = http("GET", &flow.url(), None);
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("isn't available"), "{config:?}: {}", page.body);
+        let r = flow.finish();
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stderr.contains("no answer from the browser"), "{r:?}");
+    }
+    assert_eq!(credentials(&env), before);
+}

@@ -522,10 +522,18 @@ fn report_missing(ctx: &Ctx, login: &Login, wanted: &[String]) -> Vec<String> {
             missing.join(", "),
             if missing.len() == 1 { "it" } else { "them" }
         ));
-        ctx.printer.hint(format!(
-            "run `sq reauth {}` again and, on Meta's page, choose \"Edit access\" (or \"Edit settings\") and switch every toggle on",
-            login.network.name()
-        ));
+        match ctx.settings.facebook_config_id.as_deref().filter(|_| login.network == Network::Facebook) {
+            // Facebook Login for Business: the login configuration decides the permissions
+            // (meta-platform.md §1.8, §14); no toggle in the dialog can add one it lacks.
+            Some(config) => ctx.printer.hint(format!(
+                "add {} to login configuration {config} in the app dashboard (Facebook Login for Business → Configurations → edit {config} → Permissions), then run `sq reauth facebook` again",
+                missing.join(", ")
+            )),
+            None => ctx.printer.hint(format!(
+                "run `sq reauth {}` again and, on Meta's page, choose \"Edit access\" (or \"Edit settings\") and switch every toggle on",
+                login.network.name()
+            )),
+        }
     }
     missing
 }

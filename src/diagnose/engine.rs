@@ -997,7 +997,21 @@ fn scope_finding(s: &Subject, missing: &[(&str, Grant)], portfolio_only: bool) -
         );
     }
     let mut fix = Fix::command(s.reauth());
-    if missing.iter().any(|(_, g)| *g == Grant::Declined) {
+    let configuration =
+        s.facts.environment.login_configuration.as_deref().filter(|_| s.p.kind.app() == Network::Facebook);
+    if let Some(config) = configuration {
+        // Facebook Login for Business: the configuration, not the dialog, decides the
+        // permissions, and it is all-or-nothing (meta-platform.md §1.8, §14).
+        let names: Vec<&str> = missing.iter().map(|(n, _)| *n).collect();
+        fix.steps.push(format!(
+            "Add {} to login configuration {config} in the app dashboard (Facebook Login for Business → \
+             Configurations → edit {config} → Permissions).",
+            names.join(", ")
+        ));
+        fix.steps.push(String::from(
+            "Then run the command and accept every permission: a configuration is granted all or nothing.",
+        ));
+    } else if missing.iter().any(|(_, g)| *g == Grant::Declined) {
         fix.steps.push(String::from(
             "When the dialog opens, choose \"Edit access\" (or \"Edit previous settings\") and leave every toggle \
              on: a declined permission stays declined until it is switched back on.",

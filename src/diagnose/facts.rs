@@ -357,6 +357,9 @@ pub struct EnvironmentFacts {
     /// Meta answered the Facebook app token as if no token were sent (a Native/Desktop app),
     /// so tokens were inspected with themselves instead.
     pub app_token_ignored: bool,
+    /// `facebook.config_id`: Facebook logins go through this Facebook Login for Business
+    /// configuration, which decides their permissions (meta-platform.md §1.8, §14).
+    pub login_configuration: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

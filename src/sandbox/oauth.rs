@@ -271,9 +271,28 @@ fn fb_check(w: &World, req: &Req) -> Result<Dialog, Resp> {
             "Insecure Login Blocked: You can't get an access token or log in to this app from an insecure page. Try re-loading the page as https://",
         ));
     }
-    let flfb = req.param("config_id").is_some();
+    // §14: Meta's answer to a Facebook Login for Business dialog it can't serve (laravel/socialite
+    // #716, vue3-facebook-login #10): the same page for a missing and an unknown configuration.
+    let unavailable = || {
+        Resp::html(
+            200,
+            "App not available",
+            "It looks like this app isn't available. This app needs at least one supported permission.",
+        )
+    };
+    let config_id = req.param("config_id");
+    if config_id.is_none() && app.business_login_only {
+        return Err(unavailable());
+    }
+    let flfb = config_id.is_some();
     let mut requested = split_scopes(req.param("scope").unwrap_or(""));
-    if flfb && requested.is_empty() {
+    if let (Some(id), false) = (config_id, app.login_configurations.is_empty()) {
+        // §1.8, §14: the configuration replaces `scope`; its permissions are what is asked.
+        match app.login_configurations.iter().find(|c| c.id == id) {
+            Some(c) => requested = c.permissions.clone(),
+            None => return Err(unavailable()),
+        }
+    } else if flfb && requested.is_empty() {
         // §1.8: a Login for Business configuration replaces `scope`.
         requested = [
             "pages_show_list",

@@ -64,6 +64,22 @@ pub struct FacebookApp {
     /// token were sent (https://developers.facebook.com/docs/facebook-login/security/).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub native: bool,
+    /// Facebook Login for Business configurations made in the dashboard: a `config_id` and the
+    /// permissions it grants (meta-platform.md §1.8, §14).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login_configurations: Vec<LoginConfiguration>,
+    /// The app's only login product is Facebook Login for Business: a dialog without
+    /// `config_id` gets "It looks like this app isn't available" (§14).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business_login_only: bool,
+}
+
+/// One Facebook Login for Business configuration (§1.8).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfiguration {
+    pub id: String,
+    pub permissions: Vec<String>,
 }
 
 /// Instagram Login or Threads app: its own id and secret (§5.1, §6.1).

@@ -154,6 +154,8 @@ pub struct Apps {
     pub facebook: AppConfig,
     pub instagram: AppConfig,
     pub threads: AppConfig,
+    /// `facebook.config_id` (Facebook Login for Business), for the findings' wording.
+    pub facebook_config_id: Option<String>,
 }
 
 impl Apps {
@@ -395,7 +397,11 @@ pub fn sanitize_facts(facts: &mut Facts) {
         }
         unreachable.iter_mut().for_each(clean);
     }
-    let EnvironmentFacts { store, apps: _, redirect, meta, app_token_ignored: _ } = environment;
+    let EnvironmentFacts { store, apps: _, redirect, meta, app_token_ignored: _, login_configuration } =
+        environment;
+    if let Some(c) = login_configuration {
+        clean(c);
+    }
     if let Some(StoreProbe::Failed { backend, reason }) = store {
         clean_all([backend, reason]);
     }
@@ -588,7 +594,11 @@ impl<'a> Run<'a> {
     fn new(client: &GraphClient, apps: &Apps, progress: &'a dyn Fn(usize, usize)) -> Run<'a> {
         let (tx, rx) = mpsc::unbounded_channel();
         let facts = Facts {
-            environment: EnvironmentFacts { apps: apps.facts(), ..EnvironmentFacts::default() },
+            environment: EnvironmentFacts {
+                apps: apps.facts(),
+                login_configuration: apps.facebook_config_id.clone(),
+                ..EnvironmentFacts::default()
+            },
             ..Facts::default()
         };
         Run {

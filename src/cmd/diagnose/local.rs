@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 /// Reads the app id and secret of every network, tolerating a store that can't be read (that
 /// is diagnosed as `store_unavailable`, not a reason to stop).
 pub async fn apps(ctx: &Ctx, store_ok: bool) -> Apps {
-    let mut apps = Apps::default();
+    let mut apps = Apps { facebook_config_id: ctx.settings.facebook_config_id.clone(), ..Apps::default() };
     for network in Network::ALL {
         let app = ctx.settings.app(network);
         let id = app.id.as_ref().map(|s| s.value.clone());
