@@ -83,12 +83,17 @@ fn the_table_and_the_catalog_list_the_same_requests() {
         ];
         for (col, v) in want {
             if row[col] != v {
-                problems.push(format!("{}: {col} is {:?} in the table, {v:?} in the catalog", e.id, row[col]));
+                problems
+                    .push(format!("{}: {col} is {:?} in the table, {v:?} in the catalog", e.id, row[col]));
             }
         }
         let token = row["token"].split_whitespace().next().unwrap_or("");
         if token != e.token.word() {
-            problems.push(format!("{}: token is {token:?} in the table, {:?} in the catalog", e.id, e.token.word()));
+            problems.push(format!(
+                "{}: token is {token:?} in the table, {:?} in the catalog",
+                e.id,
+                e.token.word()
+            ));
         }
     }
     for id in by_id.keys() {
@@ -142,7 +147,8 @@ fn literal_request_paths_are_in_the_catalog() {
                             "Delete" => Some(Method::Delete),
                             _ => None,
                         },
-                        h.strip_prefix("Host::").and_then(|h| Host::ALL.into_iter().find(|x| format!("{x:?}") == h)),
+                        h.strip_prefix("Host::")
+                            .and_then(|h| Host::ALL.into_iter().find(|x| format!("{x:?}") == h)),
                         p.strip_prefix('"').and_then(|p| p.strip_suffix('"')),
                     ) else {
                         continue;

@@ -355,9 +355,8 @@ fn instagram_login_and_threads_work_with_the_default_setup() {
     let env = env_for(&sb);
     let r = env.run(&["config", "list", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let uses = |key: &str| {
-        r.json()["config"].as_array().unwrap().iter().find(|e| e["key"] == key).cloned().unwrap()
-    };
+    let uses =
+        |key: &str| r.json()["config"].as_array().unwrap().iter().find(|e| e["key"] == key).cloned().unwrap();
     assert_eq!(uses("instagram.redirect_uri")["value"], "https://localhost:8765/callback");
     assert_eq!(uses("threads.redirect_uri")["value"], "https://localhost:8765/callback");
     assert_eq!(uses("facebook.redirect_uri")["value"], "http://localhost:8765/callback");
@@ -642,7 +641,8 @@ fn config_id_replaces_scope_in_the_dialog() {
     let env = env_for(&sb);
     assert_eq!(env.run(&["config", "set", "facebook.config_id", "4242"]).code, 0);
     let port = free_port();
-    let flow = Flow::start(&env, &["reauth", "facebook", "--all", "--json", "--redirect-uri", &redirect(port)]);
+    let flow =
+        Flow::start(&env, &["reauth", "facebook", "--all", "--json", "--redirect-uri", &redirect(port)]);
     let url = url::Url::parse(&flow.url()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q.get("config_id").map(String::as_str), Some("4242"), "{url}");

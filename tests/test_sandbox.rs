@@ -378,9 +378,8 @@ async fn findings_world_debug_token_and_accounts() {
     // §14: `tasks` is not a Page field; asking for it on Page nodes fails the whole call.
     for path in ["5000000000003/owned_pages", "5000000000003/client_pages", "3001", "me"] {
         let tok = if path == "me" { "EAASandboxFindings700Page70000000000001" } else { gu };
-        let (s, v) = t
-            .get_bearer(&format!("/graph.facebook.com/v27.0/{path}?fields=id,name,tasks"), tok)
-            .await;
+        let (s, v) =
+            t.get_bearer(&format!("/graph.facebook.com/v27.0/{path}?fields=id,name,tasks"), tok).await;
         assert_eq!(s, 400, "{path}: {v}");
         assert_eq!(v["error"]["code"], 100, "{path}: {v}");
         assert!(v["error"]["message"].as_str().unwrap_or("").contains("nonexisting field (tasks)"), "{v}");
@@ -733,9 +732,8 @@ async fn instagram_login_flow() {
     assert_eq!(v["error"]["type"], "IGApiException");
     t.control("clock", json!({"advance": "25h"})).await;
     // §14: the token of a refresh is read from the query only; in the header alone it is unseen.
-    let (s, v) = t
-        .get_bearer("/graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token", &long)
-        .await;
+    let (s, v) =
+        t.get_bearer("/graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token", &long).await;
     assert_eq!(s, 400, "header-only refresh: {v}");
     assert_eq!(v["error"]["code"], 104, "{v}");
     let (s, _, v) = t.get(&refresh).await;

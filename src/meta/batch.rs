@@ -248,7 +248,12 @@ impl GraphClient {
     ) -> Result<Vec<ItemOutcome>, MetaError> {
         let app_secret = self.app().map(|a| &a.secret);
         for it in items.iter().filter(|it| !it.unlisted) {
-            super::catalog::check(it.method, Host::FacebookGraph, &it.path, super::catalog::TokenIn::BatchItem);
+            super::catalog::check(
+                it.method,
+                Host::FacebookGraph,
+                &it.path,
+                super::catalog::TokenIn::BatchItem,
+            );
         }
         let ops: Vec<Value> = items.iter().map(|it| it.encode(app_secret)).collect();
         let url = self.endpoints().versioned(Host::FacebookGraph, "").trim_end_matches('/').to_string();

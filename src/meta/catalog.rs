@@ -202,7 +202,11 @@ mod tests {
         assert_eq!(ids.len(), n, "duplicate ids");
         assert!(!find(Get, InstagramGraph, "refresh_access_token", Query).is_empty());
         assert!(find(Get, InstagramGraph, "refresh_access_token", Header).is_empty());
-        assert!(find(Get, FacebookGraph, "v27.0/5000/owned_pages", Header).iter().any(|e| e.id == "fb.owned_pages"));
+        assert!(
+            find(Get, FacebookGraph, "v27.0/5000/owned_pages", Header)
+                .iter()
+                .any(|e| e.id == "fb.owned_pages")
+        );
         assert!(find(Get, FacebookGraph, "me/friends", Header).is_empty());
     }
 }

@@ -170,10 +170,12 @@ pub async fn input_for(
     }
 
     let redirect = if report {
-        crate::auth::RedirectUri::parse(&ctx.settings.redirect_for(crate::model::Network::Facebook).value).ok().map(|uri| {
-            let port_busy = crate::auth::check_port_free(&uri).is_err();
-            RedirectFacts { uri: uri.as_str().to_string(), port: uri.port(), port_busy }
-        })
+        crate::auth::RedirectUri::parse(&ctx.settings.redirect_for(crate::model::Network::Facebook).value)
+            .ok()
+            .map(|uri| {
+                let port_busy = crate::auth::check_port_free(&uri).is_err();
+                RedirectFacts { uri: uri.as_str().to_string(), port: uri.port(), port_busy }
+            })
     } else {
         None
     };
