@@ -162,3 +162,21 @@ fn stored_profiles_json_document() {
     assert_eq!(run.code, 4, "{run:?}");
     insta::assert_json_snapshot!("diagnose_stored_password_changed", n.json(&run));
 }
+
+/// A Page token on stdin: the Page node is asked for fields Page nodes have (no `tasks`, which
+/// Meta refuses there, meta-platform.md §14), so the Page keeps its name and its Instagram link.
+#[test]
+fn a_pasted_page_token_keeps_the_page_name_and_its_instagram() {
+    let sb = sandbox("default");
+    let env = env_for(&sb.base_url());
+    let run =
+        env.run_stdin(&["--json", "diagnose", "--token", "-"], "EAASandboxDefaultPage777000000000000001");
+    let v = run.json();
+    let profiles = v["profiles"].as_array().unwrap();
+    let page = profiles.iter().find(|p| p["profile"] == "facebook:777").unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(page["name"], "Acme Bakery", "{page}");
+    assert!(
+        profiles.iter().any(|p| p["profile"].as_str().is_some_and(|r| r.starts_with("instagram:"))),
+        "{v}"
+    );
+}
