@@ -516,6 +516,12 @@ async fn exchanges_accept_documented_shapes() {
     assert!(client.revoke_permissions(&Secret::new("tok-wrapped"), None).await.expect("wrapped"));
     assert!(client.revoke_permissions(&Secret::new("tok-bare"), None).await.expect("bare"));
 
+    // §14: the refresh carries the token as the documented `access_token` query parameter, and
+    // not also in a header.
+    let refresh = fake.requests().into_iter().find(|r| r.path.ends_with("/refresh_access_token")).unwrap();
+    assert_eq!(refresh.query_map().get("access_token").map(String::as_str), Some("THlong1"));
+    assert!(!refresh.headers.contains_key("authorization"), "{:?}", refresh.headers);
+
     for r in fake.requests() {
         let form = r.form();
         // Secrets travel in POST bodies or the Authorization header, never in the URL
