@@ -238,8 +238,12 @@ fn an_unticked_page_has_the_same_cause_in_import_and_diagnose() {
     let d = env.run(&["diagnose", "--json", "facebook:888"]);
     assert_eq!(d.code, 4, "{d:?}");
     let dv = d.json();
-    let codes: Vec<&str> =
-        dv["profiles"][0]["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = dv["profiles"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["granular_not_selected"], "{dv}");
     let dh = env.run(&["diagnose", "facebook:888"]);
     assert!(dh.stdout.contains("wasn't selected when the login was authorized"), "{dh:?}");

@@ -581,9 +581,8 @@ async fn facebook(
     let was_connected = |r: &Reached| previous.iter().any(|p| p.profile.reference() == r.reference());
     // A Page left out of the grant can't publish whatever listing returned it (the same
     // reading as diagnose's `granular_not_selected`), so it is shown but not selectable.
-    let selectable = |r: &Reached| {
-        r.can_publish() && r.token.is_some() && r.source != connect::Source::NotSelected
-    };
+    let selectable =
+        |r: &Reached| r.can_publish() && r.token.is_some() && r.source != connect::Source::NotSelected;
 
     let mut chosen: Vec<Reached> = Vec::new();
     let mut unreachable_named: Vec<String> = Vec::new();

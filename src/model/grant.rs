@@ -28,7 +28,11 @@ pub fn leaves_out(granular: &[GranularScope], scope: &str, asset: &str) -> bool 
 }
 
 /// The Page permissions (`pages_*`) among `required` that the grant leaves `page_id` out of.
-pub fn page_scopes_left_out<'a>(granular: &[GranularScope], required: &[&'a str], page_id: &str) -> Vec<&'a str> {
+pub fn page_scopes_left_out<'a>(
+    granular: &[GranularScope],
+    required: &[&'a str],
+    page_id: &str,
+) -> Vec<&'a str> {
     required.iter().copied().filter(|r| r.starts_with("pages_") && leaves_out(granular, r, page_id)).collect()
 }
 
@@ -74,7 +78,8 @@ mod tests {
 
     #[test]
     fn a_page_left_out_of_the_grant_is_not_selected_even_when_a_portfolio_lists_it() {
-        let grant = [g("pages_show_list", Some(&["777", "999"])), g("pages_manage_posts", Some(&["777", "999"]))];
+        let grant =
+            [g("pages_show_list", Some(&["777", "999"])), g("pages_manage_posts", Some(&["777", "999"]))];
         assert_eq!(PageReach::of(&grant, REQUIRED, "888", false), PageReach::NotSelected);
         assert_eq!(PageReach::of(&grant, REQUIRED, "888", true), PageReach::NotSelected);
         assert_eq!(PageReach::of(&grant, REQUIRED, "777", true), PageReach::Listed);
