@@ -197,14 +197,18 @@ impl Reached {
                 "cannot_publish" => "can't publish: no CREATE_CONTENT task on the Page",
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",
                 "portfolio_only" => "reached through a business portfolio only",
-                "granular_not_selected" => "not selected when the login was authorized (not ticked on Meta's page)",
+                "granular_not_selected" => "not selected in the login's grant",
                 "no_page_token" => "Meta gave no Page token",
                 "instagram_permissions_missing" => {
-                    "the login lacks instagram_basic/instagram_content_publish (sq reauth instagram --via-page)"
+                    "the login lacks instagram_basic/instagram_content_publish"
                 }
                 other => other,
             })
             .collect()
+    }
+
+    fn label(&self) -> String {
+        format!("{} ({})", self.display_name(), self.reference())
     }
 
     pub fn new_profile(&self, store: StoreKind) -> NewProfile {
@@ -238,6 +242,44 @@ impl Reached {
             "flags": self.flags(),
         })
     }
+}
+
+/// The fixes the flags of `profiles` call for, each once however many profiles carry it, with
+/// the profiles it is for (one `sq reauth` naming them all rather than a hint per row). For the
+/// human summaries of `token import` and `reauth`; `--json` keeps each profile's flags.
+pub fn flag_hints(profiles: &[&Reached]) -> Vec<String> {
+    let with = |flag: &str| -> Vec<&Reached> {
+        profiles.iter().copied().filter(|r| r.flags().contains(&flag)).collect()
+    };
+    let refs = |rs: &[&Reached]| rs.iter().map(|r| r.reference()).collect::<Vec<_>>().join(" ");
+    let labels = |rs: &[&Reached]| rs.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    let mut out = Vec::new();
+    let rs = with("granular_not_selected");
+    if !rs.is_empty() {
+        out.push(format!(
+            "{} {} not ticked on Meta's page; run `sq reauth facebook {}`, choose \"Edit access\" and tick {}",
+            labels(&rs),
+            if rs.len() == 1 { "was" } else { "were" },
+            refs(&rs),
+            if rs.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let rs = with("instagram_permissions_missing");
+    if !rs.is_empty() {
+        out.push(format!(
+            "to publish to {}, add the Instagram permissions: sq reauth instagram {} --via-page",
+            labels(&rs),
+            refs(&rs)
+        ));
+    }
+    let rs = with("cannot_publish");
+    if !rs.is_empty() {
+        out.push(format!(
+            "to publish to {}, ask a Page Admin for a role with the CREATE_CONTENT task",
+            labels(&rs)
+        ));
+    }
+    out
 }
 
 /// A stored profile, as the `NewProfile` that keeps it unchanged in a replace.

@@ -186,3 +186,32 @@ fn a_fix_several_profiles_share_is_shown_once() {
         assert!(commands.contains(&want.as_str()), "{commands:?}");
     }
 }
+
+/// The import summary gives each fix once: two Pages left unticked in the grant get one
+/// `sq reauth facebook` hint naming both, not a hint on each row.
+#[test]
+fn import_summary_gives_a_shared_hint_once() {
+    let base = sandbox("story");
+    let mut world = control(&base, "GET", "scenario", None);
+    drop(base);
+    let only_777 = json!({"pages_show_list": ["777"], "pages_read_engagement": ["777"],
+                          "pages_manage_posts": ["777"]});
+    for t in world["tokens"].as_array_mut().unwrap() {
+        if t.get("targets").is_some_and(|v| !v.is_null()) {
+            t["targets"] = only_777.clone();
+        }
+    }
+    let sb = sandbox_from(&world);
+    let mut env = env_for(&sb);
+    env.set("COLUMNS", "100");
+    let r = env.run_stdin(&["token", "import", "facebook"], "EAASandboxStoryUser00000000000000000001\n");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_fits(&r.stdout, 100);
+    assert_eq!(r.stderr.matches("sq reauth facebook").count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("sq reauth facebook facebook:888 facebook:999"), "{}", r.stderr);
+    assert!(!r.stdout.contains("sq reauth"), "{}", r.stdout);
+    insta::assert_snapshot!(
+        "import_shared_hint_100",
+        format!("{}\n--- stderr\n{}", normalize(&r.stdout), r.stderr)
+    );
+}

@@ -232,7 +232,7 @@ fn an_unticked_page_has_the_same_cause_in_import_and_diagnose() {
     let h = import(&env, "facebook", token, &[]);
     assert_eq!(h.code, 0, "{h:?}");
     let line = h.stdout.lines().find(|l| l.contains("facebook:888")).unwrap();
-    assert!(line.contains("not selected when the login was authorized"), "{line}");
+    assert!(line.contains("not selected in the login's grant"), "{line}");
     assert!(!h.stdout.contains("business portfolio"), "{}", h.stdout);
 
     let d = env.run(&["diagnose", "--json", "facebook:888"]);

@@ -639,8 +639,12 @@ async fn facebook(
     // keeping the Page in the set when it is already a profile.
     if chosen.is_empty() {
         let mut e = Error::action("nothing_selected", "no profile was selected; nothing was changed");
-        for u in &unreachable_named {
-            e = e.hint(format!("{u} is not among the profiles this login reaches: tick it on Meta's page"));
+        if !unreachable_named.is_empty() {
+            e = e.hint(format!(
+                "not among the profiles this login reaches, so tick {} on Meta's page: {}",
+                if unreachable_named.len() == 1 { "it" } else { "them" },
+                unreachable_named.join(", ")
+            ));
         }
         return Err(
             e.hint(format!("run `sq reauth {}` again and tick the Pages to connect", args.network.name()))
@@ -806,6 +810,17 @@ async fn finish(
     ) {
         p.answer(line);
     }
+    // The fixes the rows call for, each once, naming the profiles (not one per row).
+    for h in connect::flag_hints(&chosen.iter().collect::<Vec<_>>()) {
+        p.hint(h);
+    }
+    if !unreachable_named.is_empty() {
+        p.hint(format!(
+            "tick {} on Meta's page and run the command again: {}",
+            if unreachable_named.len() == 1 { "it" } else { "them" },
+            unreachable_named.join(", ")
+        ));
+    }
     if let Some(r) = &report {
         p.answer("");
         let width = crate::output::stdout_width(&ctx.env);
@@ -848,12 +863,7 @@ pub fn summary_lines(
         styles.push(broken.then_some(Style::Bad));
     }
     for u in unreachable_named {
-        t.row(vec![
-            "not reached".into(),
-            u.clone(),
-            String::new(),
-            "this login can't reach it: tick it on Meta's page and run again".into(),
-        ]);
+        t.row(vec!["not reached".into(), u.clone(), String::new(), "this login can't reach it".into()]);
         styles.push(Some(Style::Warn));
     }
     t.render(width, &|col, row, text| match (col, row.and_then(|r| styles.get(r).copied().flatten())) {
