@@ -132,6 +132,9 @@ pub struct Settings {
     pub instagram: AppSettings,
     pub threads: AppSettings,
     pub redirect_uri: Sourced<String>,
+    /// `https.trusted_certificate`: the fingerprint of the loopback certificate the user says
+    /// the browser trusts (docs/reauth.md).
+    pub trusted_certificate: Option<String>,
     /// `$BROWSER`, when set (not empty).
     pub browser: Option<String>,
     /// An SSH session or no display: no system opener is launched (an explicit `$BROWSER` or
@@ -194,6 +197,8 @@ impl Settings {
         let redirect_uri = pick(None, "redirect_uri")
             .unwrap_or(Sourced { value: DEFAULT_REDIRECT_URI.to_string(), source: Source::Default });
 
+        let trusted_certificate = pick(None, "https.trusted_certificate").map(|s| s.value);
+
         let ssh = env.get("SSH_CONNECTION").is_some() || env.get("SSH_TTY").is_some();
         let display = cfg!(any(target_os = "macos", windows))
             || env.get("DISPLAY").is_some()
@@ -218,6 +223,7 @@ impl Settings {
             instagram,
             threads,
             redirect_uri,
+            trusted_certificate,
             browser: env.get(env::BROWSER).map(str::to_string),
             headless: if ssh {
                 Some(Headless::Ssh)

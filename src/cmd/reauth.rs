@@ -376,17 +376,16 @@ async fn authorize(
     let guard = CancelOnDrop(listener.cancel_handle());
     let browser_page = listener.defer_answer();
 
-    // sq can't see whether the browser trusts the certificate, so the warning comes on every
-    // https run: in full when the certificate is new, as a reminder after that.
+    // sq can't see into the browser, so the warning comes on every https run until the user
+    // says the browser trusts this certificate (`https.trusted_certificate`, its fingerprint)
+    // or the system bundle holds it (docs/reauth.md).
     if let Some(t) = &tls {
-        if t.was_created() {
-            ctx.printer.warn(t.browser_warning_text());
+        if t.acknowledged(ctx.settings.trusted_certificate.as_deref()) {
+            ctx.printer.verbose(1, "the https certificate is marked trusted (https.trusted_certificate)");
+        } else if t.in_system_bundle() {
+            ctx.printer.verbose(1, "the https certificate is in the system's trust store");
         } else {
-            ctx.printer.warn(format!(
-                "unless you trusted {} in the browser, it warns that localhost is not private: check the \
-                 address is https://localhost, then Advanced → Proceed (docs/reauth.md)",
-                t.cert_path().display()
-            ));
+            ctx.printer.warn(t.untrusted_warning_text());
         }
     }
     if let Some(note) = auth::live_mode_note(&redirect) {
