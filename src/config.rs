@@ -87,6 +87,12 @@ pub const KEYS: &[ConfigKey] = &[
         env: None,
     },
     ConfigKey {
+        name: "https.trusted_certificate",
+        help: "SHA-256 fingerprint of sq's https://localhost certificate once you trusted it in the browser (ends the warning; docs/reauth.md)",
+        secret: false,
+        env: None,
+    },
+    ConfigKey {
         name: "credential_store",
         help: "keyring (default) or file",
         secret: false,

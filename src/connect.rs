@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::meta::types::{DebugToken, Page};
 use crate::meta::{AppCredentials, GraphClient, MetaError};
 use crate::model::classify::TokenDeath;
+use crate::model::grant::{GranularScope, PageReach};
 use crate::model::{Network, ProfileKind, Via};
 use crate::output::sanitize;
 use crate::secret::Secret;
@@ -50,6 +51,8 @@ pub struct Login {
     pub issued_at: Option<i64>,
     /// Set when the token is still short-lived (no app secret to upgrade it).
     pub short_lived: bool,
+    /// `debug_token`'s granular grant (Facebook): which Pages the user ticked (§2.2, §4.3).
+    pub granular: Vec<GranularScope>,
     /// Things the user should know (no app secret, short-lived token kept, ...), in words.
     pub warnings: Vec<String>,
 }
@@ -108,6 +111,10 @@ pub enum Source {
     Accounts,
     /// Only through a business portfolio (absent from `/me/accounts`, meta-platform.md §4.3).
     Portfolio,
+    /// Returned by a listing (a business portfolio lists every Page it holds) although the
+    /// login's grant leaves it out: it wasn't ticked in Meta's dialog. The same reading as
+    /// diagnose's `granular_not_selected` ([`PageReach`]).
+    NotSelected,
     /// The identity call of an Instagram Login / Threads token.
     Identity,
 }
@@ -184,6 +191,9 @@ impl Reached {
         if self.source == Source::Portfolio {
             f.push("portfolio_only");
         }
+        if self.source == Source::NotSelected {
+            f.push("granular_not_selected");
+        }
         if self.token.is_none() {
             f.push("no_page_token");
         }
@@ -202,13 +212,18 @@ impl Reached {
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",
                 "role_unknown" => "your role on the Page is unknown (Meta lists no tasks for portfolio Pages)",
                 "portfolio_only" => "reached through a business portfolio only",
+                "granular_not_selected" => "not selected in the login's grant",
                 "no_page_token" => "Meta gave no Page token",
                 "instagram_permissions_missing" => {
-                    "the login lacks instagram_basic/instagram_content_publish (sq reauth instagram --via-page)"
+                    "the login lacks instagram_basic/instagram_content_publish"
                 }
                 other => other,
             })
             .collect()
+    }
+
+    fn label(&self) -> String {
+        format!("{} ({})", self.display_name(), self.reference())
     }
 
     pub fn new_profile(&self, store: StoreKind) -> NewProfile {
@@ -242,6 +257,44 @@ impl Reached {
             "flags": self.flags(),
         })
     }
+}
+
+/// The fixes the flags of `profiles` call for, each once however many profiles carry it, with
+/// the profiles it is for (one `sq reauth` naming them all rather than a hint per row). For the
+/// human summaries of `token import` and `reauth`; `--json` keeps each profile's flags.
+pub fn flag_hints(profiles: &[&Reached]) -> Vec<String> {
+    let with = |flag: &str| -> Vec<&Reached> {
+        profiles.iter().copied().filter(|r| r.flags().contains(&flag)).collect()
+    };
+    let refs = |rs: &[&Reached]| rs.iter().map(|r| r.reference()).collect::<Vec<_>>().join(" ");
+    let labels = |rs: &[&Reached]| rs.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    let mut out = Vec::new();
+    let rs = with("granular_not_selected");
+    if !rs.is_empty() {
+        out.push(format!(
+            "{} {} not ticked on Meta's page; run `sq reauth facebook {}`, choose \"Edit access\" and tick {}",
+            labels(&rs),
+            if rs.len() == 1 { "was" } else { "were" },
+            refs(&rs),
+            if rs.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let rs = with("instagram_permissions_missing");
+    if !rs.is_empty() {
+        out.push(format!(
+            "to publish to {}, add the Instagram permissions: sq reauth instagram {} --via-page",
+            labels(&rs),
+            refs(&rs)
+        ));
+    }
+    let rs = with("cannot_publish");
+    if !rs.is_empty() {
+        out.push(format!(
+            "to publish to {}, ask a Page Admin for a role with the CREATE_CONTENT task",
+            labels(&rs)
+        ));
+    }
+    out
 }
 
 /// A stored profile, as the `NewProfile` that keeps it unchanged in a replace.
@@ -429,6 +482,14 @@ pub async fn inspect_facebook(
         data_access_expires_at: crate::diagnose::meta_time(d.data_access_expires_at),
         issued_at: crate::diagnose::meta_time(d.issued_at),
         short_lived,
+        granular: d
+            .granular_scopes
+            .iter()
+            .map(|g| GranularScope {
+                scope: g.scope.clone(),
+                target_ids: (!g.target_ids.is_empty()).then(|| g.target_ids.clone()),
+            })
+            .collect(),
         warnings,
     })
 }
@@ -461,7 +522,12 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
     let page_expiry = if login.short_lived { login.expires_at } else { None };
     let mut out = Vec::new();
     for p in pages {
-        let source = if listed.contains(&p.id) { Source::Accounts } else { Source::Portfolio };
+        let required = ProfileKind::FacebookPage.required_permissions();
+        let source = match PageReach::of(&login.granular, required, &p.id, listed.contains(&p.id)) {
+            PageReach::Listed => Source::Accounts,
+            PageReach::PortfolioOnly => Source::Portfolio,
+            PageReach::NotSelected => Source::NotSelected,
+        };
         let page = Reached {
             network: Network::Facebook,
             remote_id: p.id.clone(),
@@ -555,6 +621,7 @@ pub async fn inspect_instagram(
         data_access_expires_at: None,
         issued_at,
         short_lived: false,
+        granular: Vec::new(),
         warnings,
     };
     let profile = identity_profile(&login, Via::InstagramLogin);
@@ -640,6 +707,7 @@ pub async fn inspect_threads(
         data_access_expires_at: None,
         issued_at,
         short_lived: false,
+        granular: Vec::new(),
         warnings,
     };
     let profile = identity_profile(&login, Via::Threads);

@@ -210,6 +210,9 @@ pub struct Settings {
     /// `facebook.config_id`: a Facebook Login for Business configuration (§1.8, §14). When set,
     /// the Facebook dialog carries `config_id` instead of `scope`.
     pub facebook_config_id: Option<String>,
+    /// `https.trusted_certificate`: the fingerprint of the loopback certificate the user says
+    /// the browser trusts (docs/reauth.md).
+    pub trusted_certificate: Option<String>,
     /// `$BROWSER`, when set (not empty).
     pub browser: Option<String>,
     /// An SSH session or no display: no system opener is launched (an explicit `$BROWSER` or
@@ -272,6 +275,8 @@ impl Settings {
         let redirect_uri = pick(None, "redirect_uri")
             .unwrap_or(Sourced { value: DEFAULT_REDIRECT_URI.to_string(), source: Source::Default });
 
+        let trusted_certificate = pick(None, "https.trusted_certificate").map(|s| s.value);
+
         let ssh = env.get("SSH_CONNECTION").is_some() || env.get("SSH_TTY").is_some();
         let display = cfg!(any(target_os = "macos", windows))
             || env.get("DISPLAY").is_some()
@@ -298,6 +303,7 @@ impl Settings {
             threads,
             redirect_uri,
             facebook_config_id,
+            trusted_certificate,
             browser: env.get(env::BROWSER).map(str::to_string),
             headless: if ssh {
                 Some(Headless::Ssh)

@@ -59,6 +59,7 @@ mod test_diagnose_collect;
 mod test_generated;
 mod test_help;
 mod test_honest;
+mod test_https_trust;
 mod test_human_output;
 mod test_import;
 mod test_listener;

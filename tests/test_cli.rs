@@ -192,3 +192,19 @@ fn error_json_documents() {
     assert_eq!(run.code, 3, "{run:?}");
     insta::assert_json_snapshot!("error_unreachable", n.json(&run));
 }
+
+/// `sq --json config get` of a key that isn't set prints one JSON document, the error (spec
+/// §2), not the empty entry followed by the error; the config file is left as it was.
+#[test]
+fn json_config_get_of_an_unset_key_is_one_error_document() {
+    let env = TestEnv::new();
+    let before = crate::common::all_files(env.dir.path());
+    let r = env.run(&["--json", "config", "get", "facebook.app_id"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let mut docs = serde_json::Deserializer::from_str(&r.stdout).into_iter::<serde_json::Value>();
+    let first = docs.next().expect("a JSON document").unwrap();
+    assert!(docs.next().is_none(), "more than one JSON document: {}", r.stdout);
+    assert_eq!(first["error"]["code"], "not_set", "{first}");
+    assert!(first.get("key").is_none(), "{first}");
+    assert_eq!(crate::common::all_files(env.dir.path()), before, "nothing may change");
+}

@@ -149,3 +149,69 @@ fn reauth_args_output(env: &TestEnv, profiles: &[&str]) -> String {
     extra.extend_from_slice(profiles);
     crate::common::person::reauth_output(env, &extra)
 }
+
+/// A repeated fix is shown once: after a password change every Page of the login needs the
+/// same `sq reauth facebook`, so the human report points each finding at one shared fix that
+/// names all the Pages; `--json` keeps each finding's own fix.
+#[test]
+fn a_fix_several_profiles_share_is_shown_once() {
+    let sb = sandbox("story");
+    let mut env = env_for(&sb);
+    let r = env.run_stdin(&["token", "import", "facebook"], "EAASandboxStoryUser00000000000000000001\n");
+    assert_eq!(r.code, 0, "{r:?}");
+    control(&sb, "POST", "events", Some(json!({"event": "password_changed", "user": "100000000000001"})));
+    env.set("COLUMNS", "100");
+    let r = env.run(&["diagnose"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert_fits(&r.stdout, 100);
+    assert_eq!(r.stdout.matches("run: sq reauth facebook").count(), 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("run: sq reauth facebook facebook:777 facebook:888 facebook:999"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stdout.matches("log in to Facebook with the current password").count(), 2, "{}", r.stdout);
+    insta::assert_snapshot!("diagnose_shared_fix_100", normalize(&r.stdout));
+
+    let j = env.run(&["--json", "diagnose"]).json();
+    let commands: Vec<&str> = j["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["findings"].as_array().unwrap())
+        .filter_map(|f| f["fix"]["command"].as_str())
+        .collect();
+    for page in ["777", "888", "999"] {
+        let want = format!("sq reauth facebook facebook:{page}");
+        assert!(commands.contains(&want.as_str()), "{commands:?}");
+    }
+}
+
+/// The import summary gives each fix once: two Pages left unticked in the grant get one
+/// `sq reauth facebook` hint naming both, not a hint on each row.
+#[test]
+fn import_summary_gives_a_shared_hint_once() {
+    let base = sandbox("story");
+    let mut world = control(&base, "GET", "scenario", None);
+    drop(base);
+    let only_777 = json!({"pages_show_list": ["777"], "pages_read_engagement": ["777"],
+                          "pages_manage_posts": ["777"]});
+    for t in world["tokens"].as_array_mut().unwrap() {
+        if t.get("targets").is_some_and(|v| !v.is_null()) {
+            t["targets"] = only_777.clone();
+        }
+    }
+    let sb = sandbox_from(&world);
+    let mut env = env_for(&sb);
+    env.set("COLUMNS", "100");
+    let r = env.run_stdin(&["token", "import", "facebook"], "EAASandboxStoryUser00000000000000000001\n");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_fits(&r.stdout, 100);
+    assert_eq!(r.stderr.matches("sq reauth facebook").count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("sq reauth facebook facebook:888 facebook:999"), "{}", r.stderr);
+    assert!(!r.stdout.contains("sq reauth"), "{}", r.stdout);
+    insta::assert_snapshot!(
+        "import_shared_hint_100",
+        format!("{}\n--- stderr\n{}", normalize(&r.stdout), r.stderr)
+    );
+}

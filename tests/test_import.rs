@@ -242,3 +242,44 @@ fn import_and_profiles_json_documents() {
     assert_eq!(r.code, 0, "{r:?}");
     insta::assert_json_snapshot!("profiles_remove", n.json(&r));
 }
+
+/// The story world: Dana left Acme Catering (888) unticked in her granular grant, yet the
+/// business-portfolio listing returns it. Import and diagnose name the same cause for it: not
+/// selected in the grant (`granular_not_selected`), not "reached through a portfolio only".
+#[test]
+fn an_unticked_page_has_the_same_cause_in_import_and_diagnose() {
+    let sb = sandbox("story");
+    let env = env_for(&sb);
+    let token = "EAASandboxStoryUser00000000000000000001";
+    let r = import(&env, "facebook", token, &["--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    let page = v["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "facebook:888").unwrap();
+    let flags: Vec<&str> = page["flags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(flags.contains(&"granular_not_selected"), "{flags:?}");
+    assert!(!flags.contains(&"portfolio_only"), "{flags:?}");
+    // The ticked Pages carry neither.
+    for p in v["profiles"].as_array().unwrap().iter().filter(|p| p["profile"] != "facebook:888") {
+        assert!(!p["flags"].to_string().contains("granular_not_selected"), "{p}");
+    }
+
+    let h = import(&env, "facebook", token, &[]);
+    assert_eq!(h.code, 0, "{h:?}");
+    let line = h.stdout.lines().find(|l| l.contains("facebook:888")).unwrap();
+    assert!(line.contains("not selected in the login's grant"), "{line}");
+    assert!(!h.stdout.contains("business portfolio"), "{}", h.stdout);
+
+    let d = env.run(&["diagnose", "--json", "facebook:888"]);
+    assert_eq!(d.code, 4, "{d:?}");
+    let dv = d.json();
+    let codes: Vec<&str> = dv["profiles"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["granular_not_selected"], "{dv}");
+    let dh = env.run(&["diagnose", "facebook:888"]);
+    assert!(dh.stdout.contains("wasn't selected when the login was authorized"), "{dh:?}");
+    assert!(!dh.stdout.contains("business portfolio"), "{dh:?}");
+}

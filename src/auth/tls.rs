@@ -25,6 +25,10 @@ pub const KEY_FILE: &str = "localhost-key.pem";
 /// 825 days: the longest validity Apple platforms accept for a TLS server certificate.
 pub const VALIDITY_DAYS: i64 = 825;
 pub const RENEW_BEFORE_DAYS: i64 = 30;
+/// The system certificate bundles of the common platforms (Debian/Ubuntu/Alpine, Fedora/RHEL,
+/// macOS/BSD's exported bundle).
+const SYSTEM_BUNDLES: &[&str] =
+    &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 
 /// sq's loopback certificate and key, loaded from (or just saved to) the data directory.
 pub struct TlsIdentity {
@@ -149,6 +153,43 @@ impl TlsIdentity {
     }
 
     /// What to tell the user about the browser's warning, once per new certificate.
+    /// The SHA-256 fingerprint of the certificate (lowercase hex, pairs joined by `:`, as
+    /// browsers and `openssl x509 -fingerprint -sha256` show it).
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.cert.as_ref());
+        digest.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    }
+
+    /// Whether `acknowledged` (the `https.trusted_certificate` setting) names this certificate:
+    /// case, `:` and spaces don't matter. A renewed certificate has a new fingerprint, so the
+    /// warning comes back until the new one is trusted.
+    pub fn acknowledged(&self, acknowledged: Option<&str>) -> bool {
+        let norm = |s: &str| s.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_lowercase();
+        acknowledged.is_some_and(|a| !norm(a).is_empty() && norm(a) == norm(&self.fingerprint()))
+    }
+
+    /// Whether the system's certificate bundle holds this very certificate (it was added to the
+    /// system trust store, e.g. with `update-ca-certificates`). Only the usual bundle files
+    /// are read; a browser with a store of its own (Firefox, Chromium's NSS database on Linux)
+    /// may trust it without this, which is what `https.trusted_certificate` is for.
+    pub fn in_system_bundle(&self) -> bool {
+        SYSTEM_BUNDLES.iter().any(|path| {
+            CertificateDer::pem_file_iter(path)
+                .map(|certs| certs.flatten().any(|c| c.as_ref() == self.cert.as_ref()))
+                .unwrap_or(false)
+        })
+    }
+
+    /// The warning an https run gives until the certificate is trusted, with how to end it.
+    pub fn untrusted_warning_text(&self) -> String {
+        format!(
+            "{} Once the browser trusts it, tell sq so this warning stops: sq config set https.trusted_certificate {}",
+            self.browser_warning_text(),
+            self.fingerprint()
+        )
+    }
+
     pub fn browser_warning_text(&self) -> String {
         format!(
             "The browser will warn that the connection to localhost is not private: sq serves the \

@@ -280,12 +280,12 @@ async fn entry(ctx: &Ctx, key: &'static ConfigKey) -> Result<Entry, Error> {
 async fn get(ctx: &Ctx, name: &str) -> Result<Exit, Error> {
     let key = config::key(name)?;
     let e = entry(ctx, key).await?;
-    if ctx.printer.is_json() {
-        ctx.printer.json(&e)?;
-    }
     match (&e.value, &e.source) {
         (Some(v), Some(source)) => {
-            if !ctx.printer.is_json() {
+            // One JSON document: the entry here, or only the error below (spec §2).
+            if ctx.printer.is_json() {
+                ctx.printer.json(&e)?;
+            } else {
                 ctx.printer.answer(v);
             }
             let mut note = format!("(from {source}");

@@ -412,17 +412,16 @@ async fn authorize(
     let guard = CancelOnDrop(listener.cancel_handle());
     let browser_page = listener.defer_answer();
 
-    // sq can't see whether the browser trusts the certificate, so the warning comes on every
-    // https run: in full when the certificate is new, as a reminder after that.
+    // sq can't see into the browser, so the warning comes on every https run until the user
+    // says the browser trusts this certificate (`https.trusted_certificate`, its fingerprint)
+    // or the system bundle holds it (docs/reauth.md).
     if let Some(t) = &tls {
-        if t.was_created() {
-            ctx.printer.warn(t.browser_warning_text());
+        if t.acknowledged(ctx.settings.trusted_certificate.as_deref()) {
+            ctx.printer.verbose(1, "the https certificate is marked trusted (https.trusted_certificate)");
+        } else if t.in_system_bundle() {
+            ctx.printer.verbose(1, "the https certificate is in the system's trust store");
         } else {
-            ctx.printer.warn(format!(
-                "unless you trusted {} in the browser, it warns that localhost is not private: check the \
-                 address is https://localhost, then Advanced → Proceed (docs/reauth.md)",
-                t.cert_path().display()
-            ));
+            ctx.printer.warn(t.untrusted_warning_text());
         }
     }
     if let Some(note) = auth::live_mode_note(&redirect) {
@@ -650,7 +649,10 @@ async fn facebook(
     let same_login: Vec<&ProfileWithConnection> =
         previous.iter().copied().filter(|p| p.connection.meta_user_id == login.user_id).collect();
     let was_connected = |r: &Reached| previous.iter().any(|p| p.profile.reference() == r.reference());
-    let selectable = |r: &Reached| r.can_publish() && r.token.is_some();
+    // A Page left out of the grant can't publish whatever listing returned it (the same
+    // reading as diagnose's `granular_not_selected`), so it is shown but not selectable.
+    let selectable =
+        |r: &Reached| r.can_publish() && r.token.is_some() && r.source != connect::Source::NotSelected;
 
     let mut chosen: Vec<Reached> = Vec::new();
     let mut unreachable_named: Vec<String> = Vec::new();
@@ -707,8 +709,12 @@ async fn facebook(
     // keeping the Page in the set when it is already a profile.
     if chosen.is_empty() {
         let mut e = Error::action("nothing_selected", "no profile was selected; nothing was changed");
-        for u in &unreachable_named {
-            e = e.hint(format!("{u} is not among the profiles this login reaches: tick it on Meta's page"));
+        if !unreachable_named.is_empty() {
+            e = e.hint(format!(
+                "not among the profiles this login reaches, so tick {} on Meta's page: {}",
+                if unreachable_named.len() == 1 { "it" } else { "them" },
+                unreachable_named.join(", ")
+            ));
         }
         return Err(
             e.hint(format!("run `sq reauth {}` again and tick the Pages to connect", args.network.name()))
@@ -874,6 +880,17 @@ async fn finish(
     ) {
         p.answer(line);
     }
+    // The fixes the rows call for, each once, naming the profiles (not one per row).
+    for h in connect::flag_hints(&chosen.iter().collect::<Vec<_>>()) {
+        p.hint(h);
+    }
+    if !unreachable_named.is_empty() {
+        p.hint(format!(
+            "tick {} on Meta's page and run the command again: {}",
+            if unreachable_named.len() == 1 { "it" } else { "them" },
+            unreachable_named.join(", ")
+        ));
+    }
     if let Some(r) = &report {
         p.answer("");
         let width = crate::output::stdout_width(&ctx.env);
@@ -916,12 +933,7 @@ pub fn summary_lines(
         styles.push(broken.then_some(Style::Bad));
     }
     for u in unreachable_named {
-        t.row(vec![
-            "not reached".into(),
-            u.clone(),
-            String::new(),
-            "this login can't reach it: tick it on Meta's page and run again".into(),
-        ]);
+        t.row(vec!["not reached".into(), u.clone(), String::new(), "this login can't reach it".into()]);
         styles.push(Some(Style::Warn));
     }
     t.render(width, &|col, row, text| match (col, row.and_then(|r| styles.get(r).copied().flatten())) {

@@ -118,12 +118,18 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<Exit, Error> {
     // Pages without a token can't publish at all: say so and leave them out.
     let (importable, tokenless): (Vec<Reached>, Vec<Reached>) =
         profiles.into_iter().partition(|p| p.token.is_some());
-    for p in &tokenless {
+    // One warning and one hint for all of them, not one per Page.
+    if !tokenless.is_empty() {
+        let names: Vec<String> =
+            tokenless.iter().map(|p| format!("{} {}", p.reference(), p.display_name())).collect();
         ctx.printer.warn(format!(
-            "{} {} was not imported: Meta gave no Page token for it (ask a Page Admin for a role with CREATE_CONTENT)",
-            p.reference(),
-            p.display_name()
+            "not imported, because Meta gave no Page token for {}: {}",
+            if tokenless.len() == 1 { "it" } else { "them" },
+            names.join(", ")
         ));
+        ctx.printer.hint(
+            "ask a Page Admin for a role with the CREATE_CONTENT task on these Pages, then import again",
+        );
     }
     if network == Network::Facebook && importable.is_empty() {
         ctx.printer.warn(
@@ -164,6 +170,9 @@ fn render(ctx: &Ctx, login: &Login, profiles: &[Reached], removed: &[String]) ->
     }
     if !login.declined.is_empty() {
         p.warn(format!("declined permissions: {}", login.declined.join(", ")));
+    }
+    for h in connect::flag_hints(&profiles.iter().collect::<Vec<_>>()) {
+        p.hint(h);
     }
     Ok(Exit::Success)
 }

@@ -21,6 +21,7 @@
 use super::facts::*;
 use super::report::*;
 use crate::model::classify::{self, Refusal, TokenDeath, TokenVerdict};
+use crate::model::grant::{self as grant_model, PageReach};
 use crate::model::{Network, ProfileKind};
 
 const HOUR: i64 = 3_600;
@@ -578,22 +579,19 @@ fn grant_findings(
         }
     };
     let excluded = |scope: &str| -> bool {
-        let Some(asset) = asset_of(scope) else { return false };
-        granular
-            .iter()
-            .filter(|g| g.scope == scope)
-            .any(|g| g.target_ids.as_ref().is_some_and(|ids| !ids.iter().any(|id| id == asset)))
+        asset_of(scope).is_some_and(|asset| grant_model::leaves_out(granular, scope, asset))
     };
 
     let required = s.p.kind.required_permissions();
-    let page_excluded = required.iter().any(|r| r.starts_with("pages_") && excluded(r));
-    // Granted (or all Pages granted) yet absent from `/me/accounts`: the Page comes through a
-    // Business portfolio, which sq reaches only with business_management (§3.3, §4.3, §12.2).
+    // The one reading of the grant that `token import` and `reauth` use too (model::grant): a
+    // Page left out of the grant is `granular_not_selected` even when a Business portfolio
+    // lists it; one granted yet absent from `/me/accounts` comes through a portfolio, which sq
+    // reaches only with business_management (§3.3, §4.3, §12.2).
+    let reach = s.page_id().map(|id| PageReach::of(granular, required, id, s.account().is_some()));
+    let page_excluded = reach == Some(PageReach::NotSelected);
     let lists_pages = grant("pages_show_list").is_none_or(|g| g == Grant::Granted);
-    let portfolio_only = s.page_id().is_some()
+    let portfolio_only = reach == Some(PageReach::PortfolioOnly)
         && s.conn.is_some_and(|c| c.accounts.is_some())
-        && s.account().is_none()
-        && !page_excluded
         && lists_pages;
 
     let mut missing: Vec<(&str, Grant)> = Vec::new();

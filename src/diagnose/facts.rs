@@ -204,13 +204,9 @@ pub fn meta_time(raw: Option<i64>) -> Option<i64> {
     raw.filter(|&t| t != 0)
 }
 
-/// One `granular_scopes` entry. `target_ids` is present only when the grant is limited to
-/// specific assets; absent means every asset (meta-platform.md §2.2, §4.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GranularScope {
-    pub scope: String,
-    pub target_ids: Option<Vec<String>>,
-}
+/// One `granular_scopes` entry (meta-platform.md §2.2, §4.3): the model's, so the engine and
+/// the commands that save a login read a grant the same way.
+pub use crate::model::grant::GranularScope;
 
 /// An error Meta gave about a token, as the classifier read it.
 #[derive(Debug, Clone, PartialEq, Eq)]

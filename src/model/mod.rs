@@ -9,8 +9,11 @@
 //! - [`profile`]: [`ProfileKind`] (with its permissions), [`Via`], and the one
 //!   (network, via) → kind mapping.
 //! - [`classify`]: the one classifier of Meta's error codes.
+//! - [`grant`]: how a login's (granular) grant covers a Page, read the same way by `diagnose`
+//!   and by the commands that save a login.
 
 pub mod classify;
+pub mod grant;
 pub mod network;
 pub mod profile;
 

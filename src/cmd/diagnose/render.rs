@@ -33,6 +33,7 @@ pub fn render_human_width(
         name_w = name_w.min(w.saturating_sub(fixed).max(12));
     }
 
+    let shared = SharedFixes::of(report);
     for p in &report.profiles {
         let style = match p.status {
             Status::Ok => Style::Ok,
@@ -50,13 +51,14 @@ pub fn render_human_width(
             token_words(p)
         );
         lines.push(line.trim_end().to_string());
-        render_findings(&p.findings, paint, width, &mut lines);
+        render_findings(&p.findings, Some(&shared), paint, width, &mut lines);
     }
 
     if !report.environment.findings.is_empty() {
         lines.push(paint(Style::Bold, "environment"));
-        render_findings(&report.environment.findings, paint, width, &mut lines);
+        render_findings(&report.environment.findings, None, paint, width, &mut lines);
     }
+    shared.render(paint, width, &mut lines);
 
     let s = &report.summary;
     let total = s.ok + s.warning + s.broken + s.unknown;
@@ -84,14 +86,125 @@ fn token_words(p: &ProfileReport) -> String {
     }
 }
 
+const INDENT: &str = "            ";
+
+/// Whether a word of a fix command is a profile reference (`facebook:777`).
+fn is_reference(word: &str) -> bool {
+    word.split_once(':').is_some_and(|(kind, id)| {
+        ["facebook", "instagram", "threads"].contains(&kind) && !id.is_empty() && !id.contains(':')
+    })
+}
+
+/// A fix with its profile references taken out: fixes equal under this key say the same thing
+/// for different profiles (`sq reauth facebook facebook:777` and `... facebook:888`).
+#[derive(Clone, PartialEq, Eq)]
+struct FixKey {
+    /// The command's words, a reference replaced by `None` (consecutive ones by one).
+    command: Option<Vec<Option<String>>>,
+    steps: Vec<String>,
+}
+
+impl FixKey {
+    fn of(f: &Finding) -> (FixKey, Vec<String>) {
+        let mut refs = Vec::new();
+        let command = f.fix.command.as_ref().map(|c| {
+            let mut words: Vec<Option<String>> = Vec::new();
+            for w in c.split_whitespace() {
+                if is_reference(w) {
+                    refs.push(w.to_string());
+                    if words.last() != Some(&None) {
+                        words.push(None);
+                    }
+                } else {
+                    words.push(Some(w.to_string()));
+                }
+            }
+            words
+        });
+        (FixKey { command, steps: f.fix.steps.clone() }, refs)
+    }
+}
+
+/// The fixes that several profiles share: shown once after the profiles, as one command
+/// naming every profile it is for, and pointed at from each finding (`--json` keeps the fix
+/// of every finding).
+struct SharedFixes {
+    /// (the fix, the references its command names, the profiles it is for)
+    groups: Vec<(FixKey, Vec<String>, Vec<String>)>,
+}
+
+impl SharedFixes {
+    fn of(report: &Report) -> SharedFixes {
+        let mut groups: Vec<(FixKey, Vec<String>, Vec<String>)> = Vec::new();
+        for p in &report.profiles {
+            for f in p.findings.iter().filter(|f| f.fix.command.is_some() || !f.fix.steps.is_empty()) {
+                let (key, refs) = FixKey::of(f);
+                let who = format!("{} ({})", p.name, p.profile);
+                match groups.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some((_, r, w)) => {
+                        for x in refs {
+                            if !r.contains(&x) {
+                                r.push(x);
+                            }
+                        }
+                        if !w.contains(&who) {
+                            w.push(who);
+                        }
+                    }
+                    None => groups.push((key, refs, vec![who])),
+                }
+            }
+        }
+        groups.retain(|(_, _, who)| who.len() > 1);
+        SharedFixes { groups }
+    }
+
+    /// The number (1-based) of the shared fix `f` belongs to.
+    fn index(&self, f: &Finding) -> Option<usize> {
+        let (key, _) = FixKey::of(f);
+        self.groups.iter().position(|(k, _, _)| *k == key).map(|i| i + 1)
+    }
+
+    fn command(key: &FixKey, refs: &[String]) -> Option<String> {
+        let words = key.command.as_ref()?;
+        let mut out: Vec<String> = Vec::new();
+        for w in words {
+            match w {
+                Some(w) => out.push(w.clone()),
+                None => out.extend(refs.iter().cloned()),
+            }
+        }
+        Some(out.join(" "))
+    }
+
+    fn render(&self, paint: &dyn Fn(Style, &str) -> String, width: Option<usize>, lines: &mut Vec<String>) {
+        use crate::output::wrap;
+        if self.groups.is_empty() {
+            return;
+        }
+        lines.push(paint(Style::Bold, "fixes shared by several profiles"));
+        for (i, (key, refs, who)) in self.groups.iter().enumerate() {
+            let label = format!("  [{}] ", i + 1);
+            lines.extend(wrap(&format!("for {}:", who.join(", ")), width, &label, INDENT));
+            if let Some(command) = Self::command(key, refs) {
+                lines.push(format!("{INDENT}run: {}", paint(Style::Bold, &command)));
+            }
+            for step in &key.steps {
+                lines.extend(wrap(step, width, &format!("{INDENT}- "), &format!("{INDENT}  ")));
+            }
+        }
+    }
+}
+
 fn render_findings(
     findings: &[Finding],
+    shared: Option<&SharedFixes>,
     paint: &dyn Fn(Style, &str) -> String,
     width: Option<usize>,
     lines: &mut Vec<String>,
 ) {
     use crate::output::wrap;
-    const INDENT: &str = "            ";
+    let mut shown: Vec<FixKey> = Vec::new();
     for f in findings {
         let style = match f.severity {
             Severity::Error => Style::Bad,
@@ -116,6 +229,17 @@ fn render_findings(
         if !f.detail.is_empty() {
             lines.extend(wrap(&f.detail, width, INDENT, INDENT));
         }
+        if let Some(n) = shared.and_then(|s| s.index(f)) {
+            lines.push(format!("{INDENT}fix: [{n}] below, shared with other profiles"));
+            continue;
+        }
+        // Two findings of one profile with the same fix: the fix once.
+        let (key, _) = FixKey::of(f);
+        if (f.fix.command.is_some() || !f.fix.steps.is_empty()) && shown.contains(&key) {
+            lines.push(format!("{INDENT}fix: as above"));
+            continue;
+        }
+        shown.push(key);
         if let Some(command) = &f.fix.command {
             // A command is never broken across lines: it is meant to be copied.
             lines.push(format!("{INDENT}run: {}", paint(Style::Bold, command)));
