@@ -668,6 +668,9 @@ pub async fn save(
     keep: &[NewProfile],
 ) -> Result<Saved, Error> {
     let store_kind = ctx.store()?.kind();
+    // 0. A database that can't take the switch must stop the save before any secret is
+    // replaced: new tokens under old, unreadable rows would be neither login.
+    ctx.db()?.quick_check()?;
     // 1. Secrets.
     let mut secrets: Vec<(Account, Secret)> = vec![(login.token_account(), login.token.clone())];
     for p in profiles.iter().filter(|p| p.via == Via::Page) {

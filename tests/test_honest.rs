@@ -247,3 +247,215 @@ fn a_native_app_is_inspected_the_other_way_and_says_so_once() {
     }
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+/// Dana's Pages imported, one post failed for an auth reason (requeue has work) and one
+/// queued (publish has work): what the store and database tests start from.
+fn world_with_a_queue(sb: &SandboxThread) -> TestEnv {
+    let env = env_for(sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert_eq!(env.run(&["queue", "add", "facebook:777", "--text", "Will fail"]).code, 0);
+    fault(
+        sb,
+        json!({"kind": "error", "code": 190, "subcode": 460, "message": "Session invalidated", "match": {"path": "/feed"}}),
+    );
+    let published = env.run(&["publish"]);
+    assert_eq!(published.code, 4, "{published:?}");
+    clear_faults(sb);
+    assert_eq!(env.run(&["queue", "add", "facebook:888", "--text", "Still queued"]).code, 0);
+    let list = env.run(&["--json", "queue", "list"]).json();
+    let states: Vec<&str> =
+        list["posts"].as_array().unwrap().iter().map(|p| p["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["failed", "queued"], "{list}");
+    env
+}
+
+const REFS: [&str; 3] = ["facebook:777", "facebook:888", "facebook:999"];
+
+#[test]
+fn a_wrong_passphrase_says_the_store_cant_be_read_in_every_command() {
+    let sb = sandbox("default");
+    let mut env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    http("DELETE", &format!("{}/_sandbox/requests", sb.base_url()), None);
+
+    env.set("SQ_STORE_PASSPHRASE", "not the passphrase");
+    let says_store = |what: &str, run: &Run| {
+        assert!(run.stderr.contains("can't read the credential store"), "{what}: {run:?}");
+        assert!(
+            !run.stderr.contains("not connected") && !run.stderr.contains("no token is stored"),
+            "{what}: {run:?}"
+        );
+    };
+
+    // diagnose: the store is the finding; no profile is called missing or ok.
+    let run = env.run(&["--json", "diagnose"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    assert!(codes(&v["environment"]["findings"]).contains(&"store_unavailable".to_string()), "{v}");
+    assert!(
+        v["environment"]["findings"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("can't read the credential store"),
+        "{v}"
+    );
+    for p in v["profiles"].as_array().unwrap() {
+        assert_eq!(p["status"], "unknown", "{p}");
+        assert!(!codes(&p["findings"]).contains(&"token_missing".to_string()), "{p}");
+    }
+    assert!(!fix_commands(&v).iter().any(|c| c.starts_with("sq reauth")), "{v}");
+    let human = env.run(&["diagnose"]);
+    assert_eq!(human.code, 4, "{human:?}");
+    let rows: Vec<&str> = human.stdout.lines().filter(|l| l.starts_with("unknown ")).collect();
+    assert_eq!(rows.len(), 4, "{human:?}");
+    assert!(rows.iter().all(|l| l.ends_with("token not read (store)")), "{human:?}");
+
+    // Every command that reads secrets stops with the store's error (exit 1).
+    for args in [
+        &["publish"][..],
+        &["requeue", "--failed"],
+        &["token", "print", "facebook:777"],
+        &["profiles", "remove", "facebook:999"],
+        &["reauth", "facebook", "--all", "--no-browser", "--timeout", "1"],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        says_store(&format!("{args:?}"), &run);
+        assert!(!run.stderr.contains("Waiting for the browser"), "{args:?}: {run:?}");
+    }
+    let again = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(again.code, 1, "{again:?}");
+    says_store("import", &again);
+    // With --json the error is the document.
+    let j = env.run(&["--json", "requeue", "--failed"]);
+    assert_eq!(j.code, 1, "{j:?}");
+    assert_eq!(j.json()["error"]["code"], "store_passphrase", "{j:?}");
+
+    // Nothing was sent to Meta on the way, and nothing sq holds changed.
+    let requests: Value =
+        serde_json::from_str(&http("GET", &format!("{}/_sandbox/requests", sb.base_url()), None).body)
+            .unwrap();
+    assert!(
+        !requests["requests"].as_array().unwrap().iter().any(|r| r["method"] == "POST"),
+        "something was sent to Meta: {requests}"
+    );
+    env.set("SQ_STORE_PASSPHRASE", "correct horse battery staple");
+    assert_eq!(state(&env, &REFS), before, "a wrong passphrase changed what sq holds");
+}
+
+/// The database file with its WAL folded in, so its bytes are the whole database.
+fn checkpoint(env: &TestEnv) -> std::path::PathBuf {
+    let path = env.data_dir().join("sq.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    drop(conn);
+    for s in ["sq.db-wal", "sq.db-shm"] {
+        let _ = std::fs::remove_file(env.data_dir().join(s));
+    }
+    path
+}
+
+/// Runs every command on a database sq can't use and checks each says so (exit 1, the path,
+/// what to do), never "not connected" or a token problem, and leaves the files as they were.
+fn every_command_says_the_database_is_damaged(sb: &SandboxThread, env: &TestEnv, db: &std::path::Path) {
+    let bytes = std::fs::read(db).unwrap();
+    let creds = std::fs::read(env.data_dir().join("credentials.enc")).unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["publish"],
+        vec!["publish", "--dry-run"],
+        vec!["requeue", "--failed"],
+        vec!["requeue", "--failed", "--dry-run"],
+        vec!["requeue", "1"],
+        vec!["diagnose"],
+        vec!["profiles"],
+        vec!["token", "print", "facebook:777"],
+        vec!["queue", "add", "facebook:777", "--text", "More bread"],
+        vec!["refresh"],
+        vec!["reauth", "facebook", "--all", "--no-browser", "--timeout", "1"],
+    ];
+    for args in &commands {
+        let run = env.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("the database {} is damaged", db.display())),
+            "{args:?}: {run:?}"
+        );
+        assert!(run.stderr.contains("from a backup"), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains("not connected"), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains("Waiting for the browser"), "{args:?}: {run:?}");
+        let j = env.run(&[&["--json"][..], args].concat());
+        assert_eq!(j.json()["error"]["code"], "db_corrupt", "{args:?}: {j:?}");
+    }
+    let import = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(import.code, 1, "{import:?}");
+    assert!(import.stderr.contains("is damaged"), "{import:?}");
+    assert_eq!(std::fs::read(db).unwrap(), bytes, "sq wrote to a damaged database");
+    assert_eq!(std::fs::read(env.data_dir().join("credentials.enc")).unwrap(), creds, "the store changed");
+    let on_meta =
+        http("GET", &format!("{}/_sandbox/published?profile=888&network=facebook", sb.base_url()), None);
+    assert!(!on_meta.body.contains("Still queued"), "{}", on_meta.body);
+}
+
+#[test]
+fn a_damaged_database_page_is_reported_as_damage_by_every_command() {
+    let sb = sandbox("default");
+    let env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    let path = checkpoint(&env);
+    let good = std::fs::read(&path).unwrap();
+    // The root page of the profiles table, overwritten as a failing disk or a bad copy would.
+    let (root, page_size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let root = conn
+            .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'profiles'", [], |r| r.get(0))
+            .unwrap();
+        let size = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        (root, size)
+    };
+    drop(checkpoint(&env));
+    let mut bad = std::fs::read(&path).unwrap();
+    assert_eq!(bad, good);
+    let at = ((root - 1) * page_size) as usize;
+    bad[at..at + page_size as usize].fill(0xA5);
+    std::fs::write(&path, &bad).unwrap();
+
+    every_command_says_the_database_is_damaged(&sb, &env, &path);
+
+    // The good copy back: every token and post as before.
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(state(&env, &REFS), before, "a damaged database changed what sq holds");
+}
+
+#[test]
+fn a_zero_byte_database_is_damaged_not_new() {
+    let sb = sandbox("default");
+    let env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    let path = checkpoint(&env);
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, b"").unwrap();
+
+    every_command_says_the_database_is_damaged(&sb, &env, &path);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "the empty file was made into a new database");
+    let run = env.run(&["profiles"]);
+    assert!(run.stderr.contains("empty (0 bytes)"), "{run:?}");
+
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(state(&env, &REFS), before, "a zero-byte database changed what sq holds");
+}
+
+#[test]
+fn a_new_data_directory_still_gets_a_new_database() {
+    let env = TestEnv::new();
+    let run = env.run(&["--json", "profiles"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(std::fs::metadata(env.data_dir().join("sq.db")).unwrap().len() > 0);
+    let leftovers: Vec<_> = std::fs::read_dir(env.data_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".new-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
