@@ -459,3 +459,113 @@ fn a_new_data_directory_still_gets_a_new_database() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `sq reauth` with the browser played by the test: read the authorization URL from sq's
+/// stderr, let the sandbox consent (a redirect), follow it to sq's loopback listener and
+/// return what the browser page said, then sq's run.
+fn reauth_through_the_browser(env: &TestEnv, args: &[&str]) -> (Resp, Run) {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let mut child = env
+        .command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut err = child.stderr.take().unwrap();
+    let e = stderr.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            e.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let url = loop {
+        let text = stderr.lock().unwrap().clone();
+        if let Some(u) =
+            text.split_whitespace().find(|w| w.contains("/dialog/oauth") || w.contains("/oauth/authorize"))
+        {
+            break u.to_string();
+        }
+        assert!(Instant::now() < deadline, "no URL on stderr:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let consent = http("GET", &url, None);
+    assert_eq!(consent.status, 302, "consent did not redirect: {}", consent.body);
+    let location = consent.header("location").unwrap().split('#').next().unwrap().to_string();
+    let page = http("GET", &location, None);
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
+    (page, Run { code: status.code().unwrap_or(-1), stdout, stderr })
+}
+
+/// A sandbox whose three apps register `http://127.0.0.1:{port}/callback` exactly.
+fn sandbox_with_redirect(port: u16) -> SandboxThread {
+    let sb = sandbox("default");
+    let mut world = control(&sb, "GET", "scenario", None);
+    for app in ["facebook_app", "instagram_app", "threads_app"] {
+        world[app]["redirect_uris"] = json!([format!("http://127.0.0.1:{port}/callback")]);
+    }
+    drop(sb);
+    sandbox_from(&world)
+}
+
+#[test]
+fn a_wrong_app_secret_is_named_by_reauth_in_the_terminal_and_the_browser() {
+    let port = free_port();
+    let sb = sandbox_with_redirect(port);
+    let mut env = env_for(&sb);
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    for (network, token) in [("facebook", DANA), ("instagram", IG_LOGIN), ("threads", THREADS)] {
+        let r = env.run_stdin(&["token", "import", network], &format!("{token}\n"));
+        assert_eq!(r.code, 0, "{network}: {r:?}");
+    }
+    let refs = ["facebook:777", "facebook:888", "instagram:17841400000000002", "threads:7000000000000001"];
+    let before = state(&env, &refs);
+
+    for (network, var, extra) in [
+        ("facebook", "SQ_FACEBOOK_APP_SECRET", &["--all"][..]),
+        ("instagram", "SQ_INSTAGRAM_APP_SECRET", &["--instagram-login"][..]),
+        ("threads", "SQ_THREADS_APP_SECRET", &[][..]),
+    ] {
+        env.set(var, "not-the-secret");
+        let mut args =
+            vec!["reauth", network, "--no-browser", "--timeout", "30", "--redirect-uri", &redirect];
+        args.extend_from_slice(extra);
+        let (page, run) = reauth_through_the_browser(&env, &args);
+        // The terminal: the app secret, with the command that fixes it; exit 4, not 3.
+        assert_eq!(run.code, 4, "{network}: {run:?}");
+        assert!(run.stderr.contains("app secret"), "{network}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("sq config set {network}.app_secret --stdin")),
+            "{network}: {run:?}"
+        );
+        assert!(!run.stderr.contains("could not be reached"), "{network}: {run:?}");
+        assert!(!run.stderr.to_lowercase().contains("token is invalid"), "{network}: {run:?}");
+        // The browser: the real outcome, never "connected".
+        assert!(
+            page.body.contains("could not connect") && page.body.contains("app secret"),
+            "{network}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("sq is connected"), "{network}: {}", page.body);
+        env.set(
+            var,
+            match network {
+                "facebook" => FB_APP.1,
+                "instagram" => IG_APP.1,
+                _ => TH_APP.1,
+            },
+        );
+    }
+    assert_eq!(state(&env, &refs), before, "a refused secret changed what sq holds");
+}
