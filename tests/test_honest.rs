@@ -244,8 +244,84 @@ fn a_native_app_is_inspected_the_other_way_and_says_so_once() {
     for p in v["profiles"].as_array().unwrap() {
         let c = codes(&p["findings"]);
         assert!(!c.iter().any(|c| c.starts_with("token_")), "{p}");
+        // Dana is a developer of the app: her token inspected her Page tokens, so their
+        // scopes are known (the documented other way, not only `/me`).
+        assert_eq!(p["status"], "ok", "{p}");
+        assert!(!p["token"]["scopes"].as_array().unwrap().is_empty(), "{p}");
+        // Only debug_token tells the data-access window; `/me` doesn't.
+        assert!(!p["token"]["data_access_expires_at"].is_null(), "{p}");
     }
     assert_eq!(run.code, 0, "{run:?}");
+    let requests: Value =
+        serde_json::from_str(&http("GET", &format!("{}/_sandbox/requests", sb.base_url()), None).body)
+            .unwrap();
+    assert!(requests.to_string().contains("debug_token"), "{requests}");
+}
+
+#[test]
+fn a_native_app_with_a_user_without_a_role_falls_back_to_me_and_says_so_once() {
+    let mut scenario = Scenario::builtin("default").unwrap();
+    scenario.facebook_app.native = true;
+    scenario.facebook_app.developers.clear();
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert!(
+        imported.stderr.contains("Native/Desktop") && imported.stderr.contains("GET /me"),
+        "{imported:?}"
+    );
+    let run = env.run(&["--json", "diagnose"]);
+    let v = run.json();
+    let env_codes = codes(&v["environment"]["findings"]);
+    assert_eq!(env_codes.iter().filter(|c| *c == "app_token_ignored").count(), 1, "{v}");
+    for p in v["profiles"].as_array().unwrap() {
+        assert!(!codes(&p["findings"]).iter().any(|c| c.starts_with("token_")), "{p}");
+        assert_eq!(p["status"], "ok", "{p}");
+        assert!(p["token"]["data_access_expires_at"].is_null(), "asked with /me only: {p}");
+    }
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn a_native_app_is_reauthorized() {
+    let port = free_port();
+    let sb0 = sandbox("default");
+    let mut world = control(&sb0, "GET", "scenario", None);
+    drop(sb0);
+    world["facebook_app"]["native"] = json!(true);
+    world["facebook_app"]["redirect_uris"] = json!([format!("http://127.0.0.1:{port}/callback")]);
+    let sb = sandbox_from(&world);
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let (page, run) = reauth_through_the_browser(
+        &env,
+        &[
+            "--json",
+            "reauth",
+            "facebook",
+            "--all",
+            "--no-browser",
+            "--timeout",
+            "30",
+            "--redirect-uri",
+            &redirect,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(page.body.contains("sq is connected"), "{}", page.body);
+    assert_eq!(run.stderr.matches("Native/Desktop").count(), 1, "said once: {run:?}");
+    let v = run.json();
+    let reconnected = v.to_string();
+    for r in ["facebook:777", "facebook:888", "facebook:999"] {
+        assert!(reconnected.contains(r), "{r}: {v}");
+    }
+    // The new tokens are stored and work.
+    let d = env.run(&["--json", "diagnose"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    assert_ne!(env.run(&["token", "print", "facebook:777"]).stdout.trim(), PAGE_777);
 }
 
 /// Dana's Pages imported, one post failed for an auth reason (requeue has work) and one

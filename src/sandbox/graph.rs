@@ -176,6 +176,9 @@ pub fn authenticate(w: &World, req: &Req) -> Result<Caller, ApiError> {
         if f != family {
             return Err(ApiError::token(None, CANNOT_PARSE));
         }
+        // A Native/Desktop app's app token: "calls made with the app token are treated as if no
+        // token were sent" (https://developers.facebook.com/docs/facebook-login/security/,
+        // docs/reference/meta-platform.md §14), so every call answers as a tokenless one.
         if f == Family::Facebook && w.scenario.facebook_app.native {
             return Err(ApiError::missing_token(req.seg(0) == Some("me")));
         }
@@ -747,7 +750,9 @@ fn debug_token(w: &mut World, req: &Req) -> ApiResult {
     };
     let fb_app = w.scenario.facebook_app.id.clone();
     let caller_ok = match app_token_family(w, caller) {
-        // A Native/Desktop app's app token counts as no token at all.
+        // A Native/Desktop app's app token counts as no token at all (§14; Facebook Login
+        // security doc, https://developers.facebook.com/docs/facebook-login/security/). A user
+        // token of the app's developers may still inspect (below), as §2.1 documents.
         Some(Family::Facebook) if w.scenario.facebook_app.native => {
             return Err(ApiError::missing_token(false));
         }
