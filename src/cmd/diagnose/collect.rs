@@ -560,6 +560,8 @@ impl Reach {
 
 /// One distinct token and the profiles that publish with it.
 type TokenGroup = (Secret, Vec<usize>);
+/// A [`TokenGroup`] with the user token of the login it belongs to (a Native app's inspector).
+type OwnedGroup = (Secret, Vec<usize>, Option<Secret>);
 
 struct ConnState {
     token: Option<Secret>,
@@ -756,7 +758,7 @@ impl<'a> Run<'a> {
         }
         // One job per inspector: the app token for everything, or without the app secret
         // each login's own user token for its Pages.
-        let mut by_inspector: Vec<(Option<Secret>, Vec<(Secret, Vec<usize>, Option<Secret>)>)> = Vec::new();
+        let mut by_inspector: Vec<(Option<Secret>, Vec<OwnedGroup>)> = Vec::new();
         for group in groups {
             let own =
                 group.1.first().and_then(|&i| self.conn_index(i)).and_then(|c| self.conns[c].token.clone());
