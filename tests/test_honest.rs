@@ -645,3 +645,90 @@ fn a_wrong_app_secret_is_named_by_reauth_in_the_terminal_and_the_browser() {
     }
     assert_eq!(state(&env, &refs), before, "a refused secret changed what sq holds");
 }
+
+#[test]
+fn standard_access_without_a_role_on_the_app_is_named_natively() {
+    let mut scenario = Scenario::builtin("default").unwrap();
+    for app in [scenario.instagram_app.as_mut().unwrap(), scenario.threads_app.as_mut().unwrap()] {
+        app.access_level = sq::sandbox::AccessLevel::Standard;
+        app.roles.clear();
+        app.testers.clear();
+    }
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    for (token, reference) in [(IG_LOGIN, "instagram:me"), (THREADS, "threads:me")] {
+        let (run, v) = diagnose_pasted(&env, token);
+        assert_eq!(run.code, 4, "{reference}: {run:?}");
+        let p = profile(&v, reference);
+        let c = codes(&p["findings"]);
+        assert!(c.contains(&"app_access_level".to_string()), "{reference}: {p}");
+        assert!(!c.iter().any(|c| c.starts_with("token_")), "{reference}: {p}");
+        assert!(!fix_commands(&v).iter().any(|c| c.starts_with("sq reauth")), "{reference}: {v}");
+    }
+    // With a role on the app the same tokens are fine: the refusal is the access level's.
+    let mut scenario = Scenario::builtin("default").unwrap();
+    for app in [scenario.instagram_app.as_mut().unwrap(), scenario.threads_app.as_mut().unwrap()] {
+        app.access_level = sq::sandbox::AccessLevel::Standard;
+    }
+    scenario.instagram_app.as_mut().unwrap().roles.push("17841400000000002".into());
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    for token in [IG_LOGIN, THREADS] {
+        let (run, v) = diagnose_pasted(&env, token);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(!v.to_string().contains("app_access_level"), "{v}");
+    }
+}
+
+#[test]
+fn a_business_manager_page_without_ads_permission_is_named_natively() {
+    let sb0 = sandbox("default");
+    let mut world = control(&sb0, "GET", "scenario", None);
+    drop(sb0);
+    // Dana reaches Acme Bakery (and its Instagram account) only through the business.
+    for p in world["pages"].as_array_mut().unwrap() {
+        if p["id"] == "777" {
+            p["portfolio_roles"] = p["roles"].clone();
+            p["roles"] = json!({});
+        }
+    }
+    let sb = sandbox_from(&world);
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let ig = "instagram:17841400000000001";
+    assert_eq!(
+        env.run(&["queue", "add", ig, "--text", "Croissants", "--image-url", "https://example.com/c.jpg"])
+            .code,
+        0
+    );
+
+    let run = env.run(&["--json", "diagnose"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    let p = profile(&v, ig);
+    assert_eq!(p["status"], "broken", "{p}");
+    let c = codes(&p["findings"]);
+    assert!(c.contains(&"ads_permission_missing".to_string()), "{p}");
+    assert!(!c.iter().any(|c| c.starts_with("token_")), "{p}");
+    // The Pages themselves are fine.
+    assert_eq!(profile(&v, "facebook:888")["status"], "ok", "{v}");
+
+    // publish: the post fails as an auth (configuration) failure naming the permission, not
+    // content, and nothing reaches Meta.
+    let before_publish = state(&env, &REFS);
+    let published = env.run(&["publish"]);
+    assert_eq!(published.code, 4, "{published:?}");
+    let list = env.run(&["--json", "queue", "list"]).json();
+    assert_eq!(list["posts"][0]["state"], "failed", "{list}");
+    assert_eq!(list["posts"][0]["last_error"]["class"], "auth", "{list}");
+    assert!(list["posts"][0]["last_error"]["message"].as_str().unwrap().contains("ads_read"), "{list}");
+    let on_meta = http(
+        "GET",
+        &format!("{}/_sandbox/published?profile=17841400000000001&network=instagram", sb.base_url()),
+        None,
+    );
+    assert!(!on_meta.body.contains("Croissants"), "{}", on_meta.body);
+    // Tokens unchanged (only the post's state moved).
+    assert_eq!(state(&env, &REFS)[2..], before_publish[2..], "publish changed the stored tokens");
+}

@@ -587,6 +587,10 @@ struct Run<'a> {
     stored: Vec<Option<StoredToken>>,
     health: Vec<Option<TokenHealth>>,
     throttled: Vec<bool>,
+    /// A refusal of a profile's other calls (the publishing limit) that names what publishing
+    /// lacks — a Business Manager Page's ads permission, the app's access level — though the
+    /// token itself inspected fine: it decides the profile's health (spec §4, issue of §14).
+    refused: Vec<Option<TokenHealth>>,
     /// Profiles whose token checks were started (so discovery doesn't start them twice).
     started: usize,
     settled: usize,
@@ -613,6 +617,7 @@ impl<'a> Run<'a> {
             stored: Vec::new(),
             health: Vec::new(),
             throttled: Vec::new(),
+            refused: Vec::new(),
             started: 0,
             settled: 0,
         }
@@ -673,6 +678,7 @@ impl<'a> Run<'a> {
         self.stored.push(stored);
         self.health.push(None);
         self.throttled.push(false);
+        self.refused.push(None);
         self.facts.profiles.len() - 1
     }
 
@@ -1132,7 +1138,14 @@ impl<'a> Run<'a> {
         match e.class() {
             FailureClass::RateLimit => self.throttled[i] = true,
             FailureClass::Transient => self.facts.profiles[i].unreachable.push(format!("{what}: {e}")),
-            _ => {}
+            _ => {
+                if let Some(api) = e.api() {
+                    let c = api.classification_with(false);
+                    if matches!(c.refusal, Some(Refusal::AdsPermission | Refusal::AccessLevel)) {
+                        self.refused[i] = Some(TokenHealth::Identity(Err(graph_error(api, c))));
+                    }
+                }
+            }
         }
     }
 
@@ -1165,6 +1178,17 @@ impl<'a> Run<'a> {
                 let health = self.health[i].take().unwrap_or_else(|| TokenHealth::Unreachable {
                     reason: String::from("the check did not finish"),
                 });
+                // A token that inspected fine, on a profile Meta refuses to publish for: the
+                // refusal is the profile's state (a dead token stays the first cause).
+                let healthy = match &health {
+                    TokenHealth::Inspected(ins) => ins.valid,
+                    TokenHealth::Identity(r) => r.is_ok(),
+                    _ => false,
+                };
+                let health = match self.refused[i].take() {
+                    Some(r) if healthy => r,
+                    _ => health,
+                };
                 p.token = TokenFacts::Present { stored, health };
             }
         }
