@@ -377,11 +377,27 @@ pub async fn inspect_facebook(
     match app {
         Some(app) => match graph.debug_token(&token, &app.app_token()).await {
             Ok(d) => dbg = Some(d),
-            // A Native/Desktop app: `/me` below is the validity check, the documented other way.
-            Err(e) if e.app_token_ignored() => warnings.push(String::from(
-                "the Facebook app is a Native/Desktop app, whose app token Meta ignores, so the token was \
-                 checked with itself (GET /me)",
-            )),
+            // A Native/Desktop app (§14): the token inspects itself, which Meta allows for the
+            // app's admins, developers and testers (§2.1); for anyone else `/me` below is the
+            // validity check, the documented other way.
+            Err(e) if e.app_token_ignored() => match graph.debug_token(&token, &token).await {
+                Ok(d) => {
+                    warnings.push(String::from(
+                        "the Facebook app is a Native/Desktop app, whose app token Meta ignores, so the token \
+                         inspected itself (debug_token with the login's own token)",
+                    ));
+                    dbg = Some(d);
+                }
+                Err(e) if e.class() == crate::model::classify::FailureClass::Transient => {
+                    return Err(Error::from(e));
+                }
+                Err(e) if e.token_death().is_some() => return Err(meta_to_error(Network::Facebook, e)),
+                Err(_) => warnings.push(String::from(
+                    "the Facebook app is a Native/Desktop app, whose app token Meta ignores, and Meta lets only \
+                     the app's admins, developers and testers inspect their own token, so the token was checked \
+                     with GET /me (its scopes and expiry are not known)",
+                )),
+            },
             Err(e) => return Err(e.app_token_error()),
         },
         None => {
@@ -752,6 +768,9 @@ pub async fn save(
     keep: &[NewProfile],
 ) -> Result<Saved, Error> {
     let store_kind = ctx.store()?.kind();
+    // 0. A database that can't take the switch must stop the save before any secret is
+    // replaced: new tokens under old, unreadable rows would be neither login.
+    ctx.db()?.quick_check()?;
     // 1. Secrets.
     let mut secrets: Vec<(Account, Secret)> = vec![(login.token_account(), login.token.clone())];
     for p in profiles.iter().filter(|p| p.via == Via::Page) {

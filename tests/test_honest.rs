@@ -244,6 +244,491 @@ fn a_native_app_is_inspected_the_other_way_and_says_so_once() {
     for p in v["profiles"].as_array().unwrap() {
         let c = codes(&p["findings"]);
         assert!(!c.iter().any(|c| c.starts_with("token_")), "{p}");
+        // Dana is a developer of the app: her token inspected her Page tokens, so their
+        // scopes are known (the documented other way, not only `/me`).
+        assert_eq!(p["status"], "ok", "{p}");
+        assert!(!p["token"]["scopes"].as_array().unwrap().is_empty(), "{p}");
+        // Only debug_token tells the data-access window; `/me` doesn't.
+        assert!(!p["token"]["data_access_expires_at"].is_null(), "{p}");
     }
     assert_eq!(run.code, 0, "{run:?}");
+    let requests: Value =
+        serde_json::from_str(&http("GET", &format!("{}/_sandbox/requests", sb.base_url()), None).body)
+            .unwrap();
+    assert!(requests.to_string().contains("debug_token"), "{requests}");
+}
+
+#[test]
+fn a_native_app_with_a_user_without_a_role_falls_back_to_me_and_says_so_once() {
+    let mut scenario = Scenario::builtin("default").unwrap();
+    scenario.facebook_app.native = true;
+    scenario.facebook_app.developers.clear();
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert!(
+        imported.stderr.contains("Native/Desktop") && imported.stderr.contains("GET /me"),
+        "{imported:?}"
+    );
+    let run = env.run(&["--json", "diagnose"]);
+    let v = run.json();
+    let env_codes = codes(&v["environment"]["findings"]);
+    assert_eq!(env_codes.iter().filter(|c| *c == "app_token_ignored").count(), 1, "{v}");
+    for p in v["profiles"].as_array().unwrap() {
+        assert!(!codes(&p["findings"]).iter().any(|c| c.starts_with("token_")), "{p}");
+        assert_eq!(p["status"], "ok", "{p}");
+        assert!(p["token"]["data_access_expires_at"].is_null(), "asked with /me only: {p}");
+    }
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn a_native_app_is_reauthorized() {
+    let port = free_port();
+    let sb0 = sandbox("default");
+    let mut world = control(&sb0, "GET", "scenario", None);
+    drop(sb0);
+    world["facebook_app"]["native"] = json!(true);
+    world["facebook_app"]["redirect_uris"] = json!([format!("http://127.0.0.1:{port}/callback")]);
+    let sb = sandbox_from(&world);
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let (page, run) = reauth_through_the_browser(
+        &env,
+        &[
+            "--json",
+            "reauth",
+            "facebook",
+            "--all",
+            "--no-browser",
+            "--timeout",
+            "30",
+            "--redirect-uri",
+            &redirect,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(page.body.contains("sq is connected"), "{}", page.body);
+    assert_eq!(run.stderr.matches("Native/Desktop").count(), 1, "said once: {run:?}");
+    let v = run.json();
+    let reconnected = v.to_string();
+    for r in ["facebook:777", "facebook:888", "facebook:999"] {
+        assert!(reconnected.contains(r), "{r}: {v}");
+    }
+    // The new tokens are stored and work.
+    let d = env.run(&["--json", "diagnose"]);
+    assert_eq!(d.code, 0, "{d:?}");
+    assert_ne!(env.run(&["token", "print", "facebook:777"]).stdout.trim(), PAGE_777);
+}
+
+/// Dana's Pages imported, one post failed for an auth reason (requeue has work) and one
+/// queued (publish has work): what the store and database tests start from.
+fn world_with_a_queue(sb: &SandboxThread) -> TestEnv {
+    let env = env_for(sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    assert_eq!(env.run(&["queue", "add", "facebook:777", "--text", "Will fail"]).code, 0);
+    fault(
+        sb,
+        json!({"kind": "error", "code": 190, "subcode": 460, "message": "Session invalidated", "match": {"path": "/feed"}}),
+    );
+    let published = env.run(&["publish"]);
+    assert_eq!(published.code, 4, "{published:?}");
+    clear_faults(sb);
+    assert_eq!(env.run(&["queue", "add", "facebook:888", "--text", "Still queued"]).code, 0);
+    let list = env.run(&["--json", "queue", "list"]).json();
+    let states: Vec<&str> =
+        list["posts"].as_array().unwrap().iter().map(|p| p["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["failed", "queued"], "{list}");
+    env
+}
+
+const REFS: [&str; 3] = ["facebook:777", "facebook:888", "facebook:999"];
+
+#[test]
+fn a_wrong_passphrase_says_the_store_cant_be_read_in_every_command() {
+    let sb = sandbox("default");
+    let mut env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    http("DELETE", &format!("{}/_sandbox/requests", sb.base_url()), None);
+
+    env.set("SQ_STORE_PASSPHRASE", "not the passphrase");
+    let says_store = |what: &str, run: &Run| {
+        assert!(run.stderr.contains("can't read the credential store"), "{what}: {run:?}");
+        assert!(
+            !run.stderr.contains("not connected") && !run.stderr.contains("no token is stored"),
+            "{what}: {run:?}"
+        );
+    };
+
+    // diagnose: the store is the finding; no profile is called missing or ok.
+    let run = env.run(&["--json", "diagnose"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    assert!(codes(&v["environment"]["findings"]).contains(&"store_unavailable".to_string()), "{v}");
+    assert!(
+        v["environment"]["findings"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("can't read the credential store"),
+        "{v}"
+    );
+    for p in v["profiles"].as_array().unwrap() {
+        assert_eq!(p["status"], "unknown", "{p}");
+        assert!(!codes(&p["findings"]).contains(&"token_missing".to_string()), "{p}");
+    }
+    assert!(!fix_commands(&v).iter().any(|c| c.starts_with("sq reauth")), "{v}");
+    let human = env.run(&["diagnose"]);
+    assert_eq!(human.code, 4, "{human:?}");
+    let rows: Vec<&str> = human.stdout.lines().filter(|l| l.starts_with("unknown ")).collect();
+    assert_eq!(rows.len(), 4, "{human:?}");
+    assert!(rows.iter().all(|l| l.ends_with("token not read (store)")), "{human:?}");
+
+    // Every command that reads secrets stops with the store's error (exit 1).
+    for args in [
+        &["publish"][..],
+        &["requeue", "--failed"],
+        &["token", "print", "facebook:777"],
+        &["profiles", "remove", "facebook:999"],
+        &["reauth", "facebook", "--all", "--no-browser", "--timeout", "1"],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        says_store(&format!("{args:?}"), &run);
+        assert!(!run.stderr.contains("Waiting for the browser"), "{args:?}: {run:?}");
+    }
+    let again = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(again.code, 1, "{again:?}");
+    says_store("import", &again);
+    // With --json the error is the document.
+    let j = env.run(&["--json", "requeue", "--failed"]);
+    assert_eq!(j.code, 1, "{j:?}");
+    assert_eq!(j.json()["error"]["code"], "store_passphrase", "{j:?}");
+
+    // Nothing was sent to Meta on the way, and nothing sq holds changed.
+    let requests: Value =
+        serde_json::from_str(&http("GET", &format!("{}/_sandbox/requests", sb.base_url()), None).body)
+            .unwrap();
+    assert!(
+        !requests["requests"].as_array().unwrap().iter().any(|r| r["method"] == "POST"),
+        "something was sent to Meta: {requests}"
+    );
+    env.set("SQ_STORE_PASSPHRASE", "correct horse battery staple");
+    assert_eq!(state(&env, &REFS), before, "a wrong passphrase changed what sq holds");
+}
+
+/// The database file with its WAL folded in, so its bytes are the whole database.
+fn checkpoint(env: &TestEnv) -> std::path::PathBuf {
+    let path = env.data_dir().join("sq.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    drop(conn);
+    for s in ["sq.db-wal", "sq.db-shm"] {
+        let _ = std::fs::remove_file(env.data_dir().join(s));
+    }
+    path
+}
+
+/// Runs every command on a database sq can't use and checks each says so (exit 1, the path,
+/// what to do), never "not connected" or a token problem, and leaves the files as they were.
+fn every_command_says_the_database_is_damaged(sb: &SandboxThread, env: &TestEnv, db: &std::path::Path) {
+    let bytes = std::fs::read(db).unwrap();
+    let creds = std::fs::read(env.data_dir().join("credentials.enc")).unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["publish"],
+        vec!["publish", "--dry-run"],
+        vec!["requeue", "--failed"],
+        vec!["requeue", "--failed", "--dry-run"],
+        vec!["requeue", "1"],
+        vec!["diagnose"],
+        vec!["profiles"],
+        vec!["token", "print", "facebook:777"],
+        vec!["queue", "add", "facebook:777", "--text", "More bread"],
+        vec!["refresh"],
+        vec!["reauth", "facebook", "--all", "--no-browser", "--timeout", "1"],
+    ];
+    for args in &commands {
+        let run = env.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("the database {} is damaged", db.display())),
+            "{args:?}: {run:?}"
+        );
+        assert!(run.stderr.contains("from a backup"), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains("not connected"), "{args:?}: {run:?}");
+        assert!(!run.stderr.contains("Waiting for the browser"), "{args:?}: {run:?}");
+        let j = env.run(&[&["--json"][..], args].concat());
+        assert_eq!(j.json()["error"]["code"], "db_corrupt", "{args:?}: {j:?}");
+    }
+    let import = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(import.code, 1, "{import:?}");
+    assert!(import.stderr.contains("is damaged"), "{import:?}");
+    assert_eq!(std::fs::read(db).unwrap(), bytes, "sq wrote to a damaged database");
+    assert_eq!(std::fs::read(env.data_dir().join("credentials.enc")).unwrap(), creds, "the store changed");
+    let on_meta =
+        http("GET", &format!("{}/_sandbox/published?profile=888&network=facebook", sb.base_url()), None);
+    assert!(!on_meta.body.contains("Still queued"), "{}", on_meta.body);
+}
+
+#[test]
+fn a_damaged_database_page_is_reported_as_damage_by_every_command() {
+    let sb = sandbox("default");
+    let env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    let path = checkpoint(&env);
+    let good = std::fs::read(&path).unwrap();
+    // The root page of the profiles table, overwritten as a failing disk or a bad copy would.
+    let (root, page_size): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let root = conn
+            .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'profiles'", [], |r| r.get(0))
+            .unwrap();
+        let size = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        (root, size)
+    };
+    drop(checkpoint(&env));
+    let mut bad = std::fs::read(&path).unwrap();
+    assert_eq!(bad, good);
+    let at = ((root - 1) * page_size) as usize;
+    bad[at..at + page_size as usize].fill(0xA5);
+    std::fs::write(&path, &bad).unwrap();
+
+    every_command_says_the_database_is_damaged(&sb, &env, &path);
+
+    // The good copy back: every token and post as before.
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(state(&env, &REFS), before, "a damaged database changed what sq holds");
+}
+
+#[test]
+fn a_zero_byte_database_is_damaged_not_new() {
+    let sb = sandbox("default");
+    let env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    let path = checkpoint(&env);
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, b"").unwrap();
+
+    every_command_says_the_database_is_damaged(&sb, &env, &path);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "the empty file was made into a new database");
+    let run = env.run(&["profiles"]);
+    assert!(run.stderr.contains("empty (0 bytes)"), "{run:?}");
+
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(state(&env, &REFS), before, "a zero-byte database changed what sq holds");
+}
+
+#[test]
+fn a_new_data_directory_still_gets_a_new_database() {
+    let env = TestEnv::new();
+    let run = env.run(&["--json", "profiles"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(std::fs::metadata(env.data_dir().join("sq.db")).unwrap().len() > 0);
+    let leftovers: Vec<_> = std::fs::read_dir(env.data_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".new-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// `sq reauth` with the browser played by the test: read the authorization URL from sq's
+/// stderr, let the sandbox consent (a redirect), follow it to sq's loopback listener and
+/// return what the browser page said, then sq's run.
+fn reauth_through_the_browser(env: &TestEnv, args: &[&str]) -> (Resp, Run) {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let mut child = env
+        .command(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut err = child.stderr.take().unwrap();
+    let e = stderr.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            e.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let url = loop {
+        let text = stderr.lock().unwrap().clone();
+        if let Some(u) =
+            text.split_whitespace().find(|w| w.contains("/dialog/oauth") || w.contains("/oauth/authorize"))
+        {
+            break u.to_string();
+        }
+        assert!(Instant::now() < deadline, "no URL on stderr:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let consent = http("GET", &url, None);
+    assert_eq!(consent.status, 302, "consent did not redirect: {}", consent.body);
+    let location = consent.header("location").unwrap().split('#').next().unwrap().to_string();
+    let page = http("GET", &location, None);
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
+    (page, Run { code: status.code().unwrap_or(-1), stdout, stderr })
+}
+
+/// A sandbox whose three apps register `http://127.0.0.1:{port}/callback` exactly.
+fn sandbox_with_redirect(port: u16) -> SandboxThread {
+    let sb = sandbox("default");
+    let mut world = control(&sb, "GET", "scenario", None);
+    for app in ["facebook_app", "instagram_app", "threads_app"] {
+        world[app]["redirect_uris"] = json!([format!("http://127.0.0.1:{port}/callback")]);
+    }
+    drop(sb);
+    sandbox_from(&world)
+}
+
+#[test]
+fn a_wrong_app_secret_is_named_by_reauth_in_the_terminal_and_the_browser() {
+    let port = free_port();
+    let sb = sandbox_with_redirect(port);
+    let mut env = env_for(&sb);
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    for (network, token) in [("facebook", DANA), ("instagram", IG_LOGIN), ("threads", THREADS)] {
+        let r = env.run_stdin(&["token", "import", network], &format!("{token}\n"));
+        assert_eq!(r.code, 0, "{network}: {r:?}");
+    }
+    let refs = ["facebook:777", "facebook:888", "instagram:17841400000000002", "threads:7000000000000001"];
+    let before = state(&env, &refs);
+
+    for (network, var, extra) in [
+        ("facebook", "SQ_FACEBOOK_APP_SECRET", &["--all"][..]),
+        ("instagram", "SQ_INSTAGRAM_APP_SECRET", &["--instagram-login"][..]),
+        ("threads", "SQ_THREADS_APP_SECRET", &[][..]),
+    ] {
+        env.set(var, "not-the-secret");
+        let mut args =
+            vec!["reauth", network, "--no-browser", "--timeout", "30", "--redirect-uri", &redirect];
+        args.extend_from_slice(extra);
+        let (page, run) = reauth_through_the_browser(&env, &args);
+        // The terminal: the app secret, with the command that fixes it; exit 4, not 3.
+        assert_eq!(run.code, 4, "{network}: {run:?}");
+        assert!(run.stderr.contains("app secret"), "{network}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!("sq config set {network}.app_secret --stdin")),
+            "{network}: {run:?}"
+        );
+        assert!(!run.stderr.contains("could not be reached"), "{network}: {run:?}");
+        assert!(!run.stderr.to_lowercase().contains("token is invalid"), "{network}: {run:?}");
+        // The browser: the real outcome, never "connected".
+        assert!(
+            page.body.contains("could not connect") && page.body.contains("app secret"),
+            "{network}: {}",
+            page.body
+        );
+        assert!(!page.body.contains("sq is connected"), "{network}: {}", page.body);
+        env.set(
+            var,
+            match network {
+                "facebook" => FB_APP.1,
+                "instagram" => IG_APP.1,
+                _ => TH_APP.1,
+            },
+        );
+    }
+    assert_eq!(state(&env, &refs), before, "a refused secret changed what sq holds");
+}
+
+#[test]
+fn standard_access_without_a_role_on_the_app_is_named_natively() {
+    let mut scenario = Scenario::builtin("default").unwrap();
+    for app in [scenario.instagram_app.as_mut().unwrap(), scenario.threads_app.as_mut().unwrap()] {
+        app.access_level = sq::sandbox::AccessLevel::Standard;
+        app.roles.clear();
+        app.testers.clear();
+    }
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    for (token, reference) in [(IG_LOGIN, "instagram:me"), (THREADS, "threads:me")] {
+        let (run, v) = diagnose_pasted(&env, token);
+        assert_eq!(run.code, 4, "{reference}: {run:?}");
+        let p = profile(&v, reference);
+        let c = codes(&p["findings"]);
+        assert!(c.contains(&"app_access_level".to_string()), "{reference}: {p}");
+        assert!(!c.iter().any(|c| c.starts_with("token_")), "{reference}: {p}");
+        assert!(!fix_commands(&v).iter().any(|c| c.starts_with("sq reauth")), "{reference}: {v}");
+    }
+    // With a role on the app the same tokens are fine: the refusal is the access level's.
+    let mut scenario = Scenario::builtin("default").unwrap();
+    for app in [scenario.instagram_app.as_mut().unwrap(), scenario.threads_app.as_mut().unwrap()] {
+        app.access_level = sq::sandbox::AccessLevel::Standard;
+    }
+    scenario.instagram_app.as_mut().unwrap().roles.push("17841400000000002".into());
+    let sb = SandboxThread::start(SandboxOptions::new(scenario)).unwrap();
+    let env = env_for(&sb);
+    for token in [IG_LOGIN, THREADS] {
+        let (run, v) = diagnose_pasted(&env, token);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(!v.to_string().contains("app_access_level"), "{v}");
+    }
+}
+
+#[test]
+fn a_business_manager_page_without_ads_permission_is_named_natively() {
+    let sb0 = sandbox("default");
+    let mut world = control(&sb0, "GET", "scenario", None);
+    drop(sb0);
+    // Dana reaches Acme Bakery (and its Instagram account) only through the business.
+    for p in world["pages"].as_array_mut().unwrap() {
+        if p["id"] == "777" {
+            p["portfolio_roles"] = p["roles"].clone();
+            p["roles"] = json!({});
+        }
+    }
+    let sb = sandbox_from(&world);
+    let env = env_for(&sb);
+    let imported = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(imported.code, 0, "{imported:?}");
+    let ig = "instagram:17841400000000001";
+    assert_eq!(
+        env.run(&["queue", "add", ig, "--text", "Croissants", "--image-url", "https://example.com/c.jpg"])
+            .code,
+        0
+    );
+
+    let run = env.run(&["--json", "diagnose"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let v = run.json();
+    let p = profile(&v, ig);
+    assert_eq!(p["status"], "broken", "{p}");
+    let c = codes(&p["findings"]);
+    assert!(c.contains(&"ads_permission_missing".to_string()), "{p}");
+    assert!(!c.iter().any(|c| c.starts_with("token_")), "{p}");
+    // The Pages themselves are fine.
+    assert_eq!(profile(&v, "facebook:888")["status"], "ok", "{v}");
+
+    // publish: the post fails as an auth (configuration) failure naming the permission, not
+    // content, and nothing reaches Meta.
+    let before_publish = state(&env, &REFS);
+    let published = env.run(&["publish"]);
+    assert_eq!(published.code, 4, "{published:?}");
+    let list = env.run(&["--json", "queue", "list"]).json();
+    assert_eq!(list["posts"][0]["state"], "failed", "{list}");
+    assert_eq!(list["posts"][0]["last_error"]["class"], "auth", "{list}");
+    assert!(list["posts"][0]["last_error"]["message"].as_str().unwrap().contains("ads_read"), "{list}");
+    let on_meta = http(
+        "GET",
+        &format!("{}/_sandbox/published?profile=17841400000000001&network=instagram", sb.base_url()),
+        None,
+    );
+    assert!(!on_meta.body.contains("Croissants"), "{}", on_meta.body);
+    // Tokens unchanged (only the post's state moved).
+    assert_eq!(state(&env, &REFS)[2..], before_publish[2..], "publish changed the stored tokens");
 }

@@ -375,17 +375,22 @@ async fn targets(
     let mut ready = Vec::new();
     for reference in profiles {
         let due = db.due_count(&reference, now)?;
-        let Ok(found) = db.resolve(&reference) else {
-            report.hold(
-                &reference,
-                due,
-                "the profile is not connected any more".into(),
-                format!(
-                    "sq reauth {} (or cancel its posts with `sq queue cancel`)",
-                    reference.split(':').next().unwrap_or("facebook")
-                ),
-            );
-            continue;
+        let found = match db.resolve(&reference) {
+            Ok(found) => found,
+            // A database that can't be read is its own error, never "not connected".
+            Err(e) if !matches!(e, crate::db::DbError::UnknownProfile { .. }) => return Err(e.into()),
+            Err(_) => {
+                report.hold(
+                    &reference,
+                    due,
+                    "the profile is not connected any more".into(),
+                    format!(
+                        "sq reauth {} (or cancel its posts with `sq queue cancel`)",
+                        reference.split(':').next().unwrap_or("facebook")
+                    ),
+                );
+                continue;
+            }
         };
         if let Some(p) = db.auth_hold(&reference, Some(found.profile.updated_at))? {
             let why = p.last_error.map(|e| e.message).unwrap_or_default();
@@ -432,6 +437,7 @@ async fn targets(
 fn dry_run(ctx: &Ctx, refs: &[String], limit: Option<usize>) -> Result<Report, Error> {
     let now = ctx.clock.now_unix();
     let db = ctx.db()?;
+    db.quick_check()?;
     let mut report = Report { dry_run: true, ..Report::default() };
     let mut profiles = db.profiles_with_work(now)?;
     if !refs.is_empty() {
@@ -440,6 +446,7 @@ fn dry_run(ctx: &Ctx, refs: &[String], limit: Option<usize>) -> Result<Report, E
     for reference in profiles {
         let due = db.due_count(&reference, now)?;
         let held = match db.resolve(&reference) {
+            Err(e) if !matches!(e, crate::db::DbError::UnknownProfile { .. }) => return Err(e.into()),
             Err(_) => Some(("the profile is not connected any more".to_string(), reauth_fix(&reference))),
             Ok(found) => db.auth_hold(&reference, Some(found.profile.updated_at))?.map(|p| {
                 let why = p.last_error.map(|e| e.message).unwrap_or_default();
@@ -504,6 +511,9 @@ async fn pass(
 ) -> Result<Report, Error> {
     let now = ctx.clock.now_unix();
     let mut db = ctx.db()?;
+    // Before anything is claimed or sent: a damaged page must read as a damaged database,
+    // not as a missing profile or an empty queue (docs/queue.md, "A damaged database").
+    db.quick_check()?;
     let mut report = Report::default();
     // Claims whose lease ran out, and at once those whose process is provably gone (killed,
     // crashed): their posts are reconciled in this very pass.

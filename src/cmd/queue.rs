@@ -185,6 +185,7 @@ pub(crate) fn time_str(unix: i64) -> String {
 pub(crate) fn profile_ref(db: &Db, arg: &str) -> Result<String, Error> {
     match db.resolve(arg) {
         Ok(p) => Ok(p.profile.reference()),
+        Err(e) if !matches!(e, crate::db::DbError::UnknownProfile { .. }) => Err(e.into()),
         Err(e) => match arg.split_once(':') {
             Some((net, id))
                 if Network::parse(&net.to_ascii_lowercase()).is_some() && !id.trim().is_empty() =>

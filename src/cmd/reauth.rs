@@ -108,7 +108,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     if args.timeout == 0 {
         return Err(Error::usage("--timeout must be at least 1 second"));
     }
-    let stored = ctx.db()?.list_profiles()?;
+    // Pre-flight for what the run ends with: the database the profiles are switched in and the
+    // store the tokens go to. A damaged database or a store that can't be read stops the run
+    // here, before the user is sent through the browser for nothing.
+    let db = ctx.db()?;
+    db.quick_check()?;
+    let stored = db.list_profiles()?;
+    drop(db);
+    ctx.store()?;
     check_references(ctx, &args, &stored)?;
     match args.network {
         Network::Facebook => facebook(ctx, &args, &stored, false).await,

@@ -140,6 +140,9 @@ struct Answer {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     let now = ctx.clock.now_unix();
     let db = ctx.db()?;
+    // Before anything is read for the answer or written: a damaged page is a damaged database
+    // (exit 1 with what to do), never a profile "not connected any more" (docs/queue.md).
+    db.quick_check()?;
     let mut skipped = Vec::new();
     let mut held = Vec::new();
     let candidates: Vec<RequeueCandidate> = if args.failed {
@@ -289,13 +292,16 @@ async fn health(
     for r in refs {
         match db.resolve(r) {
             Ok(f) => found.push(f),
-            Err(_) => {
+            // Only a profile that is really gone is "not connected"; a database that can't be
+            // read is that database's error.
+            Err(crate::db::DbError::UnknownProfile { .. }) => {
                 let net = r.split(':').next().unwrap_or("facebook");
                 out.insert(
                     r.clone(),
                     ("the profile is not connected".into(), format!("sq reauth {net} {r}")),
                 );
             }
+            Err(e) => return Err(e.into()),
         }
     }
     if found.is_empty() {

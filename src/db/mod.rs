@@ -28,6 +28,13 @@ pub enum DbError {
         source: std::io::Error,
     },
 
+    #[error("can't create the database {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("the database {} was written by a newer sq (schema {found}; this sq knows up to {supported})", path.display())]
     TooNew { path: PathBuf, found: i64, supported: i64 },
 
@@ -66,9 +73,15 @@ impl From<DbError> for Error {
                 .hint("upgrade sq; this version leaves the database untouched"),
             DbError::Busy { .. } => Error::failure("db_busy", message)
                 .hint("wait for the other sq command (e.g. `sq publish --watch`) to finish its write, then run this one again"),
-            DbError::Corrupt { path, .. } => Error::failure("db_corrupt", message)
-                .hint(format!("restore {} from a backup, or move it away and connect the profiles again (tokens stay in the credential store)", path.display())),
+            DbError::Corrupt { path, .. } => {
+                let p = path.display();
+                Error::failure("db_corrupt", message)
+                    .hint(format!("sq changed nothing; keep a copy of the damaged file first: cp {p} {p}.damaged"))
+                    .hint(format!("then restore {p} from a backup (with sq stopped), or try `sqlite3 {p}.damaged .recover | sqlite3 {p}.recovered` and move the result into place"))
+                    .hint(format!("or move {p} away and connect the profiles again with `sq reauth`: the tokens stay in the credential store, but the queue and its history are in that file"))
+            }
             DbError::Dir { source, .. } => Error::io("creating the data directory", source),
+            DbError::Create { source, .. } => Error::io("creating the database", source),
             DbError::Sqlite { source: rusqlite::Error::SqliteFailure(f, _), .. } if f.code == ErrorCode::DiskFull => {
                 Error::failure("io", message)
                     .hint("the disk is full: free some space and run the command again; nothing was changed")
@@ -85,12 +98,30 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) the database and brings its schema up to date.
+    ///
+    /// A new database is made under a temporary name and linked into place whole, so a file
+    /// at `path` always has at least its header: a zero-byte `sq.db` is not "new" but a file
+    /// that lost its contents (a truncation, a bad restore, a full disk), and it is refused as
+    /// damaged instead of silently becoming an empty queue.
     pub fn open(path: &Path) -> Result<Db, DbError> {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::fsutil::create_private_dir(dir)
                 .map_err(|source| DbError::Dir { path: dir.to_path_buf(), source })?;
         }
-        let conn = rusqlite::Connection::open(path).map_err(|e| classify(path, e))?;
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                return Err(DbError::Corrupt { path: path.to_path_buf(), detail: EMPTY_FILE.into() });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            _ => {}
+        }
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            // Not CREATE: the file exists (made whole above); if it vanished meanwhile, say so
+            // rather than start an empty one.
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(path, e))?;
         let mut db = Db { conn, path: path.to_path_buf() };
         db.configure()?;
         db.migrate()?;
@@ -118,6 +149,26 @@ impl Db {
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String, DbError> {
         self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// SQLite's `PRAGMA quick_check`: every page of every table and index is read and its
+    /// structure checked (not the index contents, which `integrity_check` compares too).
+    /// `publish` and `requeue` run it before they write, so a damaged page is reported as
+    /// such instead of reading as a missing profile. Its cost is measured in docs/queue.md.
+    pub fn quick_check(&self) -> Result<(), DbError> {
+        let found: Vec<String> = (|| {
+            let mut stmt = self.conn.prepare("PRAGMA quick_check(5)")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<Vec<String>, _>>()
+        })()
+        .map_err(|e| self.err(e))?;
+        if found.len() == 1 && found[0] == "ok" {
+            return Ok(());
+        }
+        Err(DbError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("SQLite's integrity check found: {}", found.join("; ")),
+        })
     }
 
     fn configure(&mut self) -> Result<(), DbError> {
@@ -166,6 +217,48 @@ impl Db {
     fn err(&self, e: rusqlite::Error) -> DbError {
         classify(&self.path, e)
     }
+}
+
+const EMPTY_FILE: &str =
+    "the file is empty (0 bytes); sq never leaves a database it made empty, so its contents were lost";
+
+/// Makes a new database at `path`: built under a temporary name in the same directory, then
+/// hard-linked into place, which fails if another process got there first (its database is
+/// then the one used). No other process ever sees a half-made or zero-byte file.
+fn create(path: &Path) -> Result<(), DbError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "sq.db".into());
+    let mut rnd = [0u8; 6];
+    let _ = getrandom::fill(&mut rnd);
+    let tmp = path.with_file_name(format!(".{name}.new-{}-{}", std::process::id(), hex::encode(rnd)));
+    let cleanup = |tmp: &Path| {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = tmp.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    };
+    let made = (|| {
+        let conn = rusqlite::Connection::open(&tmp).map_err(|e| classify(&tmp, e))?;
+        let mut db = Db { conn, path: tmp.clone() };
+        db.configure()?;
+        db.migrate()?;
+        // Closing the last connection checkpoints the WAL into the file and removes it.
+        db.conn.close().map_err(|(_, e)| classify(&tmp, e))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| DbError::Create { path: tmp.clone(), source })?;
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            // A file system without hard links: a rename, checked first (a narrow race with
+            // another sq creating the database at the same instant, on such file systems only).
+            Err(_) if !path.exists() => std::fs::rename(&tmp, path)
+                .map_err(|source| DbError::Create { path: path.to_path_buf(), source }),
+            Err(_) => Ok(()),
+        }
+    })();
+    cleanup(&tmp);
+    made
 }
 
 fn classify(path: &Path, e: rusqlite::Error) -> DbError {

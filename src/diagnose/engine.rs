@@ -1250,10 +1250,13 @@ fn environment(facts: &Facts) -> Vec<Finding> {
             Code::AppTokenIgnored,
             "The Facebook app is a Native/Desktop app: Meta ignores its app token, so tokens were checked with themselves.",
             "Meta treats calls made with a Native/Desktop app's token as if no token were sent \
-             (https://developers.facebook.com/docs/facebook-login/security/). sq asked each token about itself \
-             (GET /me), which proves it works but not its scopes or expiry.",
+             (https://developers.facebook.com/docs/facebook-login/security/). sq inspected each token with the \
+             login's own token instead (debug_token, which Meta allows for the app's admins, developers and \
+             testers); where Meta refused that, it asked the token about itself (GET /me), which proves it \
+             works but not its scopes or expiry.",
             Fix::steps(vec![String::from(
-                "Nothing to do. For full checks (scopes, expiry), set the app type to Web in the app dashboard \
+                "Nothing to do. For full checks of every login, give the connecting person a role on the app \
+                 (App roles → Roles), or set the app type to Web in the app dashboard \
                  (App settings → Advanced → Native or desktop app: off).",
             )]),
         ));

@@ -448,6 +448,11 @@ mod tests {
                 Some(CodeProblem::Rejected),
             ),
             (r#"{"error":{"message":"(#100) Invalid parameter","code":100}}"#, None),
+            // Instagram Login's shape for a wrong app secret: the secret, not the code.
+            (
+                r#"{"error_type":"OAuthException","code":400,"error_message":"Error validating client secret."}"#,
+                None,
+            ),
         ];
         for (body, want) in rows {
             match (exchange_err(400, body), want) {

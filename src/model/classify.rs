@@ -448,6 +448,11 @@ pub fn exchange_refusal(
     if code == Some(4476002) || subcode == Some(4476002) {
         return Some(ExchangeRefusal::WrongThreadsAppId);
     }
+    // The app secret, not the code: Instagram Login says it in its own `code: 400` shape, which
+    // would otherwise read as a refused code ([`refusal`] names it).
+    if message.to_ascii_lowercase().contains("validating client secret") {
+        return None;
+    }
     let problem = match (code, subcode) {
         (_, Some(36007)) => CodeProblem::Expired,
         (_, Some(36008)) => CodeProblem::RedirectUriMismatch,

@@ -176,6 +176,9 @@ pub fn authenticate(w: &World, req: &Req) -> Result<Caller, ApiError> {
         if f != family {
             return Err(ApiError::token(None, CANNOT_PARSE));
         }
+        // A Native/Desktop app's app token: "calls made with the app token are treated as if no
+        // token were sent" (https://developers.facebook.com/docs/facebook-login/security/,
+        // docs/reference/meta-platform.md §14), so every call answers as a tokenless one.
         if f == Family::Facebook && w.scenario.facebook_app.native {
             return Err(ApiError::missing_token(req.seg(0) == Some("me")));
         }
@@ -193,8 +196,40 @@ pub fn authenticate(w: &World, req: &Req) -> Result<Caller, ApiError> {
     if let Some((sub, msg)) = token_problem(w, t) {
         return Err(ApiError::token(sub, msg));
     }
+    if let Some(e) = access_refusal(w, req, t) {
+        return Err(e);
+    }
     check_appsecret_proof(w, req, tok, family)?;
     Ok(Caller::Token(tok.to_string(), t.clone()))
+}
+
+/// An Instagram Login or Threads app under Standard Access answers only for users with a role
+/// on the app (§3: "A published app with only Standard Access still works only for accounts
+/// that have a role on the app", https://developers.facebook.com/docs/graph-api/overview/access-levels).
+/// The answers are Meta's as observed: Instagram, after a login that succeeded, 100
+/// IGApiException "Unsupported request - method type: get" on every call (§3, §5, §12.7);
+/// Threads 100/10 THApiException "…your user must be in the list of Threads testers." (§6).
+fn access_refusal(w: &World, req: &Req, t: &Token) -> Option<ApiError> {
+    let (app, family) = match t.family() {
+        Family::Instagram => (w.scenario.instagram_app.as_ref()?, Family::Instagram),
+        Family::Threads => (w.scenario.threads_app.as_ref()?, Family::Threads),
+        Family::Facebook => return None,
+    };
+    if app.access_level.is_advanced() || app.roles.contains(&t.user) || app.testers.contains(&t.user) {
+        return None;
+    }
+    Some(match family {
+        Family::Instagram => ApiError::method(
+            100,
+            None,
+            format!("Unsupported request - method type: {}", req.method.to_ascii_lowercase()),
+        ),
+        _ => ApiError::method(
+            100,
+            Some(10),
+            "This action requires the threads_basic permission. You must submit for app review, or your user must be in the list of Threads testers.",
+        ),
+    })
 }
 
 /// §1.6: `appsecret_proof` = hex HMAC-SHA256(token, key = app secret); an app can require it.
@@ -766,7 +801,9 @@ fn debug_token(w: &mut World, req: &Req) -> ApiResult {
     };
     let fb_app = w.scenario.facebook_app.id.clone();
     let caller_ok = match app_token_family(w, caller) {
-        // A Native/Desktop app's app token counts as no token at all.
+        // A Native/Desktop app's app token counts as no token at all (§14; Facebook Login
+        // security doc, https://developers.facebook.com/docs/facebook-login/security/). A user
+        // token of the app's developers may still inspect (below), as §2.1 documents.
         Some(Family::Facebook) if w.scenario.facebook_app.native => {
             return Err(ApiError::missing_token(false));
         }

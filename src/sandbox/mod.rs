@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use scenario::Scenario;
+pub use scenario::{AccessLevel, Scenario};
 
 /// What to serve and how.
 #[derive(Debug, Clone)]

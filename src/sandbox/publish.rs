@@ -148,7 +148,16 @@ pub fn page_feed_list(w: &mut World, req: &Req, caller: &Caller, page: &str) -> 
 // Instagram (§7.2): graph.instagram.com with an IG-Login token, or graph.facebook.com with a
 // Facebook user or Page token whose Page is linked to the account.
 
-fn ig_access(w: &World, req: &Req, caller: &Caller, ig: &str, write: bool) -> Result<(), ApiError> {
+/// `ads`: the call is one of those that need an ads permission for a Business Manager Page
+/// (publishing, the publishing limit).
+fn ig_access(
+    w: &World,
+    req: &Req,
+    caller: &Caller,
+    ig: &str,
+    write: bool,
+    ads: bool,
+) -> Result<(), ApiError> {
     let t = match caller {
         Caller::Token(_, t) => t,
         Caller::App => return Err(ApiError::no_object(&req.method, ig)),
@@ -192,6 +201,22 @@ fn ig_access(w: &World, req: &Req, caller: &Caller, ig: &str, write: bool) -> Re
                     format!("(#10) Requires {scope} permission to manage the object"),
                 ));
             }
+            // A Page the user reaches only through a Business Manager role: publishing and
+            // the publishing limit also need `ads_management` or `ads_read` (§14; IG User media
+            // and content_publishing_limit references,
+            // https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media).
+            // The wording of the refusal is ours; its code is the permission error (#10, §8).
+            let via_business = w
+                .pages
+                .get(page)
+                .is_some_and(|p| !p.roles.contains_key(&t.user) && p.portfolio_roles.contains_key(&t.user));
+            if via_business && ads && !(t.has_scope("ads_management") || t.has_scope("ads_read")) {
+                return Err(ApiError::oauth(
+                    10,
+                    None,
+                    "(#10) This Page is reached through Business Manager: publishing to its Instagram account needs the ads_management or ads_read permission",
+                ));
+            }
             Ok(())
         }
         Family::Threads => Err(ApiError::no_object(&req.method, ig)),
@@ -232,17 +257,17 @@ pub fn instagram_api(w: &mut World, req: &Req, caller: &Caller) -> ApiResult {
     if w.ig.contains_key(&id) {
         return match (m, edge) {
             ("GET", None) => {
-                ig_access(w, req, caller, &id, false)?;
+                ig_access(w, req, caller, &id, false, false)?;
                 ig_node(w, req, &id)
             }
             ("POST", Some("media")) => ig_create(w, req, caller, &id),
             ("GET", Some("media")) => {
-                ig_access(w, req, caller, &id, false)?;
+                ig_access(w, req, caller, &id, false, false)?;
                 media_list(w, req, Family::Instagram, &id)
             }
             ("POST", Some("media_publish")) => ig_publish(w, req, caller, &id),
             ("GET", Some("content_publishing_limit")) => {
-                ig_access(w, req, caller, &id, false)?;
+                ig_access(w, req, caller, &id, false, true)?;
                 ig_limit(w, req, &id)
             }
             (_, Some(e)) => Err(ApiError::oauth(2500, None, format!("Unknown path components: /{e}"))),
@@ -281,7 +306,7 @@ fn ig_node(w: &World, req: &Req, ig: &str) -> ApiResult {
 }
 
 fn ig_create(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult {
-    ig_access(w, req, caller, ig, true)?;
+    ig_access(w, req, caller, ig, true, true)?;
     let marker = w.scenario.settings.broken_media_marker.clone();
     let media_type = req.param("media_type").unwrap_or("IMAGE").to_ascii_uppercase();
     let (url, is_video) = match media_type.as_str() {
@@ -335,7 +360,7 @@ fn ig_create(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult {
 
 fn ig_container_get(w: &mut World, req: &Req, caller: &Caller, id: &str) -> ApiResult {
     let owner = w.containers.get(id).map(|c| c.owner.clone()).unwrap_or_default();
-    ig_access(w, req, caller, &owner, false)?;
+    ig_access(w, req, caller, &owner, false, false)?;
     let Some((state, expired)) = container_state(w, id, true) else {
         return Err(ApiError::no_object(&req.method, id));
     };
@@ -370,7 +395,7 @@ fn ig_container_get(w: &mut World, req: &Req, caller: &Caller, id: &str) -> ApiR
 }
 
 fn ig_publish(w: &mut World, req: &Req, caller: &Caller, ig: &str) -> ApiResult {
-    ig_access(w, req, caller, ig, true)?;
+    ig_access(w, req, caller, ig, true, true)?;
     let Some(cid) = req.param("creation_id").map(str::to_string) else {
         return Err(ApiError::method(100, None, "(#100) The parameter creation_id is required."));
     };

@@ -95,6 +95,31 @@ pub struct OtherApp {
     /// Threads testers (account ids): only their tokens may call Threads `debug_token` (§2.3).
     #[serde(default)]
     pub testers: Vec<String>,
+    /// The app's access level. Under `standard` (no App Review yet) Meta answers only for
+    /// users with a role on the app (https://developers.facebook.com/docs/graph-api/overview/access-levels).
+    #[serde(default, skip_serializing_if = "AccessLevel::is_advanced")]
+    pub access_level: AccessLevel,
+    /// Account ids with a role on the app (admin, developer, tester); Threads testers count too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+/// An app's access level for the permissions it asks for
+/// (https://developers.facebook.com/docs/graph-api/overview/access-levels).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLevel {
+    /// Only users with a role on the app.
+    Standard,
+    /// Anyone (App Review passed).
+    #[default]
+    Advanced,
+}
+
+impl AccessLevel {
+    pub fn is_advanced(&self) -> bool {
+        *self == AccessLevel::Advanced
+    }
 }
 
 fn default_app_name() -> String {

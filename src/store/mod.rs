@@ -79,7 +79,7 @@ pub enum StoreError {
     #[error("the credential store ({backend}) is unavailable: {reason}")]
     Unavailable { backend: String, reason: Unavailable },
 
-    #[error("can't open the credential file {}: wrong passphrase (or the file's header is damaged)", path.display())]
+    #[error("can't read the credential store: the passphrase doesn't open the credential file {} (a wrong passphrase, or the file's header is damaged)", path.display())]
     WrongPassphrase { path: PathBuf },
 
     #[error("the credential file {} is damaged: {detail}", path.display())]
@@ -150,7 +150,8 @@ impl From<StoreError> for Error {
             StoreError::LockTimeout { .. } => Error::failure("store_unavailable", message)
                 .hint("wait for the other sq command to finish, then run this one again"),
             StoreError::WrongPassphrase { .. } => Error::failure("store_passphrase", message)
-                .hint("check SQ_STORE_PASSPHRASE, or unset it to be asked; the file was not changed"),
+                .hint("check SQ_STORE_PASSPHRASE (or unset it to be asked): it must be the passphrase the file was written with")
+                .hint("nothing was read or changed: the stored tokens and the queue are as they were"),
             StoreError::Damaged { path, .. } | StoreError::Format { path, .. } => {
                 Error::failure("store_damaged", message)
                     .hint("if the passphrase is right, restore the file from a backup; sq never overwrites a file it can't read")

@@ -272,8 +272,14 @@ pub async fn collect_for_token(
         Network::Facebook => {
             // The type decides the shape: a user token is a login with Pages, a Page token one
             // Page (§2.2 `type`, `profile_id`).
-            let (health, page_id) =
-                inspect_one(client, &token, run.fb_inspector(Some(&token)).as_ref(), &run.reach).await;
+            let (health, page_id) = inspect_one(
+                client,
+                &token,
+                run.fb_inspector(Some(&token)).as_ref(),
+                Some(&token),
+                &run.reach,
+            )
+            .await;
             match page_id {
                 Some(page_id) => {
                     // With a Page token, the Page node answers for itself (§4.2).
@@ -560,6 +566,8 @@ impl Reach {
 
 /// One distinct token and the profiles that publish with it.
 type TokenGroup = (Secret, Vec<usize>);
+/// A [`TokenGroup`] with the user token of the login it belongs to (a Native app's inspector).
+type OwnedGroup = (Secret, Vec<usize>, Option<Secret>);
 
 struct ConnState {
     token: Option<Secret>,
@@ -585,6 +593,10 @@ struct Run<'a> {
     stored: Vec<Option<StoredToken>>,
     health: Vec<Option<TokenHealth>>,
     throttled: Vec<bool>,
+    /// A refusal of a profile's other calls (the publishing limit) that names what publishing
+    /// lacks — a Business Manager Page's ads permission, the app's access level — though the
+    /// token itself inspected fine: it decides the profile's health (spec §4; §14).
+    refused: Vec<Option<TokenHealth>>,
     /// Profiles whose token checks were started (so discovery doesn't start them twice).
     started: usize,
     settled: usize,
@@ -615,6 +627,7 @@ impl<'a> Run<'a> {
             stored: Vec::new(),
             health: Vec::new(),
             throttled: Vec::new(),
+            refused: Vec::new(),
             started: 0,
             settled: 0,
         }
@@ -675,6 +688,7 @@ impl<'a> Run<'a> {
         self.stored.push(stored);
         self.health.push(None);
         self.throttled.push(false);
+        self.refused.push(None);
         self.facts.profiles.len() - 1
     }
 
@@ -703,7 +717,8 @@ impl<'a> Run<'a> {
             let inspector = self.fb_inspector(Some(&token));
             let (client, reach, token) = (client.clone(), reach.clone(), token.clone());
             self.spawn(async move {
-                let (health, _) = inspect_one(&client, &token, inspector.as_ref(), &reach).await;
+                let (health, _) =
+                    inspect_one(&client, &token, inspector.as_ref(), Some(&token), &reach).await;
                 Ev::UserToken { conn, health }
             });
         }
@@ -759,16 +774,15 @@ impl<'a> Run<'a> {
         }
         // One job per inspector: the app token for everything, or without the app secret
         // each login's own user token for its Pages.
-        let mut by_inspector: Vec<(Option<Secret>, Vec<TokenGroup>)> = Vec::new();
+        let mut by_inspector: Vec<(Option<Secret>, Vec<OwnedGroup>)> = Vec::new();
         for group in groups {
+            let own =
+                group.1.first().and_then(|&i| self.conn_index(i)).and_then(|c| self.conns[c].token.clone());
             let inspector = match &self.app_token {
                 Some(app) => Some(app.clone()),
-                None => group
-                    .1
-                    .first()
-                    .and_then(|&i| self.conn_index(i))
-                    .and_then(|c| self.conns[c].token.clone()),
+                None => own.clone(),
             };
+            let group = (group.0, group.1, own);
             match by_inspector.iter_mut().find(|(k, _)| k == &inspector) {
                 Some((_, list)) => list.push(group),
                 None => by_inspector.push((inspector, vec![group])),
@@ -777,8 +791,10 @@ impl<'a> Run<'a> {
         for (inspector, groups) in by_inspector {
             let (client, reach) = (self.client.clone(), self.reach.clone());
             self.spawn(async move {
-                let tokens: Vec<Secret> = groups.iter().map(|(t, _)| t.clone()).collect();
-                let health = inspect_many(&client, &tokens, inspector.as_ref(), &reach).await;
+                let tokens: Vec<Secret> = groups.iter().map(|(t, _, _)| t.clone()).collect();
+                let owns: Vec<Option<Secret>> = groups.iter().map(|(_, _, own)| own.clone()).collect();
+                let groups: Vec<TokenGroup> = groups.into_iter().map(|(t, g, _)| (t, g)).collect();
+                let health = inspect_many(&client, &tokens, &owns, inspector.as_ref(), &reach).await;
                 Ev::Health(groups.into_iter().map(|(_, g)| g).zip(health).collect())
             });
         }
@@ -1133,7 +1149,14 @@ impl<'a> Run<'a> {
         match e.class() {
             FailureClass::RateLimit => self.throttled[i] = true,
             FailureClass::Transient => self.facts.profiles[i].unreachable.push(format!("{what}: {e}")),
-            _ => {}
+            _ => {
+                if let Some(api) = e.api() {
+                    let c = api.classification_with(false);
+                    if matches!(c.refusal, Some(Refusal::AdsPermission | Refusal::AccessLevel)) {
+                        self.refused[i] = Some(TokenHealth::Identity(Err(graph_error(api, c))));
+                    }
+                }
+            }
         }
     }
 
@@ -1166,6 +1189,17 @@ impl<'a> Run<'a> {
                 let health = self.health[i].take().unwrap_or_else(|| TokenHealth::Unreachable {
                     reason: String::from("the check did not finish"),
                 });
+                // A token that inspected fine, on a profile Meta refuses to publish for: the
+                // refusal is the profile's state (a dead token stays the first cause).
+                let healthy = match &health {
+                    TokenHealth::Inspected(ins) => ins.valid,
+                    TokenHealth::Identity(r) => r.is_ok(),
+                    _ => false,
+                };
+                let health = match self.refused[i].take() {
+                    Some(r) if healthy => r,
+                    _ => health,
+                };
                 p.token = TokenFacts::Present { stored, health };
             }
         }
@@ -1184,6 +1218,7 @@ async fn inspect_one(
     client: &GraphClient,
     token: &Secret,
     inspector: Option<&Secret>,
+    own: Option<&Secret>,
     reach: &Reach,
 ) -> (TokenHealth, Option<String>) {
     if let Some(inspector) = inspector {
@@ -1199,10 +1234,34 @@ async fn inspect_one(
                 if let Some(health) = refused_inspection(&e, inspector, reach) {
                     return (health, None);
                 }
+                // A Native/Desktop app: the login's own token may inspect (itself and its Pages)
+                // when its user has a role on the app (§14, §2.1); else `/me` below.
+                if let Some(own) = own.filter(|o| is_app_token(inspector) && !is_app_token(o)) {
+                    let answer = client.debug_token(token, own).await;
+                    reach.note(&answer);
+                    match answer {
+                        Ok(d) => {
+                            let page = (d.token_type.as_deref() == Some("PAGE"))
+                                .then(|| d.profile_id.clone().unwrap_or_else(|| String::from("me")));
+                            return (inspection_health(&d), page);
+                        }
+                        Err(e) => {
+                            if let Some(health) = refused_inspection(&e, own, reach) {
+                                return (health, None);
+                            }
+                        }
+                    }
+                }
             }
         }
     }
     (identity(client, token, reach).await, None)
+}
+
+/// An app token is `{app-id}|{secret}` (or one minted for it); user and Page tokens never
+/// hold a `|`.
+fn is_app_token(t: &Secret) -> bool {
+    t.expose().contains('|')
 }
 
 /// `GET /me` with the token itself: valid, or Meta's error about it.
@@ -1218,21 +1277,28 @@ async fn identity(client: &GraphClient, token: &Secret, reach: &Reach) -> TokenH
 /// Batched `debug_token` of many Facebook tokens (≤ 50 per request, §10), results in order.
 /// An answer about the token (`is_valid`, its `error`) is a verdict; a failure of the call
 /// itself is not: transient → unknown, otherwise the token is asked about itself (`GET /me`).
+///
+/// `owns[i]` is the user token of the login `tokens[i]` belongs to: when the app token is
+/// ignored (a Native/Desktop app), each login's token inspects its own tokens, one batch per
+/// login, before anything falls back to `/me`.
 async fn inspect_many(
     client: &GraphClient,
     tokens: &[Secret],
+    owns: &[Option<Secret>],
     inspector: Option<&Secret>,
     reach: &Reach,
 ) -> Vec<TokenHealth> {
-    if let [token] = tokens {
-        return vec![inspect_one(client, token, inspector, reach).await.0];
+    if let ([token], [own]) = (tokens, owns) {
+        return vec![inspect_one(client, token, inspector, own.as_ref(), reach).await.0];
     }
     let answers: Vec<Option<Result<DebugToken, MetaError>>> = match inspector {
         Some(inspector) => client.debug_tokens(tokens, inspector).await.into_iter().map(Some).collect(),
         None => tokens.iter().map(|_| None).collect(),
     };
-    let mut out = Vec::with_capacity(tokens.len());
-    for (token, answer) in tokens.iter().zip(answers) {
+    let mut out: Vec<Option<TokenHealth>> = Vec::with_capacity(tokens.len());
+    // (login token, indices) still to ask with the login's own token.
+    let mut by_own: Vec<(Secret, Vec<usize>)> = Vec::new();
+    for (i, answer) in answers.into_iter().enumerate() {
         if let Some(a) = &answer {
             reach.note(a);
         }
@@ -1241,14 +1307,49 @@ async fn inspect_many(
             _ => None,
         };
         out.push(match (answer, refused) {
-            (Some(Ok(d)), _) => inspection_health(&d),
-            (_, Some(health)) => health,
-            // Meta refused the inspection with the login's own token (not a developer of the
-            // app), or ignored the app token (a Native/Desktop app): ask with the token itself.
-            _ => identity(client, token, reach).await,
+            (Some(Ok(d)), _) => Some(inspection_health(&d)),
+            (_, Some(health)) => Some(health),
+            (Some(Err(_)), None) => {
+                match owns
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .filter(|o| inspector.is_some_and(is_app_token) && !is_app_token(o))
+                {
+                    Some(own) => {
+                        match by_own.iter_mut().find(|(k, _)| *k == own) {
+                            Some((_, list)) => list.push(i),
+                            None => by_own.push((own, vec![i])),
+                        }
+                        None
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
         });
     }
-    out
+    // A Native/Desktop app's ignored app token (§14): each login's own token, batched.
+    for (own, idx) in by_own {
+        let batch: Vec<Secret> = idx.iter().map(|&i| tokens[i].clone()).collect();
+        for (&i, answer) in idx.iter().zip(client.debug_tokens(&batch, &own).await) {
+            reach.note(&answer);
+            out[i] = match answer {
+                Ok(d) => Some(inspection_health(&d)),
+                Err(e) => refused_inspection(&e, &own, reach),
+            };
+        }
+    }
+    let mut done = Vec::with_capacity(tokens.len());
+    for (token, health) in tokens.iter().zip(out) {
+        done.push(match health {
+            Some(h) => h,
+            // Meta refused the inspection with the login's own token (not a developer of the
+            // app), or there was none to ask with: ask with the token itself.
+            None => identity(client, token, reach).await,
+        });
+    }
+    done
 }
 
 /// What a refused `debug_token` call (an error of the call, not an answer about the token)
@@ -1266,9 +1367,7 @@ fn refused_inspection(e: &MetaError, inspector: &Secret, reach: &Reach) -> Optio
     if is_unknown(e) {
         return Some(health_of_error(e));
     }
-    // An app token is `{app-id}|{secret}` (or one minted for it); user and Page tokens never
-    // hold a `|`.
-    let app_token = inspector.expose().contains('|');
+    let app_token = is_app_token(inspector);
     if let Some(api) = e.api() {
         let c = api.classification_with(app_token);
         if c.refusal == Some(Refusal::AppSecret) {

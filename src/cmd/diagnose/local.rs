@@ -86,6 +86,9 @@ pub async fn input_for(
                 ),
             }
         }
+        // A health check (requeue's) can't say anything without the tokens: the store's own
+        // error ("can't read the credential store") is the answer, not N "unknown" profiles.
+        Err(err) if !report => return Err(err),
         Err(err) => (
             StoreProbe::Failed {
                 backend: ctx.settings.store.value.name().to_string(),

@@ -25,7 +25,9 @@ pub fn render_human_width(
     let widest = |f: fn(&ProfileReport) -> usize| report.profiles.iter().map(f).max().unwrap_or(0);
     let kind_w = widest(|p| cols(p.kind));
     let ref_w = widest(|p| cols(&p.profile));
-    let token_w = report.profiles.iter().map(|p| cols(&token_words(p))).max().unwrap_or(0);
+    // With the store unreadable no profile's token was read: "not read", never "no token".
+    let unread = report.environment.findings.iter().any(|f| f.code == Code::StoreUnavailable);
+    let token_w = report.profiles.iter().map(|p| cols(&token_words(p, unread))).max().unwrap_or(0);
     let mut name_w = widest(|p| cols(&p.name));
     if let Some(w) = width {
         // status(7) + kind + name + reference + token, two spaces between.
@@ -48,7 +50,7 @@ pub fn render_human_width(
             pad(p.kind, kind_w),
             paint(Style::Bold, &name),
             pad(&p.profile, ref_w),
-            token_words(p)
+            token_words(p, unread)
         );
         lines.push(line.trim_end().to_string());
         render_findings(&p.findings, Some(&shared), paint, width, &mut lines);
@@ -72,8 +74,9 @@ pub fn render_human_width(
 
 /// The token column: source, masked token, expiry. A token Meta says has expired shows
 /// "expired", never a date it "expires" on.
-fn token_words(p: &ProfileReport) -> String {
+fn token_words(p: &ProfileReport, store_unread: bool) -> String {
     match &p.token {
+        None if store_unread => String::from("token not read (store)"),
         None => String::from("no token"),
         Some(t) => {
             let expiry = if p.findings.iter().any(|f| f.code == Code::TokenExpired) {
