@@ -7,6 +7,8 @@
 //! - [`usage`]: `X-App-Usage` / `X-Business-Use-Case-Usage` (§9).
 //! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
 //! - [`types`], [`api`]: the typed calls sq needs; [`publish`]: the publishing calls (§7).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 pub mod api;
 pub mod batch;
