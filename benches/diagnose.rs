@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo bench --bench diagnose`. `SQ_BENCH_SKIP_SEQUENTIAL=1` skips the one-at-a-time
 //! run (about 1,500 round trips, ~80 s).
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 use sq::cmd::diagnose::collect::{AppConfig, Apps, collect_for_token};
 use sq::diagnose::diagnose;

@@ -3,6 +3,8 @@
 //! (a temp table of ids and three set-based statements). Plain `main` (harness = false).
 //!
 //! Run: `cargo bench --bench requeue`.
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 #[path = "bench_common.rs"]
 mod bench_common;

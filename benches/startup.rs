@@ -4,6 +4,8 @@
 //! one after another and prints the median and the 90th percentile. `sq profiles` runs on an
 //! empty data directory, then on one holding 50 imported Pages (and their Instagram accounts)
 //! in the encrypted file store, whose key derivation is deliberately slow.
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;

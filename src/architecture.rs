@@ -244,25 +244,25 @@ fn knows_the_screen(m: &str) -> bool {
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (issue 10 part 5)"]
+#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn meta_does_not_know_the_screen() {
     assert_none("src/meta/ must not use error, output or cmd", violations("meta", &knows_the_screen));
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (issue 10 part 5)"]
+#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn auth_does_not_know_the_screen() {
     assert_none("src/auth/ must not use error, output or cmd", violations("auth", &knows_the_screen));
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (issue 10 part 5)"]
+#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn store_does_not_know_the_screen() {
     assert_none("src/store/ must not use error, output or cmd", violations("store", &knows_the_screen));
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (issue 10 part 5)"]
+#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn db_does_not_know_the_screen() {
     assert_none("src/db/ must not use error, output or cmd", violations("db", &knows_the_screen));
 }
@@ -271,7 +271,7 @@ fn db_does_not_know_the_screen() {
 /// lives in `meta`) and `cmd` ↔ `connect` (the login flow shared by token, reauth and refresh
 /// still stands at the top level).
 #[test]
-#[ignore = "until errors are translated at the edge and connect moves beside its commands (issue 10 parts 3 and 5)"]
+#[ignore = "until errors are translated at the edge and connect moves beside its commands (docs/ARCHITECTURE.md, not yet true)"]
 fn top_level_modules_have_no_cycle() {
     let g = graph();
     let cyclic: Vec<&String> = g.keys().filter(|m| reachable(&g, m).contains(*m)).collect();

@@ -13,6 +13,8 @@
 //!    switch fails, the new secrets that were written are valid tokens of the same profiles.
 //!
 //! Nothing here prints: callers render [`Login::summary_json`] / [`Reached::json`].
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use crate::ctx::Ctx;
 use crate::db::{LoginKind, NewConnection, NewProfile, Profile};

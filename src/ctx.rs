@@ -1,5 +1,7 @@
 //! The context every command runs in (habit 4): settings plus every side effect as a value or
 //! a trait object, so tests can swap them.
+//!
+//! Citations: habit n of docs/reference/style.md.
 
 use crate::db::Db;
 use crate::env::Env;

@@ -2,6 +2,8 @@
 //!
 //! The environment is read once, at start, into an [`Env`] snapshot; nothing else in sq calls
 //! `std::env::var`. The help epilogue, the man page and the README table come from [`VARS`].
+//!
+//! Citations: habit n of docs/reference/style.md.
 
 use std::collections::BTreeMap;
 

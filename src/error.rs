@@ -3,6 +3,8 @@
 //! Modules own their `thiserror` enums; this file turns them into a [`Error`] with a kind
 //! (which fixes the exit code of spec §2), a message that says what happened, and `hint:`
 //! lines that say what to do.
+//!
+//! Citations: spec §n of docs/reference/spec.md; habit n of docs/reference/style.md.
 
 use serde::Serialize;
 use std::fmt;

@@ -7,6 +7,8 @@
 #[cfg(test)]
 mod architecture;
 pub mod auth;
+#[cfg(test)]
+mod citations;
 pub mod cli;
 pub mod cmd;
 pub mod config;

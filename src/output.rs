@@ -1,5 +1,7 @@
 //! The Printer (habit 8, after uv's `Printer` and jj's `Ui`): stdout carries the answer
 //! (a report or one JSON document); progress, prompts, URLs, warnings and hints go to stderr.
+//!
+//! Citations: spec §n of docs/reference/spec.md; habit n of docs/reference/style.md.
 
 use crate::error::Error;
 use is_terminal::IsTerminal;

@@ -1,5 +1,7 @@
 //! The one prompter (habit 13, after gh's `Prompter` and jj's `can_prompt`): no dialoguer call
 //! outside this file, and a prompter that refuses when it can't ask, naming the flag to use.
+//!
+//! Citations: habit n of docs/reference/style.md.
 
 use crate::error::Error;
 use crate::secret::Secret;

@@ -2,6 +2,8 @@
 //!
 //! A `Secret` never shows its value through `Debug` or `Display`; the only way out is
 //! `expose()`, which makes every place that handles a whole token easy to find with grep.
+//!
+//! Citations: habit n of docs/reference/style.md.
 
 use std::fmt;
 

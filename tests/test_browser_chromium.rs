@@ -9,6 +9,8 @@
 //! Needs Debian's `chromium` (`.ci/run` installs it); skipped, saying so, when it is missing.
 //! The keyring half needs `SQ_TEST_KEYRING=1` inside scripts/test's D-Bus session; without it
 //! the file store is used and the test says so.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::TestEnv;

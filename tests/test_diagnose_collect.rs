@@ -1,5 +1,7 @@
 //! `sq diagnose` collection against the in-process sandbox: the real GraphClient, the real
 //! collector, the real engine. Each test gets its own sandbox on a random port.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};

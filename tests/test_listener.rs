@@ -1,8 +1,8 @@
-//! The loopback listener under attack from local processes, and the small holes of issue 12
-//! (points 4–7), through the real `sq` binary against the sandbox. The browser is played by
-//! this test: GET the authorization URL on the sandbox, take the `Location` it redirects to,
-//! and GET that on sq's listener. Every failing case checks that the stored tokens are exactly
-//! as before.
+//! The loopback listener under attack from local processes, and its small holes (the KDF
+//! bound, the browser's environment, stale temp files), through the real `sq` binary against
+//! the sandbox. The browser is played by this test: GET the authorization URL on the sandbox,
+//! take the `Location` it redirects to, and GET that on sq's listener. Every failing case
+//! checks that the stored tokens are exactly as before.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::sandbox::*;

@@ -1,6 +1,8 @@
 //! The real `GraphClient` against a tiny in-test HTTP fake (hyper on 127.0.0.1:0) serving canned
 //! Meta answers from meta-platform.md. This is not the sandbox: it only replays shapes, so the
 //! tests pin down what the client *sends* (headers, forms, re-based URLs) and how it reacts.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

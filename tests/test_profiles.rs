@@ -1,4 +1,4 @@
-//! Issue 3 as a user meets it: tokens in the real keyring (checked with `secret-tool`), a
+//! The credential store as a user meets it: tokens in the real keyring (checked with `secret-tool`), a
 //! broken keyring diagnosed instead of hanging, profiles listed/removed, and secrets found only
 //! where `sq token print` was asked.
 #![allow(clippy::unwrap_used)]

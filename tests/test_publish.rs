@@ -1,6 +1,8 @@
 //! Publishing against the sandbox (in-process, random port) with the real `GraphClient`.
 //! Every test checks through `/_sandbox/published` that a post went out exactly once (or not
 //! at all). Polling and retry waits are milliseconds so the suite runs fast.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};

@@ -503,7 +503,7 @@ fn ctrl_c_cancels_cleanly() {
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
 }
 
-/// The whole story (issue 6): posts fail after a password change; `sq diagnose` names the
+/// The whole story of the README: posts fail after a password change; `sq diagnose` names the
 /// cause and counts the failed posts; `sq reauth` (the browser played by this test); `sq
 /// requeue --failed` moves them back; `sq publish` sends them; the sandbox shows each post
 /// published exactly once.

@@ -1,5 +1,7 @@
 //! The Meta sandbox through HTTP, as sq uses it: in-process server on a random port, reqwest,
 //! no redirect following. Shapes and codes follow meta-platform.md.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,8 @@
 //! Authorization URLs for the three logins, built through [`MetaEndpoints`] so the sandbox and
 //! `SQ_GRAPH_VERSION` apply (meta-platform.md §1.1, §5.1, §6.2), and the permissions each kind of
 //! profile needs (§3.3).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::pkce::{PkceChallenge, State};
 use super::redirect::RedirectUri;

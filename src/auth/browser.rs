@@ -22,6 +22,8 @@
 //! ```
 //!
 //! The port must be the redirect URI's port (8765 for the default `http://localhost:8765/callback`).
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 use super::AuthError;
 use super::redirect::RedirectUri;

@@ -12,6 +12,8 @@
 //! enough), so it is refused like a code without one, and the wait goes on. Instagram documents
 //! a decline without `state` (§5.1); such a decline leaves sq waiting, and the page it gets says
 //! to press Ctrl-C in the terminal to stop.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::pkce::State;
 use super::redirect::RedirectUri;

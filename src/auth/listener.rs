@@ -20,6 +20,8 @@
 //! server in [`super::server`] on the redirect port itself; its limits (connections, header
 //! size, one deadline per request, an accept loop that survives running out of file
 //! descriptors) are described there.
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 use super::AuthError;
 use super::callback::{Callback, parse_request_target, redact_url};

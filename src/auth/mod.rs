@@ -9,6 +9,8 @@
 //! is parsed; `state` and the PKCE verifier never show in `Debug`; any callback URL that is
 //! printed goes through [`redact_url`] first. The authorization URL itself carries no secret
 //! (state is a one-time CSRF value bound to this run) and is printed as is.
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 pub mod authorize;
 pub mod browser;

@@ -13,6 +13,8 @@
 //! consumed by it and discarded; callers there should avoid a line prompt right after a race the
 //! listener won (a key-based multi-select is not affected by a pending line read in practice,
 //! but this is not verified on Windows).
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 use super::callback::{Callback, parse_pasted};
 use super::listener::{Listener, Outcome};

@@ -4,6 +4,8 @@
 //! `time`), rand 0.8 with its own getrandom 0.2 line, thiserror 1 and serde_path_to_error — about
 //! eight crates for what is forty lines here — and its `CsrfToken` compares in constant time only
 //! behind a feature flag. Nothing else in sq would use it (the exchanges are plain Graph calls).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::AuthError;
 use crate::secret::Secret;

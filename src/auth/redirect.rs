@@ -8,6 +8,8 @@
 //!
 //! The URI is sent to Meta exactly as the user wrote it ([`RedirectUri::as_str`]); parsing only
 //! decides where to listen and which path is the callback.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use super::AuthError;
 use super::callback::redact_url;

@@ -20,6 +20,8 @@
 //!   read; one request per connection, answered with `Connection: close`.
 //! - HTTPS is served on the redirect port itself: there is no internal plain-HTTP port that
 //!   another local program could send a forged callback to.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -11,6 +11,8 @@
 //! The key file is written with mode 0600 (atomically, via `fsutil::write_atomic`). The key
 //! protects nothing beyond this loopback hop, but a readable key would let another local user
 //! impersonate the callback page.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::AuthError;
 use crate::fsutil;

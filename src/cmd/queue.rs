@@ -1,3 +1,4 @@
+// Citations: spec §n of docs/reference/spec.md.
 use crate::cmd::Exit;
 use crate::ctx::Ctx;
 use crate::db::queue::{CancelOutcome, HistoryEntry, LastError, NewPost, Post, PostFilter, PostState};

@@ -14,6 +14,8 @@
 //!   may have gone out (a journal checkpoint exists), else `queued` again. A claim whose
 //!   process is provably gone (the caller checks the recorded `claim_process`) is recovered
 //!   the same way at once, without waiting for the lease.
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 use super::{Db, DbError, classify};
 use crate::model::Network;

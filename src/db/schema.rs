@@ -3,6 +3,8 @@
 //! Never edit a step that has shipped: add a new one. The queue (posts, attempts) comes as a
 //! later step (V2). Times are Unix seconds (UTC). No column ever holds a secret, not even a masked
 //! one: masks are computed from the credential store at display time.
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 

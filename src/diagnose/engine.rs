@@ -17,6 +17,8 @@
 //!    `granular_not_selected`, not also `page_not_listed`; `cannot_publish` already asks for
 //!    a Page Admin, so `not_page_admin` is left out next to it; `token_expiring` carries the
 //!    `sq refresh` fix, so `refresh_window_open` is left out next to it.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use super::facts::*;
 use super::report::*;

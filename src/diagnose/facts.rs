@@ -13,6 +13,8 @@
 //! here already made safe for a terminal: collection sanitizes the facts as its last step, so
 //! the engine copies text into findings as it is. Errors carry the classifier's reading of
 //! them, never a raw code for the engine to interpret.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use crate::model::classify::{Classification, TokenVerdict, classify, refusal};
 use crate::model::{Network, ProfileKind};

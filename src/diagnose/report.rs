@@ -1,6 +1,8 @@
 //! The diagnosis as data: the `--json` contract of spec §4 (documented field by field in
 //! `docs/json.md`) and the verdict the exit code is made from. The human rendering is the
 //! command's (`cmd/diagnose/render.rs`).
+//!
+//! Citations: spec §n of docs/reference/spec.md.
 
 use serde::Serialize;
 

@@ -1,5 +1,7 @@
 //! Table tests of the diagnosis engine (habit 6): every finding code, and the combinations
 //! where one root cause must not drown in its consequences.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; habit n of docs/reference/style.md.
 
 use super::fixtures::*;
 use super::*;

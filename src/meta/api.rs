@@ -1,5 +1,7 @@
 //! The typed calls sq makes (meta-platform.md §1–§7). Each one is a thin, documented wrapper
 //! over [`GraphClient::send`] / [`GraphClient::get_all`] / [`GraphClient::batch`].
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use super::batch::BatchItem;
 use super::client::{AppCredentials, GraphClient, Method, Request, decode};

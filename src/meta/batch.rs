@@ -8,6 +8,8 @@
 //! when every item carries its own (§10); items carry theirs inside `relative_url` (GET/DELETE)
 //! or `body` (POST), because that is the only place Graph looks for per-item tokens. All of it
 //! travels in the POST body, never in a URL on the wire, and nothing here is logged.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::client::{GraphClient, Method, Request, appsecret_proof};
 use super::error::{MetaError, interpret};

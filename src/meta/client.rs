@@ -11,6 +11,8 @@
 //!   honouring `estimated_time_to_regain_access`/`Retry-After` up to a cap (§9). Requests marked
 //!   not idempotent (publishing POSTs, single-use code exchanges) are retried only when the
 //!   connection failed before anything was sent.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use super::error::{CONNECT_PREFIX, MetaError, interpret, sanitize};
 use super::hosts::{Host, MetaEndpoints};

@@ -4,6 +4,8 @@
 //! Nothing here ever holds a token: messages from Meta are sanitized (control characters
 //! removed, length capped) and the token that was sent is masked out of them, and
 //! [`MetaError`] names a host and path, never a URL with its query.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use crate::error::{Error, Kind};
 use crate::model::classify::{

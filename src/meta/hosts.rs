@@ -2,6 +2,8 @@
 //!
 //! Every URL sq sends to Meta is built here, so `SQ_META_API_BASE` (the sandbox, tests) and
 //! `SQ_GRAPH_VERSION` are honoured everywhere by construction.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use std::fmt;
 

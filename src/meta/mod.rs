@@ -8,6 +8,8 @@
 //! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
 //! - [`catalog`]: every request sq can send, kept in step with `docs/meta-api.md`.
 //! - [`types`], [`api`]: the typed calls sq needs; [`publish`]: the publishing calls (§7).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 pub mod api;
 pub mod batch;

@@ -4,6 +4,8 @@
 //! `access_token` in its query. sq re-bases it onto the configured endpoints (so the sandbox
 //! keeps receiving the pages), drops any token-ish parameter (the token goes in the header),
 //! and refuses any other host.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use super::client::{GraphClient, Method, Request};
 use super::error::MetaError;

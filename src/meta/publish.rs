@@ -10,6 +10,8 @@
 //!   not on creation (§7.2, §7.3), and an orphan left by a lost answer expires unpublished after
 //!   24 h. The one creation that *would* publish, Threads' `auto_publish_text=true`, is never sent.
 //! - Status reads and listings are GETs, retried by the client as usual.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use super::client::{GraphClient, Method};
 use super::error::MetaError;

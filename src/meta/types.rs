@@ -1,6 +1,8 @@
 //! Typed answers of the calls sq makes. Tolerant by design: every field Meta may omit is
 //! optional or defaulted, unknown fields are ignored, ids are accepted as strings or numbers,
 //! and tokens are [`Secret`]s the moment they are decoded.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use crate::model::classify::{Classification, classify};
 use crate::secret::Secret;

@@ -2,6 +2,8 @@
 //! `X-Business-Use-Case-Usage`. Both are JSON strings of whole-number percentages of a rolling
 //! budget; both are often absent ("only once enough calls have been made"), so absence and
 //! garbage are normal and yield nothing.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use serde_json::Value;
 use std::collections::BTreeMap;

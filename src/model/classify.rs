@@ -8,6 +8,8 @@
 //!
 //! Pure: plain numbers in, plain data out. Everything else in sq (retry policy, publisher,
 //! diagnose engine, exit codes) asks this module, and nothing else compares error codes.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use serde::Serialize;
 use std::fmt;

@@ -5,6 +5,8 @@
 //! before any publish, sq reads the container's status; PUBLISHED means done, FINISHED means
 //! "not published yet, publish this one". A second container is made only when the first is
 //! dead (EXPIRED, or Meta says so), never while the first could still go out.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::policy::{
     ContainerNext, Failure, Judgement, Step, find_own_post, judge, next_for_container, quota_failure,

@@ -4,6 +4,8 @@
 //! A Facebook post has no container, so nothing on Meta's side makes a resend harmless: a post
 //! is sent again only when sq knows the previous request did not publish (a refusal, a connect
 //! failure) or after reconciliation found no trace of it.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::policy::{Failure, Judgement, Step, find_own_post, judge};
 use super::{Journal, PostRequest, PublishFailure, Published, Publisher, Reconciled, Recorded};

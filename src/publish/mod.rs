@@ -14,6 +14,8 @@
 //! 3. Instagram and Threads publish a *container*, and a container publishes at most once: a
 //!    resumed attempt reads the recorded container's status first (PUBLISHED → done; FINISHED →
 //!    publish that same container), so it never makes a second one while the first may be live.
+//!
+//! Citations: spec §n of docs/reference/spec.md; prior-art §n of docs/reference/prior-art.md.
 
 pub mod journal_db;
 pub mod owner;

@@ -7,6 +7,8 @@
 //!   honouring Meta's `estimated_time_to_regain_access`, §9).
 //! - [`PollPolicy`] and [`next_for_container`]: the container status schedule (§7.2, §7.3).
 //! - [`quota_failure`], [`usage_wait`], [`find_own_post`]: limits, throttling, reconciliation.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use crate::meta::publish::{ContainerState, ContainerStatus, RecentPost};
 use crate::meta::types::Quota;

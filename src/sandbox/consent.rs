@@ -7,6 +7,8 @@
 //!
 //! Field names are one per box (`page_<id>`, `ig_<id>`, `business_<id>`, `perm_<name>`), since
 //! a browser leaves unticked boxes out of the submission.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::oauth::{Dialog, consent_user};
 use super::scenario::{Consent, ConsentOutcome};

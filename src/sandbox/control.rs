@@ -1,5 +1,7 @@
 //! `/_sandbox/…`: steer the world from tests, scripts and the demo (docs/sandbox.md).
 //! JSON in, JSON out; errors are `{"error": "…"}` with 400 or 404. Never delayed or faulted.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! Graph API on graph.facebook.com, graph.instagram.com and graph.threads.*: token checks,
 //! `debug_token`, users, Pages, `/accounts`, businesses, permissions, usage headers.
 //! Publishing lives in `publish.rs`, OAuth in `oauth.rs`.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,6 +1,8 @@
 //! Login dialogs and token exchanges: Facebook (§1), Instagram Login (§5), Threads (§6).
 //!
 //! There is no real user: the consent screen answers as configured (`/_sandbox/consent`).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,6 @@
 //! Publishing (§7): Facebook Page feed/photos, Instagram containers (both logins), Threads.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use serde_json::{Map, Value, json};
 

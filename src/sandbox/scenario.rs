@@ -2,6 +2,8 @@
 //!
 //! Every struct rejects unknown fields so a typo in a hand-written file fails loudly with the
 //! path, line and column instead of silently doing nothing.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,4 +1,6 @@
 //! Request/response values the handlers work on, and Meta's error JSON (§8.1).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use std::collections::HashMap;
 

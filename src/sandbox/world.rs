@@ -2,6 +2,8 @@
 //!
 //! Everything lives behind one `std::sync::Mutex` that request handlers hold only for the
 //! synchronous part of a request (never across a sleep), see `server.rs`.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};

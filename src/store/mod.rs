@@ -5,6 +5,8 @@
 //! wrong passphrase or a damaged file is an error, so a broken store is never mistaken for a
 //! missing token. Calls are synchronous and bounded in time: async callers wrap them in
 //! `spawn_blocking`. There is no fallback between backends, and never one to plaintext.
+//!
+//! Citations: spec §n of docs/reference/spec.md; habit n of docs/reference/style.md.
 
 pub mod account;
 pub mod file;

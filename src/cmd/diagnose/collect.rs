@@ -21,6 +21,8 @@
 //! inspects with the login's own user token (accepted when that user is a developer of the
 //! app), and when Meta refuses that, falls back to an identity call made with the token itself
 //! (`GET /me`), which proves valid/invalid (with the 190 subcode) but carries no scopes.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
 use crate::diagnose::facts::{
     AppCredentials as AppFacts, ConnectionFacts, EnvironmentFacts, Facts, GranularScope, GraphError,
