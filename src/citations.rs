@@ -5,6 +5,8 @@
 //! that a file citing a document names it once (its `Citations:` line), that nothing points at a
 //! file outside the repository, and that no comment leans on an issue number (issues live
 //! outside the repository).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md; prior-art §n of docs/reference/prior-art.md; habit n of docs/reference/style.md.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Settings resolved once (habit 3, after uv's `settings.rs`): flags over environment over
 //! config file over defaults. Commands read `Settings`, never env vars or clap types.
 //!
-//! Citations: habit n of docs/reference/style.md.
+//! Citations: §n is a section of docs/reference/meta-platform.md; habit n of docs/reference/style.md.
 
 use crate::config::ConfigFile;
 use crate::env::{self, Env};

@@ -1,4 +1,6 @@
 //! The command-line surface as a user meets it: global options, exit codes, errors.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::TestEnv;

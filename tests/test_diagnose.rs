@@ -1,4 +1,6 @@
 //! `sq diagnose` as a user runs it: the real binary against the sandbox.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::TestEnv;

@@ -1,4 +1,6 @@
 //! `sq token import` against the sandbox: the real binary, the file credential store.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::sandbox::*;

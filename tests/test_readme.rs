@@ -19,6 +19,8 @@
 //! - Output redirected to `/var/tmp/…` goes to the test's temp directory; `~` is the test's
 //!   temp HOME.
 //! - A pipe from sq into a tool that isn't installed (jq) runs the sq part only.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::TestEnv;

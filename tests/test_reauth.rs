@@ -2,6 +2,8 @@
 //! read the authorization URL from sq's stderr, GET it on the sandbox without following the
 //! redirect, strip `#_=_` from the `Location`, and GET that on sq's loopback listener (or paste
 //! it on sq's stdin).
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::sandbox::*;

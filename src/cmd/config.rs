@@ -1,3 +1,4 @@
+// Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 use crate::cmd::Exit;
 use crate::config::{self, ConfigKey};
 use crate::ctx::Ctx;

@@ -1,3 +1,4 @@
+// Citations: §n is a section of docs/reference/meta-platform.md.
 use crate::auth::{
     self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome, PkceVerifier, RedirectUri,
     State, StdinSource, SystemBrowser, TlsIdentity,

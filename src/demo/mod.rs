@@ -13,6 +13,8 @@
 //! alive then), and then lets the sandbox play what happens next — the password change (190 /
 //! 460 on 777's Page token) and the Instagram token running out — which brings the world to the
 //! story's state. Acme Catering (888) is unticked in her grant from the start.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 mod http;
 

@@ -6,6 +6,8 @@
 //! [`GraphClient::send`](super::GraphClient::send) and batch encoding panic on a request whose
 //! method, host, path and token placement match no entry, so a new request builder can't slip
 //! past the table. Release builds don't check.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::client::Method;
 use super::hosts::Host;

@@ -8,6 +8,8 @@
 //! Business-portfolio listing (`/{business-id}/owned_pages`, reached with
 //! `business_management`, §4.3, §12.2), so "absent from `/me/accounts` but found in a
 //! portfolio" is not by itself "reached through a portfolio only": the grant is read first.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 
 /// One `granular_scopes` entry of `debug_token`: `target_ids` is `None` when the scope covers
 /// every asset (the field is omitted then, §2.2).

@@ -597,7 +597,7 @@ struct Run<'a> {
     throttled: Vec<bool>,
     /// A refusal of a profile's other calls (the publishing limit) that names what publishing
     /// lacks — a Business Manager Page's ads permission, the app's access level — though the
-    /// token itself inspected fine: it decides the profile's health (spec §4; §14).
+    /// token itself inspected fine: it decides the profile's health (spec §4, meta-platform.md §14).
     refused: Vec<Option<TokenHealth>>,
     /// Profiles whose token checks were started (so discovery doesn't start them twice).
     started: usize,
