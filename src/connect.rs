@@ -212,7 +212,9 @@ impl Reached {
             .map(|f| match f {
                 "cannot_publish" => "can't publish: no CREATE_CONTENT task on the Page",
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",
-                "role_unknown" => "your role on the Page is unknown (Meta lists no tasks for portfolio Pages)",
+                "role_unknown" => {
+                    "your role on the Page is unknown (Meta lists no tasks for portfolio Pages)"
+                }
                 "portfolio_only" => "reached through a business portfolio only",
                 "granular_not_selected" => "not selected in the login's grant",
                 "no_page_token" => "Meta gave no Page token",
