@@ -207,8 +207,13 @@ impl Reached {
 
     /// Plain words for the flags, for the human summary.
     pub fn flag_words(&self) -> Vec<&'static str> {
+        // One cause per Page: a Page left out of the grant can't be used whatever the user's
+        // role on it, so its unknown role is not mentioned beside that cause (`--json` keeps
+        // both flags).
+        let not_selected = self.source == Source::NotSelected;
         self.flags()
             .into_iter()
+            .filter(|f| !(not_selected && *f == "role_unknown"))
             .map(|f| match f {
                 "cannot_publish" => "can't publish: no CREATE_CONTENT task on the Page",
                 "not_page_admin" => "not a Page Admin (no MANAGE task)",

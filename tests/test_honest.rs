@@ -575,7 +575,12 @@ fn reauth_through_the_browser(env: &TestEnv, args: &[&str]) -> (Resp, Run) {
     let consent = http("GET", &url, None);
     assert_eq!(consent.status, 302, "consent did not redirect: {}", consent.body);
     let location = consent.header("location").unwrap().split('#').next().unwrap().to_string();
-    let page = http("GET", &location, None);
+    let page = if location.starts_with("https:") {
+        let pem = std::fs::read(env.data_dir().join("localhost-cert.pem")).unwrap();
+        https_get(&pem, &location)
+    } else {
+        http("GET", &location, None)
+    };
     let mut stdout = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     let status = child.wait().unwrap();
@@ -584,12 +589,22 @@ fn reauth_through_the_browser(env: &TestEnv, args: &[&str]) -> (Resp, Run) {
     (page, Run { code: status.code().unwrap_or(-1), stdout, stderr })
 }
 
-/// A sandbox whose three apps register `http://127.0.0.1:{port}/callback` exactly.
+/// The redirect a network's app registers on `port`: http for Facebook (Development mode),
+/// https for Instagram Login and Threads, the only kind their dashboards save
+/// (meta-platform.md §14).
+fn redirect_for(network: &str, port: u16) -> String {
+    let scheme = if network == "facebook" { "http" } else { "https" };
+    format!("{scheme}://127.0.0.1:{port}/callback")
+}
+
+/// A sandbox whose three apps register their redirect on `port` exactly ([`redirect_for`]).
 fn sandbox_with_redirect(port: u16) -> SandboxThread {
     let sb = sandbox("default");
     let mut world = control(&sb, "GET", "scenario", None);
-    for app in ["facebook_app", "instagram_app", "threads_app"] {
-        world[app]["redirect_uris"] = json!([format!("http://127.0.0.1:{port}/callback")]);
+    for (app, network) in
+        [("facebook_app", "facebook"), ("instagram_app", "instagram"), ("threads_app", "threads")]
+    {
+        world[app]["redirect_uris"] = json!([redirect_for(network, port)]);
     }
     drop(sb);
     sandbox_from(&world)
@@ -600,7 +615,6 @@ fn a_wrong_app_secret_is_named_by_reauth_in_the_terminal_and_the_browser() {
     let port = free_port();
     let sb = sandbox_with_redirect(port);
     let mut env = env_for(&sb);
-    let redirect = format!("http://127.0.0.1:{port}/callback");
     for (network, token) in [("facebook", DANA), ("instagram", IG_LOGIN), ("threads", THREADS)] {
         let r = env.run_stdin(&["token", "import", network], &format!("{token}\n"));
         assert_eq!(r.code, 0, "{network}: {r:?}");
@@ -614,6 +628,7 @@ fn a_wrong_app_secret_is_named_by_reauth_in_the_terminal_and_the_browser() {
         ("threads", "SQ_THREADS_APP_SECRET", &[][..]),
     ] {
         env.set(var, "not-the-secret");
+        let redirect = redirect_for(network, port);
         let mut args =
             vec!["reauth", network, "--no-browser", "--timeout", "30", "--redirect-uri", &redirect];
         args.extend_from_slice(extra);

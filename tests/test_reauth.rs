@@ -135,15 +135,7 @@ fn sandbox_with_redirect(name: &str, port: u16) -> SandboxThread {
 /// data directory before the URL is printed). Returns the status of sq's answer page.
 fn https_get(env: &TestEnv, url: &str) -> u16 {
     let pem = std::fs::read(env.data_dir().join("localhost-cert.pem")).unwrap();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .timeout(Duration::from_secs(90))
-        .build()
-        .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async { client.get(url).send().await.unwrap().status().as_u16() })
+    crate::common::sandbox::https_get(&pem, url).status
 }
 
 fn import(env: &TestEnv, network: &str, token: &str) {

@@ -50,6 +50,30 @@ impl Resp {
     }
 }
 
+/// The browser on sq's https redirect: GET `url` trusting only the certificate `pem` (sq's own,
+/// `localhost-cert.pem` in the data directory).
+pub fn https_get(pem: &[u8], url: &str) -> Resp {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(90))
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let r = client.get(url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        Resp { status, headers, body: r.text().await.unwrap_or_default() }
+    })
+}
+
 /// One HTTP/1.1 request with `Connection: close`; redirects are returned, never followed.
 pub fn http(method: &str, url: &str, body: Option<&Value>) -> Resp {
     let u = url::Url::parse(url).unwrap();
