@@ -678,13 +678,8 @@ pub async fn save(
             }
         }
     }
-    ctx.with_store(move |s| {
-        for (account, secret) in &secrets {
-            s.save(account, secret)?;
-        }
-        Ok(())
-    })
-    .await?;
+    // One batched write: one encrypted write or one keyring bundle write for the whole login.
+    ctx.with_store(move |s| s.save_many(&secrets)).await?;
 
     // 2. The metadata switch, in one transaction.
     let connection = login.new_connection();
@@ -716,12 +711,7 @@ pub async fn save(
     if !stale.is_empty() {
         // A leftover entry is harmless (nothing refers to it); don't fail a finished switch.
         let _ = ctx
-            .with_store(move |s| {
-                for a in &stale {
-                    s.delete(a)?;
-                }
-                Ok(())
-            })
+            .with_store(move |s| s.delete_many(&stale).map(|_| ()))
             .await;
     }
     Ok(Saved { connection_id: replaced.connection_id, removed: replaced.removed })

@@ -119,12 +119,8 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
     let masks: Result<BTreeMap<String, Option<String>>, Error> = match ctx.store() {
         Ok(_) => {
             ctx.with_store(move |s| {
-                let mut out = BTreeMap::new();
-                for a in accounts {
-                    let m = s.load(&a)?.map(|t| t.masked());
-                    out.insert(a.as_str().to_string(), m);
-                }
-                Ok(out)
+                let loaded = s.load_many(&accounts)?;
+                Ok(accounts.iter().zip(loaded).map(|(a, t)| (a.as_str().to_string(), t.map(|t| t.masked()))).collect())
             })
             .await
         }
@@ -228,15 +224,7 @@ async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
     // rather than leaving a token behind that nothing points to.
     let deleted = {
         let list = to_delete.clone();
-        ctx.with_store(move |s| {
-            let mut n = 0;
-            for a in &list {
-                if s.delete(a)? {
-                    n += 1;
-                }
-            }
-            Ok(n)
-        })
+        ctx.with_store(move |s| Ok(s.delete_many(&list)?.into_iter().filter(|gone| *gone).count()))
         .await?
     };
     let mut db = ctx.db()?;

@@ -481,7 +481,7 @@ async fn revoke(ctx: &Ctx, app: &AppCredentials, stored: &[ProfileWithConnection
         return Ok(());
     }
     let tokens: Vec<Option<Secret>> =
-        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
+        ctx.with_store(move |s| s.load_many(&accounts)).await?;
     let graph = ctx.graph(Some(app.clone()))?;
     for t in tokens.into_iter().flatten() {
         match graph.revoke_permissions(&t, None).await {
