@@ -253,7 +253,14 @@ pub fn open(
     let _ = TRACE.set(env.get("SQ_DEBUG_STORE_TRACE").filter(|p| !p.is_empty()).map(PathBuf::from));
     match settings.store.value {
         StoreKind::Keyring => {
-            Ok(Box::new(KeyringStore::new(env).with_lock_file(settings.paths.data_dir.join("keyring.lock"))))
+            // The keyring is the user's, not the data directory's: two data directories share
+            // one bundle, so the lock is per user session where there is one.
+            let dir = env
+                .get("XDG_RUNTIME_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| settings.paths.data_dir.clone());
+            Ok(Box::new(KeyringStore::new(env).with_lock_file(dir.join("sq-keyring.lock"))))
         }
         StoreKind::File => {
             let path = settings.paths.credential_file();
