@@ -49,17 +49,29 @@ fn access_pattern(env: &mut TestEnv, backend: &str) {
     assert!(!t.is_empty(), "diagnose read no secret at all: {r:?}");
     assert!(t.len() <= 8, "{backend} diagnose: {} round trips: {t:?}", t.len());
 
+    // `profiles` works from the database alone: no round trip to the store, masks shown.
     let r = env.run(&["profiles", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     let t = trips(&trace);
-    assert!(t.len() <= 2, "{backend} profiles: {t:?}");
+    let listed = r.json();
+    let unmasked: Vec<&serde_json::Value> =
+        listed["profiles"].as_array().unwrap().iter().filter(|p| p["token"]["masked"].is_null()).collect();
+    assert!(t.is_empty(), "{backend} profiles: {t:?}, {unmasked:?}");
+    let p999 = listed["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "facebook:20000000999").unwrap();
+    let masked = p999["token"]["masked"].as_str().unwrap().to_string();
 
     // `token print` still works per profile, from the batched layout.
     let r = env.run(&["token", "print", "facebook:20000000999"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.trim().starts_with("EAA"), "{r:?}");
+    let token = r.stdout.trim().to_string();
+    assert!(token.starts_with("EAA"), "{r:?}");
+    assert_eq!(sq::secret::Secret::new(token.as_str()).masked(), masked);
     let t = trips(&trace);
-    assert!(t.len() <= 2, "{backend} token print: {t:?}");
+    assert!(!t.is_empty() && t.len() <= 2, "{backend} token print: {t:?}");
+    // The database keeps the mask, never the token.
+    for (path, bytes) in crate::common::all_files(&env.data_dir()) {
+        assert!(!crate::common::contains(&bytes, &token), "{} holds the token", path.display());
+    }
 
     // `profiles remove` of one Page removes just its token.
     let r = env.run(&["profiles", "remove", "facebook:20000000998"]);

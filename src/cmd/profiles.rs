@@ -114,10 +114,18 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
         }
         return Ok(Exit::Success);
     }
-    // Masks come from the store at display time: the database never holds any part of a token.
-    let accounts: Vec<Account> = rows.iter().map(|r| r.profile.token_account(&r.connection)).collect();
-    let masks: Result<BTreeMap<String, Option<String>>, Error> = match ctx.store() {
-        Ok(_) => {
+    // Masks come from the database, written when the token was saved (schema V4): listing
+    // reads no secret. Only rows saved before V4 have none; those are masked from the store,
+    // in one batched read, until they are saved again.
+    let accounts: Vec<Account> = rows
+        .iter()
+        .filter(|r| r.profile.token_masked.is_none())
+        .map(|r| r.profile.token_account(&r.connection))
+        .collect();
+    let opened = if accounts.is_empty() { Ok(None) } else { ctx.store().map(Some) };
+    let masks: Result<BTreeMap<String, Option<String>>, Error> = match opened {
+        Ok(None) => Ok(BTreeMap::new()),
+        Ok(Some(_)) => {
             ctx.with_store(move |s| {
                 let loaded = s.load_many(&accounts)?;
                 Ok(accounts.iter().zip(loaded).map(|(a, t)| (a.as_str().to_string(), t.map(|t| t.masked()))).collect())
@@ -154,7 +162,7 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
                 },
                 token: TokenView {
                     source,
-                    masked: masks.get(account.as_str()).cloned().flatten(),
+                    masked: p.token_masked.clone().or_else(|| masks.get(account.as_str()).cloned().flatten()),
                     expires_at: expires.and_then(rfc3339),
                     error: store_error.clone(),
                 },
