@@ -732,9 +732,7 @@ pub async fn save(
         .collect();
     if !stale.is_empty() {
         // A leftover entry is harmless (nothing refers to it); don't fail a finished switch.
-        let _ = ctx
-            .with_store(move |s| s.delete_many(&stale).map(|_| ()))
-            .await;
+        let _ = ctx.with_store(move |s| s.delete_many(&stale).map(|_| ())).await;
     }
     Ok(Saved { connection_id: replaced.connection_id, removed: replaced.removed })
 }

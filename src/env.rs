@@ -93,7 +93,8 @@ const STORE: &[&str] = &[SQ_DEBUG_STORE_TRACE, "XDG_RUNTIME_DIR"];
 impl Env {
     pub fn from_process() -> Env {
         let mut vars = BTreeMap::new();
-        for name in VARS.iter().map(|v| v.name).chain(DETECTION.iter().copied()).chain(STORE.iter().copied()) {
+        for name in VARS.iter().map(|v| v.name).chain(DETECTION.iter().copied()).chain(STORE.iter().copied())
+        {
             if let Ok(value) = std::env::var(name) {
                 vars.insert(name.to_string(), value);
             }

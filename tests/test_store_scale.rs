@@ -57,7 +57,12 @@ fn access_pattern(env: &mut TestEnv, backend: &str) {
     let unmasked: Vec<&serde_json::Value> =
         listed["profiles"].as_array().unwrap().iter().filter(|p| p["token"]["masked"].is_null()).collect();
     assert!(t.is_empty(), "{backend} profiles: {t:?}, {unmasked:?}");
-    let p999 = listed["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "facebook:20000000999").unwrap();
+    let p999 = listed["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["profile"] == "facebook:20000000999")
+        .unwrap();
     let masked = p999["token"]["masked"].as_str().unwrap().to_string();
 
     // `token print` still works per profile, from the batched layout.
@@ -122,8 +127,10 @@ fn legacy_save(account: &Account, value: &str) {
 }
 
 fn secret_tool_lookup(account: &str) -> Option<String> {
-    let out =
-        std::process::Command::new("secret-tool").args(["lookup", "service", "sq", "account", account]).output().ok()?;
+    let out = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "sq", "account", account])
+        .output()
+        .ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
 
@@ -208,8 +215,9 @@ fn file_store_batches_read_and_write_once() {
     for i in 0..50 {
         store.save(&Account::page(&format!("77{i:03}")), &Secret::new(format!("EAAone{i}"))).unwrap();
     }
-    let batch: Vec<(Account, Secret)> =
-        (50..1050).map(|i| (Account::page(&format!("77{i:03}")), Secret::new(format!("EAAone{i}")))).collect();
+    let batch: Vec<(Account, Secret)> = (50..1050)
+        .map(|i| (Account::page(&format!("77{i:03}")), Secret::new(format!("EAAone{i}"))))
+        .collect();
     store.save_many(&batch).unwrap();
     let all: Vec<Account> = (0..1050).map(|i| Account::page(&format!("77{i:03}"))).collect();
     let got = store.load_many(&all).unwrap();

@@ -128,7 +128,11 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
         Ok(Some(_)) => {
             ctx.with_store(move |s| {
                 let loaded = s.load_many(&accounts)?;
-                Ok(accounts.iter().zip(loaded).map(|(a, t)| (a.as_str().to_string(), t.map(|t| t.masked()))).collect())
+                Ok(accounts
+                    .iter()
+                    .zip(loaded)
+                    .map(|(a, t)| (a.as_str().to_string(), t.map(|t| t.masked())))
+                    .collect())
             })
             .await
         }
@@ -232,8 +236,7 @@ async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
     // rather than leaving a token behind that nothing points to.
     let deleted = {
         let list = to_delete.clone();
-        ctx.with_store(move |s| Ok(s.delete_many(&list)?.into_iter().filter(|gone| *gone).count()))
-        .await?
+        ctx.with_store(move |s| Ok(s.delete_many(&list)?.into_iter().filter(|gone| *gone).count())).await?
     };
     let mut db = ctx.db()?;
     db.remove_profile(row.profile.kind, &row.profile.remote_id)?;

@@ -434,7 +434,8 @@ impl CredentialStore for FileStore {
         }
         self.update(|plain| {
             for (account, secret) in items {
-                if let Some(mut old) = plain.entries.insert(account.to_string(), secret.expose().to_string()) {
+                if let Some(mut old) = plain.entries.insert(account.to_string(), secret.expose().to_string())
+                {
                     old.zeroize();
                 }
             }

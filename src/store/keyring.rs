@@ -4,6 +4,10 @@
 //! Every call runs on a worker thread and is abandoned after [`KEYRING_TIMEOUT`], as gh does:
 //! a locked collection whose unlock prompt nobody sees, or a hung daemon, must not freeze sq.
 //! An abandoned worker holds no lock of ours and dies with the process.
+//!
+//! On Linux every secret but the probe's lives in one item, the bundle (docs/ARCHITECTURE.md,
+//! "The credential store at scale"): a command reads all its tokens in one call and writes
+//! them in one, under a lock file; per-account items of an older sq are migrated on first use.
 
 use super::{Account, CredentialStore, SERVICE, StoreError, Unavailable};
 use crate::env::Env;
@@ -159,8 +163,10 @@ impl KeyringStore {
 }
 
 /// The entry for `account` under service `sq`. On Linux the item also gets a readable label
-/// ("sq: facebook:777") and an `account` attribute, so `secret-tool lookup service sq account
-/// facebook:777` finds it; keyring's own `username` attribute holds the same name.
+/// ("sq: bundle:v1") and an `account` attribute, so `secret-tool lookup service sq account
+/// bundle:v1` finds it; keyring's own `username` attribute holds the same name. On Linux the
+/// only such items are the bundle and the store probe's; older sq versions wrote one per
+/// account (migrated, see [`KeyringStore::migrate`]).
 #[cfg(target_os = "linux")]
 fn entry(account: &Account) -> keyring::Result<keyring::Entry> {
     use keyring::secret_service::SsCredential;
@@ -199,7 +205,6 @@ impl KeyringStore {
             Err(e) => Err(self.classify(account, e)),
         }
     }
-
 }
 
 /// The keyring bundle's contents: account name → secret. `migrated` says the per-profile
@@ -298,7 +303,8 @@ impl KeyringStore {
             use secret_service::{EncryptionType, blocking::SecretService};
             let pf = |e: secret_service::Error| keyring::Error::PlatformFailure(Box::new(e));
             let ss = SecretService::connect(EncryptionType::Dh).map_err(pf)?;
-            let items = ss.search_items(std::collections::HashMap::from([("service", SERVICE)])).map_err(pf)?;
+            let items =
+                ss.search_items(std::collections::HashMap::from([("service", SERVICE)])).map_err(pf)?;
             let mut names = Vec::new();
             for item in items.unlocked.iter().chain(items.locked.iter()) {
                 let attrs = item.get_attributes().map_err(pf)?;
@@ -312,8 +318,7 @@ impl KeyringStore {
             Ok(names) => names,
             Err(e) => return Err(self.classify(&Account::bundle(), e)),
         };
-        let old: Vec<Account> =
-            names.iter().filter_map(|n| Account::parse(n)).filter(in_bundle).collect();
+        let old: Vec<Account> = names.iter().filter_map(|n| Account::parse(n)).filter(in_bundle).collect();
         for account in &old {
             // An entry already in the bundle is newer than the old one.
             if bundle.entries.contains_key(account.as_str()) {

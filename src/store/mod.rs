@@ -210,7 +210,11 @@ pub(crate) fn with_lock<T>(
     f: impl FnOnce() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     use std::io::ErrorKind;
-    let io = |what: &'static str, e: std::io::Error| StoreError::Io { what, path: lock_path.to_path_buf(), source: e };
+    let io = |what: &'static str, e: std::io::Error| StoreError::Io {
+        what,
+        path: lock_path.to_path_buf(),
+        source: e,
+    };
     if let Some(dir) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         crate::fsutil::create_private_dir(dir).map_err(|e| io("can't create the directory", e))?;
     }
@@ -229,7 +233,10 @@ pub(crate) fn with_lock<T>(
             Ok(guard) => break guard,
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 if started.elapsed() >= timeout {
-                    return Err(StoreError::LockTimeout { path: lock_path.to_path_buf(), waited: started.elapsed() });
+                    return Err(StoreError::LockTimeout {
+                        path: lock_path.to_path_buf(),
+                        waited: started.elapsed(),
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
