@@ -228,3 +228,63 @@ fn file_store_batches_read_and_write_once() {
     assert!(gone.iter().all(|g| *g));
     assert_eq!(store.load_many(&all[..11]).unwrap().iter().filter(|g| g.is_some()).count(), 1);
 }
+
+const WRITER_VAR: &str = "SQ_TEST_BUNDLE_WRITER";
+
+/// Run by [`keyring_bundle_killed_mid_rewrite_keeps_a_whole_bundle`] in a child process:
+/// rewrites the bundle's 200 Page tokens over and over, each round with its own values, until
+/// killed. Does nothing in a normal run.
+#[test]
+fn bundle_writer_child() {
+    let Ok(lock) = std::env::var(WRITER_VAR) else { return };
+    let store = KeyringStore::new(&sq::env::Env::from_process()).with_lock_file(lock.into());
+    for round in 0.. {
+        let items: Vec<(Account, Secret)> = (0..200)
+            .map(|i| (Account::page(&format!("88{i:03}")), Secret::new(format!("EAAround{round}page{i}"))))
+            .collect();
+        store.save_many(&items).unwrap();
+        println!("@@DONE {round}");
+    }
+}
+
+#[test]
+fn keyring_bundle_killed_mid_rewrite_keeps_a_whole_bundle() {
+    use std::io::BufRead;
+    let Some(_k) = real_keyring() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("lock");
+    let store = KeyringStore::new(&sq::env::Env::from_process()).with_lock_file(lock.clone());
+    clear_bundle(&store);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "test_store_scale::bundle_writer_child", "--nocapture", "--test-threads", "1"])
+        .env(WRITER_VAR, &lock)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in out.lines() {
+        // Killed (SIGKILL) while it is rewriting the bundle for the fourth time or later.
+        if line.unwrap() == "@@DONE 3" {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The bundle is whole: every token there, all from the same round (never half of one).
+    let accounts: Vec<Account> = (0..200).map(|i| Account::page(&format!("88{i:03}"))).collect();
+    let got = store.load_many(&accounts).unwrap();
+    let first = got[0].as_ref().unwrap().expose().to_string();
+    let round: u32 = first.strip_prefix("EAAround").unwrap().split("page").next().unwrap().parse().unwrap();
+    assert!(round >= 3, "{first}");
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(g.as_ref().unwrap().expose(), format!("EAAround{round}page{i}"));
+    }
+    // And the next writer is not blocked by the killed one's lock.
+    store.save(&Account::page("88999"), &Secret::new("EAAafterthekill")).unwrap();
+    assert_eq!(store.load(&Account::page("88999")).unwrap().unwrap().expose(), "EAAafterthekill");
+    clear_bundle(&store);
+}
