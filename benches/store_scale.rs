@@ -49,7 +49,9 @@ fn serve(pages: usize) -> Res<Sandbox> {
     let mut sb = Sandbox { child, base: String::new() };
     let started = Instant::now();
     loop {
-        if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|s| s.trim().parse::<u16>().ok()) {
+        if let Some(port) =
+            std::fs::read_to_string(&port_file).ok().and_then(|s| s.trim().parse::<u16>().ok())
+        {
             let _ = std::fs::remove_file(&port_file);
             sb.base = format!("http://127.0.0.1:{port}");
             return Ok(sb);
@@ -202,7 +204,7 @@ fn main() -> Res<()> {
                 clear_keyring();
             }
             let name = if store == Store::File { "file" } else { "keyring" };
-            let mut row = |what: &str, m: Measured| {
+            let row = |what: &str, m: Measured| {
                 println!(
                     "{name:<7} | {pages:>6} | {:>6.1} | {what:<18} | {:>7.3} | {:>6.1} | {:>11.1} | {}",
                     rtt.as_secs_f64() * 1000.0,
@@ -212,7 +214,10 @@ fn main() -> Res<()> {
                     m.code
                 );
             };
-            let m = run(sq(&data, &sb.base, store, &["token", "import", "facebook"]), Some(&format!("{USER_TOKEN}\n")))?;
+            let m = run(
+                sq(&data, &sb.base, store, &["token", "import", "facebook"]),
+                Some(&format!("{USER_TOKEN}\n")),
+            )?;
             row("token import", m);
             let m = run(sq(&data, &sb.base, store, &["--json", "profiles"]), None)?;
             row("profiles", m);
