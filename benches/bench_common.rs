@@ -44,6 +44,7 @@ pub fn connect_pages(data: &Path, user_token: &str, pages: &[(String, String)]) 
             tasks: None,
             token_store: Some(StoreKind::File),
             token_expires_at: None,
+            token_masked: None,
         })
         .collect();
     db.replace_connection_profiles(&conn, &profiles, 1)?;

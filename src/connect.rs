@@ -246,6 +246,8 @@ impl Reached {
             tasks: self.tasks.clone(),
             token_store: Some(store),
             token_expires_at: self.token_expires_at,
+            // Set by the caller, who knows which token this profile publishes with.
+            token_masked: None,
         }
     }
 
@@ -318,6 +320,7 @@ pub fn keep_profile(p: &Profile) -> NewProfile {
         tasks: p.tasks.clone(),
         token_store: p.token_store,
         token_expires_at: p.token_expires_at,
+        token_masked: p.token_masked.clone(),
     }
 }
 
@@ -790,17 +793,31 @@ pub async fn save(
             }
         }
     }
-    ctx.with_store(move |s| {
-        for (account, secret) in &secrets {
-            s.save(account, secret)?;
-        }
-        Ok(())
-    })
-    .await?;
+    // One batched write: one encrypted write or one keyring bundle write for the whole login.
+    let masks_from: std::collections::HashMap<Account, String> =
+        secrets.iter().map(|(a, t)| (a.clone(), t.masked())).collect();
+    ctx.with_store(move |s| s.save_many(&secrets)).await?;
 
     // 2. The metadata switch, in one transaction.
     let connection = login.new_connection();
-    let mut rows: Vec<NewProfile> = profiles.iter().map(|p| p.new_profile(store_kind)).collect();
+    // Each row keeps the masked form of its token (never the token), so `sq profiles` can
+    // show it without reading the store: a Page's own token, else the login's.
+    let mut rows: Vec<NewProfile> = profiles
+        .iter()
+        .map(|p| {
+            let mut row = p.new_profile(store_kind);
+            row.token_masked = match (p.via, &p.page_id) {
+                // An Instagram account via a Page publishes with that Page's token.
+                (Via::Page, Some(page)) => {
+                    let account = Account::page(page);
+                    masks_from.get(&account).cloned()
+                }
+                (Via::Page, None) => p.token.as_ref().map(Secret::masked),
+                _ => Some(login.token.masked()),
+            };
+            row
+        })
+        .collect();
     for k in keep {
         if !rows.iter().any(|r| r.kind == k.kind && r.remote_id == k.remote_id) {
             rows.push(k.clone());
@@ -827,14 +844,7 @@ pub async fn save(
         .collect();
     if !stale.is_empty() {
         // A leftover entry is harmless (nothing refers to it); don't fail a finished switch.
-        let _ = ctx
-            .with_store(move |s| {
-                for a in &stale {
-                    s.delete(a)?;
-                }
-                Ok(())
-            })
-            .await;
+        let _ = ctx.with_store(move |s| s.delete_many(&stale).map(|_| ())).await;
     }
     Ok(Saved { connection_id: replaced.connection_id, removed: replaced.removed })
 }

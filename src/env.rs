@@ -87,10 +87,16 @@ pub struct Env {
 const DETECTION: &[&str] =
     &["DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "DBUS_SESSION_BUS_ADDRESS"];
 
+/// Read by the credential store: the debug trace of its round trips (docs/testing.md) and the
+/// per-session directory of the keyring bundle's lock file.
+pub const SQ_DEBUG_STORE_TRACE: &str = "SQ_DEBUG_STORE_TRACE";
+const STORE: &[&str] = &[SQ_DEBUG_STORE_TRACE, "XDG_RUNTIME_DIR"];
+
 impl Env {
     pub fn from_process() -> Env {
         let mut vars = BTreeMap::new();
-        for name in VARS.iter().map(|v| v.name).chain(DETECTION.iter().copied()) {
+        for name in VARS.iter().map(|v| v.name).chain(DETECTION.iter().copied()).chain(STORE.iter().copied())
+        {
             if let Ok(value) = std::env::var(name) {
                 vars.insert(name.to_string(), value);
             }

@@ -77,4 +77,5 @@ mod test_reauth_person;
 mod test_sandbox;
 mod test_store_file;
 mod test_store_keyring;
+mod test_store_scale;
 mod test_terminal;

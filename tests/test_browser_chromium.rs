@@ -259,11 +259,13 @@ fn keyring_env(env: &mut TestEnv) -> bool {
 
 fn secret_tool_lookup(account: &str) -> Option<String> {
     let out = Command::new("secret-tool")
-        .args(["lookup", "service", "sq", "account", account])
+        // All of sq's tokens are in one keyring item, the bundle (docs/ARCHITECTURE.md).
+        .args(["lookup", "service", "sq", "account", "bundle:v1"])
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    bundle["entries"][account].as_str().map(str::to_string)
 }
 
 /// One full run over `scheme`://localhost; returns how long sq took from start to exit.

@@ -37,6 +37,7 @@ fn page(id: &str, name: &str) -> NewProfile {
         tasks: Some(vec!["MANAGE".to_string(), "CREATE_CONTENT".to_string()]),
         token_store: Some(StoreKind::Keyring),
         token_expires_at: None,
+        token_masked: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn ig_via_page(id: &str, username: &str, page_id: &str) -> NewProfile {
         tasks: None,
         token_store: Some(StoreKind::Keyring),
         token_expires_at: None,
+        token_masked: None,
     }
 }
 
@@ -80,6 +82,7 @@ fn threads_profile(id: &str, username: &str) -> NewProfile {
         tasks: None,
         token_store: Some(StoreKind::File),
         token_expires_at: Some(1_705_000_000),
+        token_masked: None,
     }
 }
 
@@ -325,7 +328,8 @@ fn no_secret_columns() {
         stmt.query_map([], |r| r.get::<_, String>(1)).unwrap().map(Result::unwrap).collect();
     for c in &cols {
         let c = c.to_lowercase();
-        let allowed = c == "token_expires_at" || c == "token_store";
+        // token_masked (V4) holds `Secret::masked` only: checked in masks_never_hold_a_token.
+        let allowed = c == "token_expires_at" || c == "token_store" || c == "token_masked";
         assert!(
             allowed || !(c.contains("token") || c.contains("secret") || c.contains("mask")),
             "column {c}"
@@ -414,4 +418,45 @@ fn two_processes_on_one_file() {
     for w in 0..2 {
         assert!(db.find_profile(Network::Facebook, &format!("{w}-final")).unwrap().is_some(), "writer {w}");
     }
+}
+
+/// A database at V3 (as main shipped it) opens at V4 with its profiles intact; their masks are
+/// NULL (they are masked from the store until saved again) and a new save fills them.
+#[test]
+fn migration_from_v3_keeps_profiles_and_adds_masks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    {
+        let mut raw = rusqlite::Connection::open(&path).unwrap();
+        let tx = raw.transaction().unwrap();
+        for step in &schema::MIGRATIONS[..3] {
+            tx.execute_batch(step).unwrap();
+        }
+        tx.execute_batch("PRAGMA user_version = 3").unwrap();
+        tx.execute(
+            "INSERT INTO connections (network, meta_user_id, app_id, login_kind, created_at, updated_at)
+             VALUES ('facebook', 'u1', '111', 'facebook_login', 1, 1)",
+            [],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO profiles (kind, remote_id, name, connection_id, page_id, via, created_at, updated_at)
+             VALUES ('facebook', '777', 'Acme', 1, '777', 'page', 1, 1)",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let mut db = Db::open(&path).unwrap();
+    assert_eq!(db.schema_version().unwrap(), 4);
+    let rows = db.list_profiles().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].profile.name, "Acme");
+    assert_eq!(rows[0].profile.token_masked, None);
+
+    let mut p = page("777", "Acme");
+    p.token_masked = Some(sq::secret::Secret::new("EAAGabcdefghijklmnopqrstuvwxyz0123tHlk").masked());
+    db.replace_connection_profiles(&fb_connection("u1"), &[p], 20).unwrap();
+    let rows = db.list_profiles().unwrap();
+    assert_eq!(rows[0].profile.token_masked.as_deref(), Some("EAAG…tHlk"));
 }

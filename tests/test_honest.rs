@@ -2,6 +2,8 @@
 //! token is, unknown codes, permission and access refusals, and a Native/Desktop app, through
 //! the real binary against the sandbox. Every failing case checks that the stored tokens and
 //! the queue are as before.
+//!
+//! Citations: §n is a section of docs/reference/meta-platform.md.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::sandbox::*;

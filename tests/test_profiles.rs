@@ -25,14 +25,16 @@ fn env_for(sb: &SandboxThread) -> TestEnv {
 
 fn secret_tool_lookup(env: &TestEnv, account: &str) -> Option<String> {
     let mut cmd = std::process::Command::new("secret-tool");
-    cmd.args(["lookup", "service", "sq", "account", account]);
+    // All of sq's tokens are in one keyring item, the bundle (docs/ARCHITECTURE.md).
+    cmd.args(["lookup", "service", "sq", "account", "bundle:v1"]);
     for (k, v) in &env.vars {
         if k == "DBUS_SESSION_BUS_ADDRESS" || k == "XDG_RUNTIME_DIR" {
             cmd.env(k, v);
         }
     }
     let out = cmd.output().expect("secret-tool (Debian: libsecret-tools) must be installed");
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    bundle["entries"][account].as_str().map(str::to_string)
 }
 
 /// Runs only inside the D-Bus session with gnome-keyring that `scripts/test` starts; the guard

@@ -1194,3 +1194,27 @@ fn sandbox_thread_and_errors() {
     let e = Scenario::load(p.to_str().expect("path")).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("bad.json") && e.contains("line 2") && e.contains("oops"), "{e}");
 }
+
+/// §14: a batch costs one latency plus latency/50 per item, not one latency flat. A lower
+/// bound only (deterministic): a batch of 50 at 100 ms takes at least 200 ms, one request 100.
+#[tokio::test]
+async fn a_batch_costs_one_latency_plus_a_cost_per_item() {
+    let scenario = Scenario::builtin("default").expect("scenario");
+    let sb = start(SandboxOptions { port: 0, scenario, latency: Duration::from_millis(100) })
+        .await
+        .expect("start");
+    let c = Client::new();
+    let items: Vec<Value> = (0..50).map(|_| json!({"method": "GET", "relative_url": "me"})).collect();
+    let started = Instant::now();
+    let r = c
+        .post(format!("{}/graph.facebook.com/v27.0", sb.base_url()))
+        .form(&[("batch", Value::Array(items).to_string()), ("access_token", USER_TOKEN.to_string())])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(50));
+    assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
+    sb.shutdown().await;
+}

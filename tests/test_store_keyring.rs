@@ -52,24 +52,29 @@ fn real_secret_service_round_trip() {
     store.save(&account, &Secret::new(SECRET)).unwrap();
     assert_eq!(store.load(&account).unwrap().unwrap().expose(), SECRET);
 
-    // Really in the keyring, findable by the names the docs give, with a readable label.
-    let (found, value) = secret_tool(&["lookup", "service", "sq", "account", "facebook:777"]);
-    assert!(found, "secret-tool lookup found nothing");
-    assert_eq!(value.trim_end(), SECRET);
-    let (_, listing) = secret_tool(&["search", "service", "sq", "account", "facebook:777"]);
-    assert!(listing.contains("label = sq: facebook:777"), "{listing}");
+    // Really in the keyring: in the one bundle item, findable by the names the docs give,
+    // with a readable label, and no per-profile item.
+    let bundle = || -> serde_json::Value {
+        let (found, value) = secret_tool(&["lookup", "service", "sq", "account", "bundle:v1"]);
+        assert!(found, "secret-tool lookup found no bundle");
+        serde_json::from_str(&value).unwrap()
+    };
+    assert_eq!(bundle()["entries"]["facebook:777"], SECRET);
+    let (_, listing) = secret_tool(&["search", "service", "sq", "account", "bundle:v1"]);
+    assert!(listing.contains("label = sq: bundle:v1"), "{listing}");
+    let (found, _) = secret_tool(&["lookup", "service", "sq", "account", "facebook:777"]);
+    assert!(!found, "a per-profile item next to the bundle");
 
     // Replacing keeps one item.
     store.save(&account, &Secret::new("EAABsecondvalue000000f3c1")).unwrap();
     assert_eq!(store.load(&account).unwrap().unwrap().expose(), "EAABsecondvalue000000f3c1");
-    let (_, listing) = secret_tool(&["search", "--all", "service", "sq", "account", "facebook:777"]);
+    let (_, listing) = secret_tool(&["search", "--all", "service", "sq", "account", "bundle:v1"]);
     assert_eq!(listing.matches("label = ").count(), 1, "{listing}");
 
     assert!(store.delete(&account).unwrap());
     assert!(!store.delete(&account).unwrap());
     assert_eq!(store.load(&account).unwrap(), None);
-    let (found, _) = secret_tool(&["lookup", "service", "sq", "account", "facebook:777"]);
-    assert!(!found, "still in the keyring after delete");
+    assert!(bundle()["entries"].get("facebook:777").is_none(), "still in the bundle after delete");
 
     let probe = sq::store::probe(&store);
     assert!(probe.ok(), "{probe:?}");

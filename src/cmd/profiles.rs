@@ -114,17 +114,25 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
         }
         return Ok(Exit::Success);
     }
-    // Masks come from the store at display time: the database never holds any part of a token.
-    let accounts: Vec<Account> = rows.iter().map(|r| r.profile.token_account(&r.connection)).collect();
-    let masks: Result<BTreeMap<String, Option<String>>, Error> = match ctx.store() {
-        Ok(_) => {
+    // Masks come from the database, written when the token was saved (schema V4): listing
+    // reads no secret. Only rows saved before V4 have none; those are masked from the store,
+    // in one batched read, until they are saved again.
+    let accounts: Vec<Account> = rows
+        .iter()
+        .filter(|r| r.profile.token_masked.is_none())
+        .map(|r| r.profile.token_account(&r.connection))
+        .collect();
+    let opened = if accounts.is_empty() { Ok(None) } else { ctx.store().map(Some) };
+    let masks: Result<BTreeMap<String, Option<String>>, Error> = match opened {
+        Ok(None) => Ok(BTreeMap::new()),
+        Ok(Some(_)) => {
             ctx.with_store(move |s| {
-                let mut out = BTreeMap::new();
-                for a in accounts {
-                    let m = s.load(&a)?.map(|t| t.masked());
-                    out.insert(a.as_str().to_string(), m);
-                }
-                Ok(out)
+                let loaded = s.load_many(&accounts)?;
+                Ok(accounts
+                    .iter()
+                    .zip(loaded)
+                    .map(|(a, t)| (a.as_str().to_string(), t.map(|t| t.masked())))
+                    .collect())
             })
             .await
         }
@@ -158,7 +166,7 @@ async fn list(ctx: &Ctx) -> Result<Exit, Error> {
                 },
                 token: TokenView {
                     source,
-                    masked: masks.get(account.as_str()).cloned().flatten(),
+                    masked: p.token_masked.clone().or_else(|| masks.get(account.as_str()).cloned().flatten()),
                     expires_at: expires.and_then(rfc3339),
                     error: store_error.clone(),
                 },
@@ -228,16 +236,7 @@ async fn remove(ctx: &Ctx, reference: &str) -> Result<Exit, Error> {
     // rather than leaving a token behind that nothing points to.
     let deleted = {
         let list = to_delete.clone();
-        ctx.with_store(move |s| {
-            let mut n = 0;
-            for a in &list {
-                if s.delete(a)? {
-                    n += 1;
-                }
-            }
-            Ok(n)
-        })
-        .await?
+        ctx.with_store(move |s| Ok(s.delete_many(&list)?.into_iter().filter(|gone| *gone).count())).await?
     };
     let mut db = ctx.db()?;
     db.remove_profile(row.profile.kind, &row.profile.remote_id)?;

@@ -408,7 +408,7 @@ async fn targets(
     let tokens = if accounts.is_empty() {
         Vec::new()
     } else {
-        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?
+        ctx.with_store(move |s| s.load_many(&accounts)).await?
     };
     let mut out = Vec::new();
     for (found, token) in ready.into_iter().zip(tokens) {

@@ -558,8 +558,7 @@ async fn revoke(ctx: &Ctx, app: &AppCredentials, stored: &[ProfileWithConnection
         ctx.printer.status("--revoke: no stored Facebook login to revoke; continuing with the login");
         return Ok(());
     }
-    let tokens: Vec<Option<Secret>> =
-        ctx.with_store(move |s| accounts.iter().map(|a| s.load(a)).collect::<Result<Vec<_>, _>>()).await?;
+    let tokens: Vec<Option<Secret>> = ctx.with_store(move |s| s.load_many(&accounts)).await?;
     let graph = ctx.graph(Some(app.clone()))?;
     for t in tokens.into_iter().flatten() {
         match graph.revoke_permissions(&t, None).await {

@@ -128,6 +128,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
                 db.upsert_connection(&conn, now)?;
                 let mut profile = crate::connect::keep_profile(p);
                 profile.token_expires_at = expires_at;
+                profile.token_masked = Some(new.access_token.masked());
                 db.upsert_profile(c.id, &profile, now)?;
                 db.mark_verified(c.id, now)?;
                 rows.push((t, Result1::Refreshed { expires_at }));

@@ -130,6 +130,8 @@ pub struct NewProfile {
     pub tasks: Option<Vec<String>>,
     pub token_store: Option<StoreKind>,
     pub token_expires_at: Option<i64>,
+    /// `Secret::masked` of the token (never the token): shown by `sq profiles`.
+    pub token_masked: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +149,8 @@ pub struct Profile {
     pub token_expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `Secret::masked` of the token as saved (V4); `None` for rows saved before.
+    pub token_masked: Option<String>,
 }
 
 impl Profile {
@@ -192,7 +196,7 @@ pub struct Replaced {
 
 const SELECT_JOINED: &str =
     "SELECT p.id, p.kind, p.remote_id, p.name, p.username, p.connection_id, p.page_id, p.via,
-        p.tasks, p.token_store, p.token_expires_at, p.created_at, p.updated_at,
+        p.tasks, p.token_store, p.token_expires_at, p.created_at, p.updated_at, p.token_masked,
         c.id, c.network, c.meta_user_id, c.app_id, c.name, c.scopes, c.declined_scopes, c.token_expires_at,
         c.data_access_expires_at, c.issued_at, c.login_kind, c.created_at, c.updated_at, c.last_verified_at
  FROM profiles p JOIN connections c ON c.id = p.connection_id";
@@ -236,8 +240,9 @@ fn joined(r: &Row<'_>) -> rusqlite::Result<ProfileWithConnection> {
             token_expires_at: r.get(10)?,
             created_at: r.get(11)?,
             updated_at: r.get(12)?,
+            token_masked: r.get(13)?,
         },
-        connection: connection_at(r, 13)?,
+        connection: connection_at(r, 14)?,
     })
 }
 
@@ -281,13 +286,13 @@ fn upsert_profile_in(
     };
     conn.query_row(
         "INSERT INTO profiles (kind, remote_id, name, username, connection_id, page_id, via, tasks, token_store,
-             token_expires_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             token_expires_at, created_at, updated_at, token_masked)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
          ON CONFLICT (kind, remote_id) DO UPDATE SET
              name = excluded.name, username = excluded.username, connection_id = excluded.connection_id,
              page_id = excluded.page_id, via = excluded.via, tasks = excluded.tasks,
              token_store = excluded.token_store, token_expires_at = excluded.token_expires_at,
-             updated_at = excluded.updated_at
+             updated_at = excluded.updated_at, token_masked = excluded.token_masked
          RETURNING id",
         params![
             p.kind.name(),
@@ -300,7 +305,8 @@ fn upsert_profile_in(
             p.tasks.as_deref().map(to_json),
             p.token_store.map(StoreKind::name),
             p.token_expires_at,
-            now
+            now,
+            p.token_masked
         ],
         |r| r.get(0),
     )

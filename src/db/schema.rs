@@ -1,12 +1,13 @@
 //! Schema migrations, applied in order; `PRAGMA user_version` is the number applied so far.
 //!
 //! Never edit a step that has shipped: add a new one. The queue (posts, attempts) comes as a
-//! later step (V2). Times are Unix seconds (UTC). No column ever holds a secret, not even a masked
-//! one: masks are computed from the credential store at display time.
+//! later step (V2). Times are Unix seconds (UTC). No column ever holds a secret; since V4 a
+//! profile keeps the masked form of its token (first and last four characters, `Secret::masked`)
+//! so that `sq profiles` reads no secret.
 //!
 //! Citations: spec §n of docs/reference/spec.md.
 
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE connections (
@@ -121,4 +122,12 @@ CREATE INDEX post_history_by_post ON post_history (post_id, id);
 /// those wait for their lease as before.
 const V3: &str = r#"
 ALTER TABLE posts ADD COLUMN claim_process TEXT;
+"#;
+
+/// The masked form of each profile's token (`EAAG…tHlk`: `Secret::masked`, never more), written
+/// when the token is saved, so `sq profiles` shows it from the database alone without opening
+/// the credential store. NULL for profiles saved before this step: those are masked from the
+/// store (one batched read) until they are saved again.
+const V4: &str = r#"
+ALTER TABLE profiles ADD COLUMN token_masked TEXT;
 "#;

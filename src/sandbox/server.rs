@@ -488,7 +488,17 @@ async fn batch(shared: &Shared, req: &Req) -> Resp {
         return ApiError::missing_token(false).into_resp(Host::FbGraph);
     };
     let include_headers = req.param("include_headers").is_none_or(|v| !v.eq_ignore_ascii_case("false"));
-    let timeout = shared.lock().scenario.settings.batch_item_timeout_secs as f64;
+    let (timeout, latency_ms) = {
+        let w = shared.lock();
+        (w.scenario.settings.batch_item_timeout_secs as f64, w.latency_ms)
+    };
+    // §14 (batch cost, [doc + obs]): a batch takes about one latency (paid by the caller
+    // before this) plus a small cost per item; latency/50 per item is our guess at the size.
+    if latency_ms > 0 && !items.is_empty() {
+        let per_item_us = latency_ms.saturating_mul(1000) / 50;
+        let n = u64::try_from(items.len()).unwrap_or(u64::MAX);
+        tokio::time::sleep(Duration::from_micros(per_item_us.saturating_mul(n))).await;
+    }
     let mut out = Vec::with_capacity(items.len());
     for (idx, item) in items.iter().enumerate() {
         let Some(item_req) = batch_item(req, item, &top_token) else {

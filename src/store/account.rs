@@ -54,6 +54,12 @@ impl Account {
         Account(format!("probe:{}", hex::encode(rnd)))
     }
 
+    /// The keyring's one bundle entry, `bundle:v1`, holding every other account's secret
+    /// (docs/ARCHITECTURE.md, "The credential store at scale"). Never a key inside a bundle.
+    pub(crate) fn bundle() -> Account {
+        Account("bundle:v1".to_string())
+    }
+
     /// Parses a stored account name; `None` for anything sq never writes.
     pub fn parse(s: &str) -> Option<Account> {
         let (kind, id) = s.split_once(':')?;

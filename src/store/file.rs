@@ -41,7 +41,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zeroize::{Zeroize, Zeroizing};
 
 const MAGIC: &[u8; 8] = b"sq-creds";
@@ -211,6 +211,7 @@ impl FileStore {
 
     /// The file's contents and header, or `None` when there is no file yet.
     fn read(&self) -> Result<Option<(Plain, Header)>, StoreError> {
+        super::trace("file", "read");
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -338,49 +339,25 @@ impl FileStore {
     fn update<T>(&self, change: impl FnOnce(&mut Plain) -> (bool, T)) -> Result<T, StoreError> {
         let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         crate::fsutil::create_private_dir(dir).map_err(|e| self.io("can't create the directory", dir, e))?;
-        let mut opts = fs::OpenOptions::new();
-        opts.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let lock_file = opts
-            .open(&self.lock_path)
-            .map_err(|e| self.io("can't open the lock file", &self.lock_path, e))?;
-        let mut lock = fd_lock::RwLock::new(lock_file);
-        let started = Instant::now();
-        let _guard = loop {
-            match lock.try_write() {
-                Ok(guard) => break guard,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if started.elapsed() >= self.lock_timeout {
-                        return Err(StoreError::LockTimeout {
-                            path: self.lock_path.clone(),
-                            waited: started.elapsed(),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(self.io("can't lock", &self.lock_path.clone(), e)),
+        super::with_lock(&self.lock_path, self.lock_timeout, || {
+            // Under the lock no other sq is half-way through writing this file, so a temp file of
+            // it is what a writer killed mid-write left behind (encrypted, but it is no one's).
+            // Failing to remove one must not stop this write.
+            let _ = crate::fsutil::remove_stale_temps(&self.path);
+            // Re-read under the lock: another process may have written since we last looked.
+            let (mut plain, header) = match self.read()? {
+                Some((plain, header)) => (plain, Some(header)),
+                None => (Plain { v: 1, entries: BTreeMap::new() }, None),
+            };
+            let (changed, result) = change(&mut plain);
+            if changed {
+                let bytes = self.encode(&plain, header.as_ref())?;
+                super::trace("file", "write");
+                crate::fsutil::write_atomic(&self.path, &bytes, 0o600)
+                    .map_err(|e| self.io("can't write the credential file", &self.path.clone(), e))?;
             }
-        };
-        // Under the lock no other sq is half-way through writing this file, so a temp file of
-        // it is what a writer killed mid-write left behind (encrypted, but it is no one's).
-        // Failing to remove one must not stop this write.
-        let _ = crate::fsutil::remove_stale_temps(&self.path);
-        // Re-read under the lock: another process may have written since we last looked.
-        let (mut plain, header) = match self.read()? {
-            Some((plain, header)) => (plain, Some(header)),
-            None => (Plain { v: 1, entries: BTreeMap::new() }, None),
-        };
-        let (changed, result) = change(&mut plain);
-        if changed {
-            let bytes = self.encode(&plain, header.as_ref())?;
-            crate::fsutil::write_atomic(&self.path, &bytes, 0o600)
-                .map_err(|e| self.io("can't write the credential file", &self.path.clone(), e))?;
-        }
-        Ok(result)
+            Ok(result)
+        })
     }
 }
 
@@ -438,6 +415,50 @@ impl CredentialStore for FileStore {
                 (true, true)
             }
             None => (false, false),
+        })
+    }
+
+    /// One read and one decryption for all of them.
+    fn load_many(&self, accounts: &[Account]) -> Result<Vec<Option<Secret>>, StoreError> {
+        let plain = self.read()?.map(|(plain, _)| plain);
+        Ok(accounts
+            .iter()
+            .map(|a| plain.as_ref().and_then(|p| p.entries.get(a.as_str())).map(|v| Secret::new(v.as_str())))
+            .collect())
+    }
+
+    /// One locked read-modify-write, one encrypted write.
+    fn save_many(&self, items: &[(Account, Secret)]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.update(|plain| {
+            for (account, secret) in items {
+                if let Some(mut old) = plain.entries.insert(account.to_string(), secret.expose().to_string())
+                {
+                    old.zeroize();
+                }
+            }
+            (true, ())
+        })
+    }
+
+    fn delete_many(&self, accounts: &[Account]) -> Result<Vec<bool>, StoreError> {
+        if !self.path.exists() || accounts.is_empty() {
+            return Ok(vec![false; accounts.len()]);
+        }
+        self.update(|plain| {
+            let gone: Vec<bool> = accounts
+                .iter()
+                .map(|a| match plain.entries.remove(a.as_str()) {
+                    Some(mut old) => {
+                        old.zeroize();
+                        true
+                    }
+                    None => false,
+                })
+                .collect();
+            (gone.iter().any(|g| *g), gone)
         })
     }
 

@@ -31,6 +31,19 @@ pub trait CredentialStore: Send + Sync {
     fn save(&self, account: &Account, secret: &Secret) -> Result<(), StoreError>;
     /// Removes the entry; `Ok(false)` when there was none.
     fn delete(&self, account: &Account) -> Result<bool, StoreError>;
+    /// The secrets of many accounts, in order, in as few backend round trips as the backend
+    /// allows (one for both backends: docs/ARCHITECTURE.md, "The credential store at scale").
+    fn load_many(&self, accounts: &[Account]) -> Result<Vec<Option<Secret>>, StoreError> {
+        accounts.iter().map(|a| self.load(a)).collect()
+    }
+    /// Creates or replaces many entries at once (one write for both backends).
+    fn save_many(&self, items: &[(Account, Secret)]) -> Result<(), StoreError> {
+        items.iter().try_for_each(|(a, s)| self.save(a, s))
+    }
+    /// Removes many entries at once; per account whether there was one.
+    fn delete_many(&self, accounts: &[Account]) -> Result<Vec<bool>, StoreError> {
+        accounts.iter().map(|a| self.delete(a)).collect()
+    }
     fn kind(&self) -> StoreKind;
     /// For people: "Secret Service (keyring)", "encrypted file /home/me/.local/share/sq/...".
     fn describe(&self) -> String;
@@ -178,6 +191,64 @@ impl From<StoreError> for Error {
     }
 }
 
+/// The debug trace of backend round trips (docs/testing.md): when `SQ_DEBUG_STORE_TRACE` names
+/// a file, every round trip to the backend (a keyring call, a read or a write of the encrypted
+/// file) appends one line `<backend> <op>` to it. It names no account and holds no secret.
+static TRACE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+pub(crate) fn trace(backend: &str, op: &str) {
+    if let Some(Some(path)) = TRACE.get() {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(f, "{backend} {op}");
+        }
+    }
+}
+
+/// Runs `f` holding the exclusive lock on `lock_path` (created 0600), waiting at most
+/// `timeout` for another sq process to let go.
+pub(crate) fn with_lock<T>(
+    lock_path: &std::path::Path,
+    timeout: Duration,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use std::io::ErrorKind;
+    let io = |what: &'static str, e: std::io::Error| StoreError::Io {
+        what,
+        path: lock_path.to_path_buf(),
+        source: e,
+    };
+    if let Some(dir) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::fsutil::create_private_dir(dir).map_err(|e| io("can't create the directory", e))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let lock_file = opts.open(lock_path).map_err(|e| io("can't open the lock file", e))?;
+    let mut lock = fd_lock::RwLock::new(lock_file);
+    let started = Instant::now();
+    let _guard = loop {
+        match lock.try_write() {
+            Ok(guard) => break guard,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if started.elapsed() >= timeout {
+                    return Err(StoreError::LockTimeout {
+                        path: lock_path.to_path_buf(),
+                        waited: started.elapsed(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(io("can't lock", e)),
+        }
+    };
+    f()
+}
+
 /// Opens the store chosen in settings (`SQ_CREDENTIAL_STORE` / `credential_store`).
 ///
 /// `keyring` opens nothing yet (the first call connects). `file` needs its passphrase now:
@@ -189,8 +260,18 @@ pub fn open(
     env: &Env,
     prompter: &dyn Prompter,
 ) -> Result<Box<dyn CredentialStore>, Error> {
+    let _ = TRACE.set(env.get("SQ_DEBUG_STORE_TRACE").filter(|p| !p.is_empty()).map(PathBuf::from));
     match settings.store.value {
-        StoreKind::Keyring => Ok(Box::new(KeyringStore::new(env))),
+        StoreKind::Keyring => {
+            // The keyring is the user's, not the data directory's: two data directories share
+            // one bundle, so the lock is per user session where there is one.
+            let dir = env
+                .get("XDG_RUNTIME_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| settings.paths.data_dir.clone());
+            Ok(Box::new(KeyringStore::new(env).with_lock_file(dir.join("sq-keyring.lock"))))
+        }
         StoreKind::File => {
             let path = settings.paths.credential_file();
             let store = FileStore::open(path, settings.store_passphrase.clone(), prompter)?;

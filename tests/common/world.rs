@@ -61,6 +61,7 @@ fn profile(kind: Network, id: &str, name: &str, page: Option<&str>, via: Via) ->
         tasks: None,
         token_store: Some(StoreKind::File),
         token_expires_at: None,
+        token_masked: None,
     }
 }
 

@@ -121,12 +121,17 @@ pub async fn input_for(
     }
     let loaded: BTreeMap<String, StoredSecret> = if store_ok {
         let list = accounts.clone();
+        // One batched read (one round trip to either backend); a store that fails makes every
+        // secret unreadable for the same reason.
         ctx.with_store(move |s| {
+            let loaded = s.load_many(&list);
             let mut out = BTreeMap::new();
-            for a in list {
-                let v = match s.load(&a) {
-                    Ok(Some(t)) => StoredSecret::Loaded(t),
-                    Ok(None) => StoredSecret::Missing,
+            for (i, a) in list.iter().enumerate() {
+                let v = match &loaded {
+                    Ok(found) => match &found[i] {
+                        Some(t) => StoredSecret::Loaded(t.clone()),
+                        None => StoredSecret::Missing,
+                    },
                     Err(e) => StoredSecret::Unreadable { reason: e.to_string() },
                 };
                 out.insert(a.as_str().to_string(), v);
