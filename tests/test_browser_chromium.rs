@@ -277,6 +277,9 @@ fn run_in_chromium(scheme: &str, ids: &People) -> Duration {
     let sb = people_sandbox(ids);
     let mut env = env_for(&sb);
     let keyring = keyring_env(&mut env);
+    // Both Chromium tests (and the other keyring tests) write into the one bundle item of the
+    // Secret Service (docs/ARCHITECTURE.md), so they take turns rather than racing on it.
+    let _turn = keyring.then(crate::common::shared_keyring);
     let dir = tempfile::tempdir().unwrap();
     let browser_cmd = wrapper(dir.path(), &chromium);
     env.set("BROWSER", browser_cmd.to_str().unwrap());
@@ -305,8 +308,14 @@ fn run_in_chromium(scheme: &str, ids: &People) -> Duration {
 
     let mut cdp = Cdp::attach(dir.path());
     // The consent form, as the browser rendered it.
+    // The title renders before the body on a loaded machine, so wait for the last part of the
+    // form too, not only the title.
     let (url, title, text) = wait_for(30, "the consent form", || {
-        cdp.page().filter(|(_, title, _)| title == "Log in with Facebook")
+        cdp.page().filter(|(_, title, text)| {
+            title == "Log in with Facebook"
+                && text.contains("Dana Rivera")
+                && text.contains("Opt in to all current and future Pages")
+        })
     });
     assert!(url.contains("/dialog/oauth"), "{url}");
     assert_eq!(title, "Log in with Facebook");
