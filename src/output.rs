@@ -121,10 +121,18 @@ impl Printer {
 
     /// The one JSON document of `--json`.
     pub fn json<T: Serialize>(&self, value: &T) -> Result<(), Error> {
-        let text = serde_json::to_string_pretty(value)
-            .map_err(|e| Error::failure("internal", format!("could not encode JSON output: {e}")))?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}").map_err(|e| Error::io("writing to stdout", e))
+        // Streamed, not built as one string first: at 10,000 Pages the answer is ~10 MB, and a
+        // whole-string copy (grown by doubling) was a large part of peak memory
+        // (docs/performance.md, issue 14's < 64 MB).
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
+            if e.is_io() {
+                Error::io("writing to stdout", std::io::Error::from(e))
+            } else {
+                Error::failure("internal", format!("could not encode JSON output: {e}"))
+            }
+        })?;
+        writeln!(out).and_then(|()| out.flush()).map_err(|e| Error::io("writing to stdout", e))
     }
 
     /// Progress and informational text (stderr; silent with `--quiet`).

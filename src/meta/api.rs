@@ -51,11 +51,7 @@ impl GraphClient {
     ) -> Vec<Result<DebugToken, MetaError>> {
         let items =
             inputs.iter().map(|t| BatchItem::get("debug_token").secret_param("input_token", t)).collect();
-        self.batch(inspector, items)
-            .await
-            .into_iter()
-            .map(|r| r.and_then(|v| debug_data("debug_token (batched)", v)))
-            .collect()
+        self.batch_with(inspector, items, |v| debug_data("debug_token (batched)", v)).await
     }
 
     /// Threads `debug_token` (§2.3): the inspector must be a Threads **tester's user token**

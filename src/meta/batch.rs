@@ -119,10 +119,10 @@ impl BatchItem {
 
 /// What one entry of a batch response says.
 #[derive(Debug, Clone)]
-pub(crate) enum ItemOutcome {
+pub(crate) enum ItemOutcome<T = Value> {
     /// `null`: Meta did not finish it in time; may be retried (§10).
     Pending,
-    Done(Result<Value, MetaError>),
+    Done(Result<T, MetaError>),
 }
 
 /// Parses the outer batch answer: an array in request order whose entries are `null` or
@@ -176,9 +176,26 @@ impl GraphClient {
     /// Runs `items` as synchronous batches on `graph.facebook.com` with `top_token` as the
     /// required top-level token. Returns one result per item, in input order.
     pub async fn batch(&self, top_token: &Secret, items: Vec<BatchItem>) -> Vec<Result<Value, MetaError>> {
+        self.batch_with(top_token, items, Ok).await
+    }
+
+    /// [`batch`](Self::batch), with each item's answer turned into `T` by `decode` as soon as
+    /// its batch request is back, so a batch of 10,000 `debug_token`s never holds 10,000
+    /// JSON trees at once, only the typed answers (peak memory, docs/performance.md).
+    pub async fn batch_with<T, F>(
+        &self,
+        top_token: &Secret,
+        items: Vec<BatchItem>,
+        decode: F,
+    ) -> Vec<Result<T, MetaError>>
+    where
+        T: Send + 'static,
+        F: Fn(Value) -> Result<T, MetaError> + Send + Sync + 'static,
+    {
         let n = items.len();
         let items = Arc::new(items);
-        let mut results: Vec<Option<Result<Value, MetaError>>> = vec![None; n];
+        let decode = Arc::new(decode);
+        let mut results: Vec<Option<Result<T, MetaError>>> = (0..n).map(|_| None).collect();
         let mut last_error: Vec<Option<MetaError>> = vec![None; n];
         let mut pending: Vec<usize> = (0..n).collect();
         let size = self.limits().batch_size.clamp(1, MAX_BATCH);
@@ -190,11 +207,19 @@ impl GraphClient {
             }
             let mut set = JoinSet::new();
             for chunk in pending.chunks(size) {
-                let (client, items, token, chunk) =
-                    (self.clone(), items.clone(), top_token.clone(), chunk.to_vec());
+                let (client, items, token, chunk, decode) =
+                    (self.clone(), items.clone(), top_token.clone(), chunk.to_vec(), decode.clone());
                 set.spawn(async move {
                     let refs: Vec<&BatchItem> = chunk.iter().filter_map(|&i| items.get(i)).collect();
-                    let outcome = client.send_batch(&token, &refs).await;
+                    let outcome = client.send_batch(&token, &refs).await.map(|outcomes| {
+                        outcomes
+                            .into_iter()
+                            .map(|o| match o {
+                                ItemOutcome::Pending => ItemOutcome::Pending,
+                                ItemOutcome::Done(r) => ItemOutcome::Done(r.and_then(|v| decode(v))),
+                            })
+                            .collect::<Vec<ItemOutcome<T>>>()
+                    });
                     (chunk, outcome)
                 });
             }

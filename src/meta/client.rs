@@ -140,6 +140,9 @@ pub struct Request {
     /// The token goes in the `access_token` query parameter instead of the header.
     pub(crate) token_in_query: bool,
     pub(crate) idempotent: bool,
+    /// One link of a sequential chain (a listing's result pages): it may take the slot kept
+    /// for chains, see [`Inner::chain_permit`].
+    pub(crate) chain: bool,
 }
 
 impl Request {
@@ -204,7 +207,14 @@ struct Inner {
     app: Option<AppCredentials>,
     limits: Limits,
     usage: Mutex<Usage>,
+    /// `max_in_flight` minus the chain slot.
     permits: Semaphore,
+    /// One of the `max_in_flight` slots, kept for sequential chains (`/me/accounts` page after
+    /// page). A listing of 1,000 Pages is 10 round trips one after another, while the batches
+    /// of `debug_token` beside it are independent work; with one shared FIFO queue every
+    /// result page waited behind a wave of batches, and the chain, the longest path of a
+    /// `diagnose`, grew by those waits (docs/performance.md). `None` when `max_in_flight` is 1.
+    chain_permit: Option<Semaphore>,
 }
 
 /// Cheap to clone: everything lives behind one `Arc`.
@@ -256,7 +266,9 @@ impl GraphClient {
         app: Option<AppCredentials>,
         limits: Limits,
     ) -> GraphClient {
-        let permits = Semaphore::new(limits.max_in_flight.max(1));
+        let total = limits.max_in_flight.max(1);
+        let chain_permit = (total > 1).then(|| Semaphore::new(1));
+        let permits = Semaphore::new(if chain_permit.is_some() { total - 1 } else { total });
         GraphClient {
             inner: Arc::new(Inner {
                 http,
@@ -265,6 +277,7 @@ impl GraphClient {
                 limits,
                 usage: Mutex::new(Usage::default()),
                 permits,
+                chain_permit,
             }),
         }
     }
@@ -321,6 +334,7 @@ impl GraphClient {
             scheme: AuthScheme::Bearer,
             token_in_query: false,
             idempotent: method != Method::Post,
+            chain: false,
         }
     }
 
@@ -415,7 +429,16 @@ impl GraphClient {
         let secret = req.token.as_ref().map(Secret::expose);
 
         // Hold a slot only while the request is on the wire, never while backing off.
-        let _permit = self.inner.permits.acquire().await;
+        // A chain's request takes whichever slot frees first, its own or a shared one, so at
+        // most `max_in_flight` are on the wire and the chain never queues behind a wave.
+        let _permit = match (&self.inner.chain_permit, req.chain) {
+            (Some(lane), true) => tokio::select! {
+                biased;
+                p = lane.acquire() => p,
+                p = self.inner.permits.acquire() => p,
+            },
+            _ => self.inner.permits.acquire().await,
+        };
         let resp = match rb.send().await {
             Ok(r) => r,
             Err(e) => return fail(network_error(req.host, &e, secret)),

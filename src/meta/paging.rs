@@ -96,6 +96,9 @@ impl GraphClient {
         mut on_page: impl FnMut(Vec<Value>),
     ) -> Result<(), MetaError> {
         let mut req = req;
+        // Each result page waits for the one before: the client lets them take the slot it
+        // keeps for chains.
+        req.chain = true;
         let mut previous_next: Option<String> = None;
         for _ in 0..self.limits().max_pages.max(1) {
             let page = self.send(&req).await?;
@@ -125,6 +128,7 @@ impl GraphClient {
             following.query = query;
             following.token = req.token.clone();
             following.scheme = req.scheme;
+            following.chain = true;
             req = following;
         }
         Err(MetaError::TooManyPages { endpoint: req.endpoint.clone(), pages: self.limits().max_pages })
