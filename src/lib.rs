@@ -12,7 +12,6 @@ mod citations;
 pub mod cli;
 pub mod cmd;
 pub mod config;
-pub mod connect;
 pub mod ctx;
 pub mod db;
 pub mod demo;

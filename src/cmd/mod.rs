@@ -8,6 +8,7 @@ pub mod completions;
 pub mod config;
 pub mod demo;
 pub mod diagnose;
+pub mod login;
 pub mod profiles;
 pub mod publish;
 pub mod queue;

@@ -1,11 +1,9 @@
 // Citations: §n is a section of docs/reference/meta-platform.md.
-use crate::auth::{
-    self, AuthorizeParams, BrowserOpener, Listener, Login as AuthLogin, Outcome, PkceVerifier, RedirectUri,
-    State, StdinSource, SystemBrowser, TlsIdentity,
-};
+use crate::auth::{self, Login as AuthLogin};
 use crate::cmd::Exit;
 use crate::cmd::diagnose::ReportExit;
-use crate::connect::{self, Login, Reached};
+use crate::cmd::login::flow::{self, FlowOptions};
+use crate::cmd::login::{self, InspectedLogin, Reached};
 use crate::ctx::Ctx;
 use crate::db::{NewProfile, ProfileWithConnection};
 use crate::error::{Error, Kind};
@@ -18,7 +16,6 @@ use crate::prompt::Choice;
 use crate::secret::Secret;
 use crate::store::Account;
 use serde_json::json;
-use std::io::Write;
 use std::time::Duration;
 
 /// Re-authorize profiles in the browser and replace their stored tokens (`connect` the first time)
@@ -85,21 +82,6 @@ pub struct Args {
     /// instagram: use Instagram Login (the Instagram app id and secret)
     #[arg(long)]
     pub instagram_login: bool,
-}
-
-/// Cancels the listener when the command's future is dropped (Ctrl-C in `lib::run`), so the
-/// blocking wait ends at once and the port is released; nothing has been stored at that point.
-struct CancelOnDrop(auth::CancelHandle);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-/// Stderr lines that must show even with `--quiet`: the URL is the one thing the user needs.
-fn always(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
@@ -335,185 +317,27 @@ fn require_selection(ctx: &Ctx, args: &Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// The code that came back, with what is needed to exchange it.
-struct Grant {
-    code: Secret,
-    redirect: RedirectUri,
-    verifier: Option<PkceVerifier>,
-    /// The browser tab that brought the code over the loopback, waiting to hear how the
-    /// exchange ended (`None` for a pasted code).
-    browser: Option<auth::BrowserAnswer>,
-}
-
-/// Tells the waiting browser tab how the exchange ended, so it says "connected" only when it
-/// is true, and otherwise what went wrong in the terminal's words.
-fn tell_browser<T>(browser: Option<auth::BrowserAnswer>, result: Result<T, Error>) -> Result<T, Error> {
-    if let Some(b) = browser {
-        match &result {
-            Ok(_) => b.connected(),
-            Err(e) => b.failed(&e.message, &e.hints),
-        }
-    }
-    result
-}
-
-/// Pre-flight (redirect URI, port), the authorization URL, the browser, and the wait for the
-/// loopback callback (raced with a pasted redirect when headless).
-async fn authorize(
-    ctx: &Ctx,
-    args: &Args,
+/// The flow's options from reauth's flags.
+fn flow_options<'a>(
+    args: &'a Args,
     login: AuthLogin,
-    app_id: &str,
-    scopes: &[String],
-) -> Result<Grant, Error> {
-    let network = login.network();
-    let setting = ctx.settings.redirect_for(network);
-    if args.redirect_uri.is_none() {
-        if let Some(why) = &setting.skipped_shared {
-            ctx.printer.verbose(1, format!("note: {why}"));
-        }
-    }
-    let raw = args.redirect_uri.clone().unwrap_or_else(|| setting.value.clone());
-    let redirect = RedirectUri::parse(&raw)?;
-    if crate::settings::https_only(network) && !redirect.is_https() {
-        // §14: the Instagram and Threads dashboards only save https redirect URIs (localhost
-        // included), so an http one never matches and Meta refuses it in the browser.
-        let name = crate::settings::network_login_name(network);
-        let from = match (&args.redirect_uri, setting.key) {
-            (Some(_), _) => "--redirect-uri".to_string(),
-            (None, Some(k)) => k.to_string(),
-            (None, None) => "the default".to_string(),
-        };
-        return Err(Error::usage(format!(
-            "{name} accepts only https redirect URIs, localhost included; {} (from {from}) is http",
-            redirect.as_str()
-        ))
-        .hint(format!(
-            "use https://localhost:{}{} (sq serves it with its own certificate) and register exactly that in the Meta dashboard (docs/reauth.md)",
-            redirect.port(),
-            redirect.path()
-        ))
-        .hint(format!("sq config set {} https://localhost:{}{}", crate::settings::redirect_key(network), redirect.port(), redirect.path())));
-    }
-    auth::check_port_free(&redirect)?;
-    let tls = if redirect.is_https() {
-        Some(TlsIdentity::load_or_create(&ctx.settings.paths.data_dir)?)
-    } else {
-        None
-    };
-    let state = State::generate()?;
-    let verifier = if login.supports_pkce() { Some(PkceVerifier::generate()?) } else { None };
-    let challenge = verifier.as_ref().map(PkceVerifier::challenge);
-    let url = auth::authorize_url(
-        &ctx.settings.endpoints,
+    app_id: &'a str,
+    scopes: &'a [String],
+) -> FlowOptions<'a> {
+    FlowOptions {
         login,
-        &AuthorizeParams {
-            app_id,
-            redirect: &redirect,
-            scopes,
-            state: &state,
-            pkce: challenge.as_ref(),
-            config_id: ctx.settings.facebook_config_id.as_deref(),
-        },
-    );
-    let mut listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
-    let guard = CancelOnDrop(listener.cancel_handle());
-    let browser_page = listener.defer_answer();
-
-    // sq can't see into the browser, so the warning comes on every https run until the user
-    // says the browser trusts this certificate (`https.trusted_certificate`, its fingerprint)
-    // or the system bundle holds it (docs/reauth.md).
-    if let Some(t) = &tls {
-        if t.acknowledged(ctx.settings.trusted_certificate.as_deref()) {
-            ctx.printer.verbose(1, "the https certificate is marked trusted (https.trusted_certificate)");
-        } else if t.in_system_bundle() {
-            ctx.printer.verbose(1, "the https certificate is in the system's trust store");
-        } else {
-            ctx.printer.warn(t.untrusted_warning_text());
-        }
+        app_id,
+        scopes,
+        redirect_uri: args.redirect_uri.as_deref(),
+        no_browser: args.no_browser,
+        browser: args.browser.as_deref(),
+        timeout: Duration::from_secs(args.timeout),
+        opener: None,
     }
-    if let Some(note) = auth::live_mode_note(&redirect) {
-        ctx.printer.verbose(1, note);
-    }
-    ctx.printer.verbose(1, format!("asking for: {}", scopes.join(", ")));
-    let decision = auth::browser_decision(
-        args.no_browser,
-        args.browser.as_deref(),
-        ctx.settings.browser.as_deref(),
-        ctx.settings.headless,
-    );
-    // A pasted redirect is accepted whenever the browser may be on another machine: nothing
-    // launched, a headless machine (an explicit command there may forward the URL elsewhere),
-    // or a launch that failed.
-    let mut paste = ctx.settings.headless.is_some() || decision.explicit_command().is_none();
-    let launch_error = match decision.explicit_command() {
-        Some(command) => SystemBrowser::new(command.map(str::to_string)).open(&url).err(),
-        None => None,
-    };
-    paste |= launch_error.is_some();
-    always(&auth::open_url_text(&url, &redirect, &decision, paste));
-    if let Some(e) = launch_error {
-        ctx.printer.warn(format!("{e}; open the URL above by hand"));
-    }
-    ctx.printer.status(format!(
-        "Waiting for the browser (up to {}; Ctrl-C cancels)...",
-        humantime::format_duration(Duration::from_secs(args.timeout))
-    ));
-    let timeout = Duration::from_secs(args.timeout);
-    let printer = ctx.printer.clone();
-    let outcome = if paste {
-        let redirect2 = redirect.clone();
-        let notes = printer.clone();
-        let listener = listener.with_notes(move |n| notes.verbose(1, n));
-        tokio::task::spawn_blocking(move || {
-            auth::race(
-                listener,
-                timeout,
-                Box::new(StdinSource::new()),
-                &redirect2,
-                Some(state),
-                Box::new(move |n| printer.warn(n.to_string())),
-            )
-        })
-        .await
-    } else {
-        tokio::task::spawn_blocking(move || listener.wait_with(timeout, &mut |n| printer.verbose(1, n))).await
-    }
-    .unwrap_or(Outcome::Cancelled);
-    drop(guard);
-    let code = match outcome.into_result() {
-        Ok(c) => c,
-        Err(auth::AuthError::Timeout { after }) => {
-            return Err(timeout_error(network, &redirect, after));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(Grant { code, redirect, verifier, browser: browser_page.take() })
-}
-
-/// sq waited in vain: the most likely cause is Meta refusing the redirect URI in the browser
-/// ("Invalid redirect_uri" / "URL blocked"), which sq, waiting on the loopback, never hears of (§14).
-fn timeout_error(network: Network, redirect: &RedirectUri, after: Duration) -> Error {
-    let err: Error = auth::AuthError::Timeout { after }.into();
-    let (dashboard, field) = match network {
-        Network::Facebook => ("Facebook Login (for Business) → Settings", "Valid OAuth Redirect URIs"),
-        Network::Instagram => {
-            ("Instagram → API setup with Instagram login → Business login settings", "OAuth redirect URIs")
-        }
-        Network::Threads => ("Use cases → Threads API → Settings", "Redirect Callback URLs"),
-    };
-    Error { hints: Vec::new(), ..err }
-        .hint(format!(
-            "Meta may have refused the redirect URI in the browser (\"Invalid redirect_uri\" or \"URL blocked\"); sq can't see that page. Register exactly {} in the Meta app dashboard: {dashboard} → {field} (docs/reauth.md)",
-            redirect.as_str()
-        ))
-        .hint(
-            "then run the command again (--timeout sets the wait); if the browser is on another machine, paste the address the browser ended on, or use an SSH tunnel",
-        )
 }
 
 /// Prints the declined/missing permissions with the fix; returns the ones missing.
-fn report_missing(ctx: &Ctx, login: &Login, wanted: &[String]) -> Vec<String> {
+fn report_missing(ctx: &Ctx, login: &InspectedLogin, wanted: &[String]) -> Vec<String> {
     let missing: Vec<String> = wanted
         .iter()
         .filter(|s| !login.scopes.contains(s))
@@ -607,27 +431,34 @@ async fn facebook(
         revoke(ctx, &app, stored).await?;
     }
 
-    let grant = authorize(ctx, args, AuthLogin::Facebook, &app.id, &scopes).await?;
-    ctx.printer.status("Got the authorization; exchanging it for a token...");
-    let progress = crate::output::Progress::spinner(&ctx.printer, "exchanging the code");
     let graph = ctx.graph(Some(app.clone()))?;
-    let now = ctx.clock.now_unix();
-    let exchanged = async {
-        let short = graph
-            .exchange_facebook_code(
-                &app,
-                &grant.code,
-                grant.redirect.as_str(),
-                grant.verifier.as_ref().map(|v| v.secret()),
-            )
-            .await?;
-        progress.phase("checking the token");
-        connect::inspect_facebook(&graph, Some(&app), Some(&app.id), short.access_token, now).await
-    }
-    .await;
-    let mut login = tell_browser(grant.browser, exchanged)?;
+    let (mut login, progress) = flow::authorize_and_exchange(
+        ctx,
+        &flow_options(args, AuthLogin::Facebook, &app.id, &scopes),
+        |grant| {
+            let (graph, app) = (&graph, &app);
+            async move {
+                // The token's clock starts at the exchange, not before the browser wait.
+                let now = ctx.clock.now_unix();
+                let progress = crate::output::Progress::spinner(&ctx.printer, "exchanging the code");
+                let short = graph
+                    .exchange_facebook_code(
+                        app,
+                        &grant.code,
+                        grant.redirect.as_str(),
+                        grant.verifier.as_ref().map(|v| v.secret()),
+                    )
+                    .await?;
+                progress.phase("checking the token");
+                let login =
+                    login::inspect_facebook(graph, Some(app), Some(&app.id), short.access_token, now).await?;
+                Ok((login, progress))
+            }
+        },
+    )
+    .await?;
     progress.phase("listing Pages");
-    let reached = connect::facebook_profiles(&graph, &mut login).await?;
+    let reached = login::facebook_profiles(&graph, &mut login).await?;
     progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
@@ -659,7 +490,7 @@ async fn facebook(
     // A Page left out of the grant can't publish whatever listing returned it (the same
     // reading as diagnose's `granular_not_selected`), so it is shown but not selectable.
     let selectable =
-        |r: &Reached| r.can_publish() && r.token.is_some() && r.source != connect::Source::NotSelected;
+        |r: &Reached| r.can_publish() && r.token.is_some() && r.source != login::FoundIn::NotSelected;
 
     let mut chosen: Vec<Reached> = Vec::new();
     let mut unreachable_named: Vec<String> = Vec::new();
@@ -732,9 +563,9 @@ async fn facebook(
     let keep: Vec<NewProfile> = same_login
         .iter()
         .filter(|p| !chosen.iter().any(|c| c.reference() == p.profile.reference()))
-        .map(|p| connect::keep_profile(&p.profile))
+        .map(|p| login::keep_profile(&p.profile))
         .collect();
-    connect::save(ctx, &login, &chosen, &keep).await?;
+    login::save(ctx, &login, &chosen, &keep).await?;
     finish(ctx, &login, &chosen, &keep, &unreachable_named, &missing).await
 }
 
@@ -764,30 +595,37 @@ async fn own_login(
     }
     let kind = if network == Network::Threads { ProfileKind::Threads } else { ProfileKind::InstagramLogin };
     let scopes = auth::scopes_for(&[kind], &args.scopes);
-    let grant = authorize(ctx, args, login_kind, &app.id, &scopes).await?;
-    ctx.printer.status("Got the authorization; exchanging it for a token...");
-    let progress =
-        crate::output::Progress::spinner(&ctx.printer, "exchanging the code and checking the token");
     let graph = ctx.graph(None)?;
-    let now = ctx.clock.now_unix();
-    let exchanged = async {
-        if network == Network::Threads {
-            let short = graph.exchange_threads_code(&app, &grant.code, grant.redirect.as_str()).await?;
-            connect::inspect_threads(&graph, Some(&app), short.access_token, now, true).await
-        } else {
-            let short = graph.exchange_instagram_code(&app, &grant.code, grant.redirect.as_str()).await?;
-            let perms = short.permissions.clone();
-            let (mut login, r) =
-                connect::inspect_instagram(&graph, Some(&app), short.access_token, perms, now, true).await?;
-            if login.scopes.is_empty() {
-                login.scopes = scopes.clone();
+    let opts = flow_options(args, login_kind, &app.id, &scopes);
+    let progress = std::cell::OnceCell::new();
+    let (login, reached) = flow::authorize_and_exchange(ctx, &opts, |grant| {
+        let (graph, app, progress, scopes) = (&graph, &app, &progress, &scopes);
+        async move {
+            let _ = progress.set(crate::output::Progress::spinner(
+                &ctx.printer,
+                "exchanging the code and checking the token",
+            ));
+            // The token's clock starts at the exchange, not before the browser wait.
+            let now = ctx.clock.now_unix();
+            if network == Network::Threads {
+                let short = graph.exchange_threads_code(app, &grant.code, grant.redirect.as_str()).await?;
+                login::inspect_threads(graph, Some(app), short.access_token, now, true).await
+            } else {
+                let short = graph.exchange_instagram_code(app, &grant.code, grant.redirect.as_str()).await?;
+                let perms = short.permissions.clone();
+                let (mut login, r) =
+                    login::inspect_instagram(graph, Some(app), short.access_token, perms, now, true).await?;
+                if login.scopes.is_empty() {
+                    login.scopes = scopes.clone();
+                }
+                Ok((login, r))
             }
-            Ok((login, r))
         }
+    })
+    .await?;
+    if let Some(p) = progress.get() {
+        p.finish();
     }
-    .await;
-    let (login, reached) = tell_browser(grant.browser, exchanged)?;
-    progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
@@ -806,7 +644,7 @@ async fn own_login(
         })
         .collect();
     let chosen = vec![reached];
-    connect::save(ctx, &login, &chosen, &[]).await?;
+    login::save(ctx, &login, &chosen, &[]).await?;
     finish(ctx, &login, &chosen, &[], &unreachable_named, &missing).await
 }
 
@@ -814,7 +652,7 @@ async fn own_login(
 /// requeue hint.
 async fn finish(
     ctx: &Ctx,
-    login: &Login,
+    login: &InspectedLogin,
     chosen: &[Reached],
     kept: &[NewProfile],
     unreachable_named: &[String],
@@ -825,7 +663,7 @@ async fn finish(
     // token is broken is reported as still broken, not as fine.
     let kept_refs: Vec<String> = kept.iter().map(|k| format!("{}:{}", k.kind.name(), k.remote_id)).collect();
     let all_refs: Vec<String> = refs.iter().chain(kept_refs.iter()).cloned().collect();
-    let report = match connect::diagnose_profiles(ctx, &all_refs).await {
+    let report = match login::diagnose_profiles(ctx, &all_refs).await {
         Ok(r) => Some(r),
         Err(e) => {
             ctx.printer.warn(format!("the closing diagnose could not run: {}", e.message));
@@ -840,7 +678,7 @@ async fn finish(
             .count() as u64
     });
     let failed_refs: Vec<String> =
-        connect::failed_posts(ctx).into_keys().filter(|r| all_refs.contains(r)).collect();
+        login::failed_posts(ctx).into_keys().filter(|r| all_refs.contains(r)).collect();
     let requeue_hint = (!failed_refs.is_empty() || failed > 0).then(|| {
         let mut refs = failed_refs.clone();
         refs.sort();
@@ -888,7 +726,7 @@ async fn finish(
         p.answer(line);
     }
     // The fixes the rows call for, each once, naming the profiles (not one per row).
-    for h in connect::flag_hints(&chosen.iter().collect::<Vec<_>>()) {
+    for h in login::flag_hints(&chosen.iter().collect::<Vec<_>>()) {
         p.hint(h);
     }
     if !unreachable_named.is_empty() {

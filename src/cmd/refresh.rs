@@ -126,7 +126,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
                     login_kind: c.login_kind,
                 };
                 db.upsert_connection(&conn, now)?;
-                let mut profile = crate::connect::keep_profile(p);
+                let mut profile = crate::cmd::login::keep_profile(p);
                 profile.token_expires_at = expires_at;
                 profile.token_masked = Some(new.access_token.masked());
                 db.upsert_profile(c.id, &profile, now)?;

@@ -1,5 +1,5 @@
 use crate::cmd::Exit;
-use crate::connect::{self, Login, Reached};
+use crate::cmd::login::{self, InspectedLogin, Reached};
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::model::Network;
@@ -98,17 +98,17 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<Exit, Error> {
     let (login, profiles) = match network {
         Network::Facebook => {
             let mut login =
-                connect::inspect_facebook(&graph, app.as_ref(), app_id.as_deref(), token, now).await?;
-            let profiles = connect::facebook_profiles(&graph, &mut login).await?;
+                login::inspect_facebook(&graph, app.as_ref(), app_id.as_deref(), token, now).await?;
+            let profiles = login::facebook_profiles(&graph, &mut login).await?;
             (login, profiles)
         }
         Network::Instagram => {
             let (login, p) =
-                connect::inspect_instagram(&graph, app.as_ref(), token, Vec::new(), now, false).await?;
+                login::inspect_instagram(&graph, app.as_ref(), token, Vec::new(), now, false).await?;
             (login, vec![p])
         }
         Network::Threads => {
-            let (login, p) = connect::inspect_threads(&graph, app.as_ref(), token, now, false).await?;
+            let (login, p) = login::inspect_threads(&graph, app.as_ref(), token, now, false).await?;
             (login, vec![p])
         }
     };
@@ -137,11 +137,16 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<Exit, Error> {
              (or run `sq reauth facebook`)",
         );
     }
-    let saved = connect::save(ctx, &login, &importable, &[]).await?;
+    let saved = login::save(ctx, &login, &importable, &[]).await?;
     render(ctx, &login, &importable, &saved.removed)
 }
 
-fn render(ctx: &Ctx, login: &Login, profiles: &[Reached], removed: &[String]) -> Result<Exit, Error> {
+fn render(
+    ctx: &Ctx,
+    login: &InspectedLogin,
+    profiles: &[Reached],
+    removed: &[String],
+) -> Result<Exit, Error> {
     let p = &ctx.printer;
     if p.is_json() {
         let mut connection = login.json();
@@ -171,7 +176,7 @@ fn render(ctx: &Ctx, login: &Login, profiles: &[Reached], removed: &[String]) ->
     if !login.declined.is_empty() {
         p.warn(format!("declined permissions: {}", login.declined.join(", ")));
     }
-    for h in connect::flag_hints(&profiles.iter().collect::<Vec<_>>()) {
+    for h in login::flag_hints(&profiles.iter().collect::<Vec<_>>()) {
         p.hint(h);
     }
     Ok(Exit::Success)
@@ -180,7 +185,7 @@ fn render(ctx: &Ctx, login: &Login, profiles: &[Reached], removed: &[String]) ->
 /// The import summary: a header and aligned columns (network, reference, name ellipsized to
 /// `width`, notes), then the profiles this login no longer reaches.
 fn import_lines(
-    profiles: &[crate::connect::Reached],
+    profiles: &[crate::cmd::login::Reached],
     removed: &[String],
     width: Option<usize>,
     warn: &dyn Fn(&str) -> String,

@@ -1,5 +1,5 @@
 //! How a login's grant covers a Page: the one reading that `diagnose` (the engine) and the
-//! commands that save a login (`token import`, `reauth`, through `connect`) share, so both
+//! commands that save a login (`token import`, `reauth`, through `cmd::login`) share, so both
 //! name the same cause for the same Page.
 //!
 //! A granular grant limits a permission to the assets ticked in Meta's dialog: `debug_token`

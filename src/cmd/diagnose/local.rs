@@ -69,7 +69,7 @@ pub async fn input_for(
     scope: Scope,
 ) -> Result<CollectInput, Error> {
     let report = scope == Scope::Report;
-    let failed = if report { crate::connect::failed_posts(ctx) } else { Default::default() };
+    let failed = if report { crate::cmd::login::failed_posts(ctx) } else { Default::default() };
     // The store: open it and probe it (write, read, delete), bounded by its own timeout.
     let (store_probe, store_ok, store_reason) = match ctx.store() {
         Ok(_) if !report => (StoreProbe::Ok, true, String::new()),

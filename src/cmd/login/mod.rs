@@ -12,9 +12,11 @@
 //!    profiles that are gone. Until step 3 ends the old tokens keep working; if the database
 //!    switch fails, the new secrets that were written are valid tokens of the same profiles.
 //!
-//! Nothing here prints: callers render [`Login::summary_json`] / [`Reached::json`].
+//! Nothing here prints: callers render [`InspectedLogin::summary_json`] / [`Reached::json`].
 //!
 //! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
+
+pub mod flow;
 
 use crate::ctx::Ctx;
 use crate::db::{LoginKind, NewConnection, NewProfile, Profile};
@@ -37,7 +39,7 @@ const SHORT_LIVED_SECS: i64 = 24 * 3600;
 
 /// One inspected login (spec §1 "Connection"), with its user token.
 #[derive(Debug, Clone)]
-pub struct Login {
+pub struct InspectedLogin {
     pub network: Network,
     pub login_kind: LoginKind,
     /// The Facebook user id, the Instagram professional account id, or the Threads user id.
@@ -59,7 +61,7 @@ pub struct Login {
     pub warnings: Vec<String>,
 }
 
-impl Login {
+impl InspectedLogin {
     pub fn token_account(&self) -> Account {
         Account::user(self.network, &self.user_id)
     }
@@ -109,7 +111,7 @@ impl Login {
 
 /// Where a Page was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub enum FoundIn {
     Accounts,
     /// Only through a business portfolio (absent from `/me/accounts`, meta-platform.md §4.3).
     Portfolio,
@@ -134,7 +136,7 @@ pub struct Reached {
     pub tasks: Option<Vec<String>>,
     pub token: Option<Secret>,
     pub token_expires_at: Option<i64>,
-    pub source: Source,
+    pub source: FoundIn,
     /// Instagram via a Page whose login lacks the Instagram permissions (§3.3).
     pub missing_instagram_permissions: bool,
 }
@@ -190,10 +192,10 @@ impl Reached {
         if !self.is_admin() {
             f.push("not_page_admin");
         }
-        if self.source == Source::Portfolio {
+        if self.source == FoundIn::Portfolio {
             f.push("portfolio_only");
         }
-        if self.source == Source::NotSelected {
+        if self.source == FoundIn::NotSelected {
             f.push("granular_not_selected");
         }
         if self.token.is_none() {
@@ -210,7 +212,7 @@ impl Reached {
         // One cause per Page: a Page left out of the grant can't be used whatever the user's
         // role on it, so its unknown role is not mentioned beside that cause (`--json` keeps
         // both flags).
-        let not_selected = self.source == Source::NotSelected;
+        let not_selected = self.source == FoundIn::NotSelected;
         self.flags()
             .into_iter()
             .filter(|f| !(not_selected && *f == "role_unknown"))
@@ -383,7 +385,7 @@ pub async fn inspect_facebook(
     app_id: Option<&str>,
     token: Secret,
     now: i64,
-) -> Result<Login, Error> {
+) -> Result<InspectedLogin, Error> {
     let mut warnings = Vec::new();
     let (mut token, mut dbg) = (token, None::<DebugToken>);
     match app {
@@ -496,7 +498,7 @@ pub async fn inspect_facebook(
         }
     }
     let d = dbg.unwrap_or_default();
-    Ok(Login {
+    Ok(InspectedLogin {
         network: Network::Facebook,
         login_kind: LoginKind::FacebookLogin,
         user_id: me.id,
@@ -525,7 +527,10 @@ pub async fn inspect_facebook(
 /// Every profile a Facebook login reaches: its Pages (every result page of `/me/accounts`, plus
 /// the portfolio Pages when `business_management` is granted) and the Instagram accounts
 /// linked to them. A Page listed without a token is asked for its token directly (§4.3).
-pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result<Vec<Reached>, Error> {
+pub async fn facebook_profiles(
+    graph: &GraphClient,
+    login: &mut InspectedLogin,
+) -> Result<Vec<Reached>, Error> {
     let token = login.token.clone();
     let accounts = graph.accounts(&token).await.map_err(|e| meta_to_error(Network::Facebook, e))?;
     let listed: HashSet<String> = accounts.iter().map(|p| p.id.clone()).collect();
@@ -552,9 +557,9 @@ pub async fn facebook_profiles(graph: &GraphClient, login: &mut Login) -> Result
     for p in pages {
         let required = ProfileKind::FacebookPage.required_permissions();
         let source = match PageReach::of(&login.granular, required, &p.id, listed.contains(&p.id)) {
-            PageReach::Listed => Source::Accounts,
-            PageReach::PortfolioOnly => Source::Portfolio,
-            PageReach::NotSelected => Source::NotSelected,
+            PageReach::Listed => FoundIn::Accounts,
+            PageReach::PortfolioOnly => FoundIn::Portfolio,
+            PageReach::NotSelected => FoundIn::NotSelected,
         };
         let page = Reached {
             network: Network::Facebook,
@@ -599,7 +604,7 @@ pub async fn inspect_instagram(
     permissions: Vec<String>,
     now: i64,
     known_short: bool,
-) -> Result<(Login, Reached), Error> {
+) -> Result<(InspectedLogin, Reached), Error> {
     let mut warnings = Vec::new();
     let (mut token, mut expires_at, mut issued_at) = (token, None, None);
     if let Some(app) = app {
@@ -635,7 +640,7 @@ pub async fn inspect_instagram(
             "Instagram did not say whose token this is (/me has no id)",
         ));
     }
-    let login = Login {
+    let login = InspectedLogin {
         network: Network::Instagram,
         login_kind: LoginKind::InstagramLogin,
         user_id: id,
@@ -665,7 +670,7 @@ pub async fn inspect_threads(
     token: Secret,
     now: i64,
     known_short: bool,
-) -> Result<(Login, Reached), Error> {
+) -> Result<(InspectedLogin, Reached), Error> {
     let mut warnings = Vec::new();
     let (mut token, mut expires_at, mut issued_at, mut scopes) = (token, None, None, Vec::new());
     // What the token says about itself (works when its user is a tester of the app, §2.3): a
@@ -721,7 +726,7 @@ pub async fn inspect_threads(
             "the token's age and expiry are unknown (Threads inspects tokens only for its testers)",
         ));
     }
-    let login = Login {
+    let login = InspectedLogin {
         network: Network::Threads,
         login_kind: LoginKind::Threads,
         user_id: me.id,
@@ -744,7 +749,7 @@ pub async fn inspect_threads(
 
 /// The one profile an Instagram Login or Threads token publishes to: its own account, found
 /// by the identity call, with the login's token.
-fn identity_profile(login: &Login, via: Via) -> Reached {
+fn identity_profile(login: &InspectedLogin, via: Via) -> Reached {
     Reached {
         network: login.network,
         remote_id: login.user_id.clone(),
@@ -755,7 +760,7 @@ fn identity_profile(login: &Login, via: Via) -> Reached {
         tasks: None,
         token: Some(login.token.clone()),
         token_expires_at: login.expires_at,
-        source: Source::Identity,
+        source: FoundIn::Identity,
         missing_instagram_permissions: false,
     }
 }
@@ -775,7 +780,7 @@ pub struct Saved {
 /// publishes with them).
 pub async fn save(
     ctx: &Ctx,
-    login: &Login,
+    login: &InspectedLogin,
     profiles: &[Reached],
     keep: &[NewProfile],
 ) -> Result<Saved, Error> {
