@@ -123,7 +123,7 @@ impl Printer {
     pub fn json<T: Serialize>(&self, value: &T) -> Result<(), Error> {
         // Streamed, not built as one string first: at 10,000 Pages the answer is ~10 MB, and a
         // whole-string copy (grown by doubling) was a large part of peak memory
-        // (docs/performance.md, issue 14's < 64 MB).
+        // (docs/performance.md: under 64 MB at 10,000 Pages).
         let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
         serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
             if e.is_io() {
