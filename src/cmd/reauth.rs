@@ -597,19 +597,16 @@ async fn own_login(
     let scopes = auth::scopes_for(&[kind], &args.scopes);
     let graph = ctx.graph(None)?;
     let opts = flow_options(args, login_kind, &app.id, &scopes);
-    let progress = std::cell::OnceCell::new();
-    let (login, reached) = flow::authorize_and_exchange(ctx, &opts, |grant| {
-        let (graph, app, progress, scopes) = (&graph, &app, &progress, &scopes);
+    let ((login, reached), progress) = flow::authorize_and_exchange(ctx, &opts, |grant| {
+        let (graph, app, scopes) = (&graph, &app, &scopes);
         async move {
-            let _ = progress.set(crate::output::Progress::spinner(
-                &ctx.printer,
-                "exchanging the code and checking the token",
-            ));
+            let progress =
+                crate::output::Progress::spinner(&ctx.printer, "exchanging the code and checking the token");
             // The token's clock starts at the exchange, not before the browser wait.
             let now = ctx.clock.now_unix();
-            if network == Network::Threads {
+            let inspected = if network == Network::Threads {
                 let short = graph.exchange_threads_code(app, &grant.code, grant.redirect.as_str()).await?;
-                login::inspect_threads(graph, Some(app), short.access_token, now, true).await
+                login::inspect_threads(graph, Some(app), short.access_token, now, true).await?
             } else {
                 let short = graph.exchange_instagram_code(app, &grant.code, grant.redirect.as_str()).await?;
                 let perms = short.permissions.clone();
@@ -618,14 +615,13 @@ async fn own_login(
                 if login.scopes.is_empty() {
                     login.scopes = scopes.clone();
                 }
-                Ok((login, r))
-            }
+                (login, r)
+            };
+            Ok((inspected, progress))
         }
     })
     .await?;
-    if let Some(p) = progress.get() {
-        p.finish();
-    }
+    progress.finish();
     for w in &login.warnings {
         ctx.printer.warn(w);
     }
