@@ -244,33 +244,28 @@ fn knows_the_screen(m: &str) -> bool {
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn meta_does_not_know_the_screen() {
     assert_none("src/meta/ must not use error, output or cmd", violations("meta", &knows_the_screen));
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn auth_does_not_know_the_screen() {
     assert_none("src/auth/ must not use error, output or cmd", violations("auth", &knows_the_screen));
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn store_does_not_know_the_screen() {
     assert_none("src/store/ must not use error, output or cmd", violations("store", &knows_the_screen));
 }
 
 #[test]
-#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn db_does_not_know_the_screen() {
     assert_none("src/db/ must not use error, output or cmd", violations("db", &knows_the_screen));
 }
 
-/// Data flows one way. Today's one cycle: `error` ↔ `meta` (the translation to the user's
-/// error lives in `meta`).
+/// Data flows one way: no top-level module reaches itself through its imports (the user's
+/// error knows the modules' errors, never the other way round).
 #[test]
-#[ignore = "until errors are translated at the edge (docs/ARCHITECTURE.md, not yet true)"]
 fn top_level_modules_have_no_cycle() {
     let cyclic = on_a_cycle();
     assert!(cyclic.is_empty(), "modules on an import cycle: {cyclic:?}");
@@ -280,15 +275,6 @@ fn top_level_modules_have_no_cycle() {
 fn on_a_cycle() -> Vec<String> {
     let g = graph();
     g.keys().filter(|m| reachable(&g, m).contains(*m)).cloned().collect()
-}
-
-/// The only cycle left is `error` ↔ `meta`: everything else, the login flow included, is a
-/// one-way graph already (this holds the ground `top_level_modules_have_no_cycle` will take).
-#[test]
-fn no_cycle_but_error_and_meta() {
-    let cyclic: Vec<String> =
-        on_a_cycle().into_iter().filter(|m| !["error", "meta"].contains(&m.as_str())).collect();
-    assert!(cyclic.is_empty(), "modules on an import cycle: {cyclic:?}");
 }
 
 /// The login flow lives beside the commands that share it (gh's `pkg/cmd/auth/shared`):

@@ -12,7 +12,8 @@ use crate::output::Printer;
 use crate::prompt::Prompter;
 use crate::secret::Secret;
 use crate::settings::Settings;
-use crate::store::{Account, CredentialStore, StoreError};
+use crate::store::{Account, CredentialStore, FileStore, KeyringStore, StoreError, StoreKind};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -79,7 +80,7 @@ impl Ctx {
             return Ok(s.clone());
         }
         let opened: Arc<dyn CredentialStore> =
-            Arc::from(crate::store::open(&self.settings, &self.env, self.prompter.as_ref())?);
+            Arc::from(open_store(&self.settings, &self.env, self.prompter.as_ref())?);
         Ok(self.store.get_or_init(|| opened).clone())
     }
 
@@ -120,4 +121,72 @@ impl Ctx {
     pub fn graph(&self, app: Option<AppCredentials>) -> Result<GraphClient, Error> {
         Ok(GraphClient::new(self.http()?.clone(), self.settings.endpoints.clone(), app, Limits::default()))
     }
+}
+
+/// Opens the store chosen in settings (`SQ_CREDENTIAL_STORE` / `credential_store`). It lives
+/// here, not in `store`, because choosing needs the settings and a passphrase may need the
+/// prompter, and the store knows neither (docs/ARCHITECTURE.md).
+///
+/// `keyring` opens nothing yet (the first call connects). `file` needs its passphrase now:
+/// from `SQ_STORE_PASSPHRASE`, else asked once for an existing file (and checked against it at
+/// once, so a typo fails here and not halfway through a command) or twice for a new one.
+/// Open the store only in commands that use it: asking for a passphrase costs the user.
+pub fn open_store(
+    settings: &Settings,
+    env: &Env,
+    prompter: &dyn Prompter,
+) -> Result<Box<dyn CredentialStore>, Error> {
+    crate::store::start_trace(env);
+    match settings.store.value {
+        StoreKind::Keyring => {
+            // The keyring is the user's, not the data directory's: two data directories share
+            // one bundle, so the lock is per user session where there is one.
+            let dir = env
+                .get("XDG_RUNTIME_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| settings.paths.data_dir.clone());
+            Ok(Box::new(KeyringStore::new(env).with_lock_file(dir.join("sq-keyring.lock"))))
+        }
+        StoreKind::File => {
+            let path = settings.paths.credential_file();
+            let store = open_file_store(path, settings.store_passphrase.clone(), prompter)?;
+            Ok(Box::new(store))
+        }
+    }
+}
+
+/// The encrypted file store at `path`: gets the passphrase (`SQ_STORE_PASSPHRASE`, else a
+/// prompt: once for an existing file, twice for a new one) and checks it against an existing
+/// file right away.
+pub fn open_file_store(
+    path: PathBuf,
+    passphrase: Option<Secret>,
+    prompter: &dyn Prompter,
+) -> Result<FileStore, Error> {
+    const FLAG: &str = "SQ_STORE_PASSPHRASE";
+    let exists = path.exists();
+    let passphrase = match passphrase {
+        Some(p) => p,
+        None if exists => {
+            prompter.password(&format!("Passphrase for the sq credential file {}", path.display()), FLAG)?
+        }
+        None => {
+            let first = prompter
+                .password(&format!("New passphrase for the sq credential file {}", path.display()), FLAG)?;
+            let again = prompter.password("Repeat the passphrase", FLAG)?;
+            if first != again {
+                return Err(Error::usage("the two passphrases differ; nothing was stored")
+                    .hint("run the command again and type the same passphrase twice"));
+            }
+            first
+        }
+    };
+    if passphrase.is_empty() {
+        return Err(Error::usage("the credential file's passphrase is empty")
+            .hint("set SQ_STORE_PASSPHRASE to a real passphrase, or type one when asked"));
+    }
+    let store = FileStore::new(path, passphrase);
+    store.verify()?;
+    Ok(store)
 }

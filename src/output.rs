@@ -173,6 +173,14 @@ impl Printer {
         let mut stderr = std::io::stderr().lock();
         let label = self.paint_err(Style::Bad, "error:");
         let _ = writeln!(stderr, "{label} {}", err.message);
+        // What lay under it (the module error's sources, Meta's code and trace id): detail for
+        // someone digging in, so only with -v (jj's "Caused by:").
+        if self.verbose >= 1 {
+            for cause in &err.causes {
+                let label = self.paint_err(Style::Dim, "caused by:");
+                let _ = writeln!(stderr, "{label} {cause}");
+            }
+        }
         for hint in &err.hints {
             let label = self.paint_err(Style::Dim, "hint:");
             let _ = writeln!(stderr, "{label} {hint}");
@@ -194,19 +202,8 @@ fn paint(enabled: bool, style: Style, text: &str) -> String {
     if enabled { format!("\x1b[{}m{text}\x1b[0m", style.code()) } else { text.to_string() }
 }
 
-/// Makes Meta-originated text (Page names, error messages) safe for a terminal: control
-/// characters, escape sequences and bidi overrides are replaced, so a hostile Page name can't
-/// rewrite the screen or hide text (spec §4).
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\t' => ' ',
-            c if c.is_control() => '\u{fffd}',
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => '\u{fffd}',
-            c => c,
-        })
-        .collect()
-}
+/// Moved to the model so the modules below the screen (the OAuth building blocks) can use it.
+pub use crate::model::text::sanitize;
 
 // ---------------------------------------------------------------------------------------------
 // Progress
@@ -487,21 +484,6 @@ pub fn stdout_width(env: &crate::env::Env) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitize_table() {
-        let cases = [
-            ("Acme Bakery", "Acme Bakery"),
-            ("evil\x1b[2Jname", "evil\u{fffd}[2Jname"),
-            ("line\nbreak", "line\u{fffd}break"),
-            ("rtl\u{202e}txt", "rtl\u{fffd}txt"),
-            ("tab\there", "tab here"),
-            ("Café ☕", "Café ☕"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(sanitize(input), want, "{input:?}");
-        }
-    }
 
     #[test]
     fn ellipsize_table() {

@@ -10,30 +10,12 @@ use crate::meta::hosts::MetaEndpoints;
 use crate::model::Network;
 use crate::output::ColorChoice;
 use crate::secret::Secret;
+// Defined beside what they configure (the store, the redirect, the browser opener), so those
+// modules need nothing of the settings; re-exported for the commands.
+pub use crate::auth::browser::Headless;
+pub use crate::auth::redirect::{DEFAULT_HTTPS_REDIRECT_URI, DEFAULT_REDIRECT_URI, https_only};
+pub use crate::store::StoreKind;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreKind {
-    Keyring,
-    File,
-}
-
-impl StoreKind {
-    pub fn parse(s: &str) -> Option<StoreKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "keyring" => Some(StoreKind::Keyring),
-            "file" => Some(StoreKind::File),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            StoreKind::Keyring => "keyring",
-            StoreKind::File => "file",
-        }
-    }
-}
 
 /// Where a setting's value came from, shown by `sq config get/list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,19 +80,6 @@ pub struct GlobalFlags {
     pub config: Option<PathBuf>,
 }
 
-/// The Facebook default: Facebook accepts `http://localhost` while the app is in Development
-/// mode (meta-platform.md §1.6, §14).
-pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
-
-/// The Instagram Login and Threads default: their dashboards only save https redirect URIs,
-/// localhost included (§14), so sq serves this one with its self-signed certificate (`auth::tls`).
-pub const DEFAULT_HTTPS_REDIRECT_URI: &str = "https://localhost:8765/callback";
-
-/// Whether a network's login accepts only https redirect URIs (§14): Instagram Login and Threads.
-pub fn https_only(network: Network) -> bool {
-    network != Network::Facebook
-}
-
 /// The redirect URI one network's login uses, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectSetting {
@@ -172,24 +141,6 @@ pub fn network_login_name(network: Network) -> &'static str {
         Network::Facebook => "Facebook Login",
         Network::Instagram => "Instagram Login",
         Network::Threads => "Threads",
-    }
-}
-
-/// Why sq thinks no browser can be opened on this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Headless {
-    /// `SSH_CONNECTION` or `SSH_TTY` is set: a browser started here would open on the server.
-    Ssh,
-    /// Neither `DISPLAY` nor `WAYLAND_DISPLAY` is set (Linux and other Unix).
-    NoDisplay,
-}
-
-impl Headless {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Headless::Ssh => "this is an SSH session",
-            Headless::NoDisplay => "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)",
-        }
     }
 }
 

@@ -749,3 +749,29 @@ fn a_business_manager_page_without_ads_permission_is_named_natively() {
     // Tokens unchanged (only the post's state moved).
     assert_eq!(state(&env, &REFS)[2..], before_publish[2..], "publish changed the stored tokens");
 }
+
+/// `-v` adds what lay under an error (`caused by:`, Meta's code and trace id); without it the
+/// error is the message and its hints only, and neither ever shows the token.
+#[test]
+fn verbose_errors_say_what_lay_under_them() {
+    let sb = sandbox("default");
+    let mut env = env_for(&sb);
+    env.set("SQ_FACEBOOK_APP_SECRET", "not-the-secret");
+
+    let plain = env.run_stdin(&["token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(plain.code, 4, "{plain:?}");
+    assert!(!plain.stderr.contains("caused by:"), "{plain:?}");
+
+    let verbose = env.run_stdin(&["-v", "token", "import", "facebook"], &format!("{DANA}\n"));
+    assert_eq!(verbose.code, 4, "{verbose:?}");
+    let causes: Vec<&str> = verbose.stderr.lines().filter(|l| l.starts_with("caused by:")).collect();
+    assert_eq!(causes.len(), 1, "{verbose:?}");
+    assert!(causes[0].starts_with("caused by: Meta's error: HTTP "), "{verbose:?}");
+    assert!(causes[0].contains(", code "), "{verbose:?}");
+    // The message and the hints are the same as without -v.
+    for line in plain.stderr.lines().filter(|l| l.starts_with("error:") || l.starts_with("hint:")) {
+        assert!(verbose.stderr.contains(line), "{line:?} missing under -v: {verbose:?}");
+    }
+    assert!(!verbose.stderr.contains(DANA) && !verbose.stdout.contains(DANA), "{verbose:?}");
+    assert!(!verbose.stderr.contains("not-the-secret"), "{verbose:?}");
+}

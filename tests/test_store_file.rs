@@ -274,37 +274,37 @@ fn open_asks_twice_for_a_new_file_and_once_for_an_existing_one() {
     let p = path(dir.path());
 
     let mismatch = Scripted::new(&["one", "two"]);
-    let err = FileStore::open(p.clone(), None, &mismatch).err().unwrap();
+    let err = sq::ctx::open_file_store(p.clone(), None, &mismatch).err().unwrap();
     assert_eq!(err.code, "usage");
     assert!(!p.exists());
 
     let new = Scripted::new(&["pw", "pw"]);
-    let s = FileStore::open(p.clone(), None, &new).unwrap();
+    let s = sq::ctx::open_file_store(p.clone(), None, &new).unwrap();
     assert_eq!(new.asked.lock().unwrap().len(), 2);
     assert!(new.asked.lock().unwrap()[0].starts_with("New passphrase"));
     s.save(&Account::page("1"), &Secret::new("tok")).unwrap();
 
     let existing = Scripted::new(&["pw"]);
-    let s = FileStore::open(p.clone(), None, &existing).unwrap();
+    let s = sq::ctx::open_file_store(p.clone(), None, &existing).unwrap();
     assert_eq!(existing.asked.lock().unwrap().len(), 1);
     assert_eq!(s.load(&Account::page("1")).unwrap().unwrap().expose(), "tok");
 
     // A wrong passphrase fails at open, before any command work.
     let wrong = Scripted::new(&["nope"]);
-    let err = FileStore::open(p.clone(), None, &wrong).err().unwrap();
+    let err = sq::ctx::open_file_store(p.clone(), None, &wrong).err().unwrap();
     assert_eq!(err.code, "store_passphrase");
 
     // From the environment: no prompt at all.
     let none = Scripted::new(&[]);
-    FileStore::open(p.clone(), Some(Secret::new("pw")), &none).unwrap();
+    sq::ctx::open_file_store(p.clone(), Some(Secret::new("pw")), &none).unwrap();
     assert!(none.asked.lock().unwrap().is_empty());
 
     // Can't ask and no variable: the error names SQ_STORE_PASSPHRASE.
-    let err = FileStore::open(p, None, &none).err().unwrap();
+    let err = sq::ctx::open_file_store(p, None, &none).err().unwrap();
     assert!(err.hints.iter().any(|h| h.contains("SQ_STORE_PASSPHRASE")), "{err:?}");
 
     let empty = Scripted::new(&["", ""]);
-    assert!(FileStore::open(dir.path().join("other.enc"), None, &empty).is_err());
+    assert!(sq::ctx::open_file_store(dir.path().join("other.enc"), None, &empty).is_err());
 }
 
 #[test]
@@ -314,7 +314,7 @@ fn probe_round_trips_and_leaves_nothing() {
     s.save(&Account::page("1"), &Secret::new("tok")).unwrap();
     let probe = sq::store::probe(&s);
     assert!(probe.ok(), "{probe:?}");
-    assert!(probe.to_error().is_none());
+    assert!(sq::error::probe_error(&probe).is_none());
     assert_eq!(probe.kind, StoreKind::File);
     // Only the real entry is left: a second store sees page 1 and nothing named probe:.
     let raw = std::fs::read(path(dir.path())).unwrap();
@@ -322,7 +322,7 @@ fn probe_round_trips_and_leaves_nothing() {
 
     let wrong = store(dir.path(), "bad");
     let probe = sq::store::probe(&wrong);
-    let err = probe.to_error().unwrap();
+    let err = sq::error::probe_error(&probe).unwrap();
     assert_eq!(err.code, "store_unavailable");
     assert!(err.message.contains("wrong passphrase"), "{}", err.message);
 }

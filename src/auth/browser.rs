@@ -27,8 +27,25 @@
 
 use super::AuthError;
 use super::redirect::RedirectUri;
-use crate::settings::Headless;
 use std::process::{Command, Stdio};
+
+/// Why sq thinks no browser can be opened on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Headless {
+    /// `SSH_CONNECTION` or `SSH_TTY` is set: a browser started here would open on the server.
+    Ssh,
+    /// Neither `DISPLAY` nor `WAYLAND_DISPLAY` is set (Linux and other Unix).
+    NoDisplay,
+}
+
+impl Headless {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Headless::Ssh => "this is an SSH session",
+            Headless::NoDisplay => "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)",
+        }
+    }
+}
 
 /// Opens a URL in a browser. Implementations must not print the URL (the caller does).
 pub trait BrowserOpener: Send + Sync {

@@ -33,12 +33,11 @@ pub use pkce::{PkceChallenge, PkceVerifier, State};
 pub use redirect::{RedirectUri, check_port_free, live_mode_note};
 pub use tls::TlsIdentity;
 
-use crate::error::{Error, Kind};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The redirect URI everyone registers unless they choose another (`--redirect-uri`).
-pub use crate::settings::DEFAULT_REDIRECT_URI;
+pub use redirect::DEFAULT_REDIRECT_URI;
 
 /// Errors of the OAuth building blocks. Every message says what happened; `From<AuthError> for
 /// Error` adds what to do. No variant holds a code, a state or a token.
@@ -91,7 +90,7 @@ fn localhost_note(uri: &str, addr: &std::net::SocketAddr) -> &'static str {
 
 fn detail(description: &Option<String>) -> String {
     match description {
-        Some(d) if !d.trim().is_empty() => format!(" ({})", crate::output::sanitize(d.trim())),
+        Some(d) if !d.trim().is_empty() => format!(" ({})", crate::model::text::sanitize(d.trim())),
         _ => String::new(),
     }
 }
@@ -99,105 +98,5 @@ fn detail(description: &Option<String>) -> String {
 impl AuthError {
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> AuthError {
         AuthError::Io { what: what.into(), source }
-    }
-}
-
-impl From<AuthError> for Error {
-    /// Exit codes, and why:
-    /// - a bad redirect URI or a busy port is something to fix in the invocation or the app
-    ///   settings before anything can happen: usage (2);
-    /// - declining is not a fault but leaves the profile unauthorized, waiting for a person to
-    ///   run the flow again and keep everything on: action required (4), like any other
-    ///   "needs re-authorization" state;
-    /// - a timeout, a Meta-side refusal and local failures: failure (1);
-    /// - Ctrl-C: interrupted (130).
-    fn from(e: AuthError) -> Error {
-        let message = crate::output::sanitize(&e.to_string());
-        match &e {
-            AuthError::BadRedirectUri { .. } => Error::new(Kind::Usage, "redirect_uri_invalid", message)
-                .hint(format!(
-                    "register {DEFAULT_REDIRECT_URI} under Valid OAuth Redirect URIs in the app's \
-                     Facebook Login settings, or pass the URI you registered with --redirect-uri"
-                ))
-                .hint(
-                    "the URI must be http:// or https:// on localhost, 127.0.0.1 or [::1], with an \
-                     explicit port, exactly as registered",
-                ),
-            AuthError::PortBusy { port, .. } => Error::new(Kind::Usage, "redirect_port_busy", message)
-                .hint(format!(
-                    "stop the program using port {port} (see `lsof -i :{port}` or `ss -ltnp`), \
-                     or choose another port with --redirect-uri and register that exact URI in the app"
-                )),
-            AuthError::Bind { source, .. } => {
-                let err = Error::new(Kind::Usage, "redirect_port_unavailable", message);
-                if source.kind() == std::io::ErrorKind::PermissionDenied {
-                    err.hint(
-                        "ports below 1024 need administrator rights: choose a port such as 8765 \
-                         with --redirect-uri and register that exact URI in the app",
-                    )
-                } else {
-                    err.hint("choose another port with --redirect-uri and register that exact URI in the app")
-                }
-            }
-            AuthError::Declined { .. } => Error::new(Kind::ActionRequired, "authorization_declined", message)
-                .hint("nothing was changed; run the command again and keep every permission and Page switched on"),
-            AuthError::AuthorizationFailed { .. } => Error::failure("authorization_failed", message).hint(
-                "check the app id, the app's mode and its Valid OAuth Redirect URIs in the Meta app dashboard",
-            ),
-            AuthError::Timeout { .. } => Error::failure("authorization_timeout", message).hint(
-                "run the command again (--timeout sets the wait); if the browser is on another machine, \
-                 paste the address the browser ended on, or use an SSH tunnel",
-            ),
-            AuthError::Cancelled => Error::interrupted(),
-            AuthError::Certificate { path, .. } => Error::failure("certificate", message).hint(format!(
-                "delete {} and its key next to it to have sq make a new one, or use an http:// redirect URI",
-                path.display()
-            )),
-            AuthError::Random(_) => Error::failure("random", message),
-            AuthError::Browser { .. } => Error::failure("browser", message)
-                .hint("open the URL printed above by hand, or set BROWSER to a command that opens URLs"),
-            AuthError::Io { .. } => Error::failure("io", message),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_kinds_and_hints() {
-        let cases: Vec<(AuthError, Kind, &str)> = vec![
-            (
-                AuthError::BadRedirectUri { uri: "http://x".into(), problem: "p".into() },
-                Kind::Usage,
-                "register http://localhost:8765/callback",
-            ),
-            (
-                AuthError::PortBusy { port: 8765, uri: "u".into(), addr: "[::1]:8765".parse().unwrap() },
-                Kind::Usage,
-                "port 8765",
-            ),
-            (AuthError::Declined { reason: None, description: None }, Kind::ActionRequired, "keep every"),
-            (AuthError::Timeout { after: Duration::from_secs(300) }, Kind::Failure, "--timeout"),
-            (AuthError::Cancelled, Kind::Interrupted, ""),
-        ];
-        for (e, kind, hint) in cases {
-            let err: Error = e.into();
-            assert_eq!(err.kind, kind, "{}", err.message);
-            assert!(err.hints.join("\n").contains(hint), "{:?}", err.hints);
-        }
-        let t: Error = AuthError::Timeout { after: Duration::from_secs(300) }.into();
-        assert_eq!(t.message, "no answer from the browser within 5m");
-    }
-
-    #[test]
-    fn meta_text_is_sanitized() {
-        let e: Error = AuthError::AuthorizationFailed {
-            error: "server_error".into(),
-            description: Some("bad\x1b[31m thing".into()),
-        }
-        .into();
-        assert!(!e.message.contains('\x1b'), "{}", e.message);
     }
 }

@@ -13,7 +13,21 @@
 
 use super::AuthError;
 use super::callback::redact_url;
+use crate::model::Network;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+
+/// The Facebook default: Facebook accepts `http://localhost` while the app is in Development
+/// mode (meta-platform.md §1.6, §14).
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
+
+/// The Instagram Login and Threads default: their dashboards only save https redirect URIs,
+/// localhost included (§14), so sq serves this one with its self-signed certificate (`auth::tls`).
+pub const DEFAULT_HTTPS_REDIRECT_URI: &str = "https://localhost:8765/callback";
+
+/// Whether a network's login accepts only https redirect URIs (§14): Instagram Login and Threads.
+pub fn https_only(network: Network) -> bool {
+    network != Network::Facebook
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {

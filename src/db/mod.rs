@@ -11,7 +11,6 @@ pub mod schema;
 
 pub use repo::{Connection, LoginKind, NewConnection, NewProfile, Profile, ProfileWithConnection, Replaced};
 
-use crate::error::Error;
 use rusqlite::{ErrorCode, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,39 +55,6 @@ pub enum DbError {
 
     #[error("{reference:?} matches more than one profile: {}", candidates.join(", "))]
     AmbiguousProfile { reference: String, candidates: Vec<String> },
-}
-
-impl From<DbError> for Error {
-    fn from(e: DbError) -> Error {
-        let message = e.to_string();
-        match e {
-            DbError::UnknownProfile { .. } => Error::usage(message)
-                .hint("run `sq profiles` to list connected profiles and their references (facebook:<id>, instagram:<id>, threads:<id>)"),
-            DbError::AmbiguousProfile { candidates, .. } => {
-                let refs: Vec<&str> =
-                    candidates.iter().map(|c| c.split_once(' ').map_or(c.as_str(), |(r, _)| r)).collect();
-                Error::usage(message).hint(format!("name one by its reference: {}", refs.join(", ")))
-            }
-            DbError::TooNew { .. } => Error::failure("db_too_new", message)
-                .hint("upgrade sq; this version leaves the database untouched"),
-            DbError::Busy { .. } => Error::failure("db_busy", message)
-                .hint("wait for the other sq command (e.g. `sq publish --watch`) to finish its write, then run this one again"),
-            DbError::Corrupt { path, .. } => {
-                let p = path.display();
-                Error::failure("db_corrupt", message)
-                    .hint(format!("sq changed nothing; keep a copy of the damaged file first: cp {p} {p}.damaged"))
-                    .hint(format!("then restore {p} from a backup (with sq stopped), or try `sqlite3 {p}.damaged .recover | sqlite3 {p}.recovered` and move the result into place"))
-                    .hint(format!("or move {p} away and connect the profiles again with `sq reauth`: the tokens stay in the credential store, but the queue and its history are in that file"))
-            }
-            DbError::Dir { source, .. } => Error::io("creating the data directory", source),
-            DbError::Create { source, .. } => Error::io("creating the database", source),
-            DbError::Sqlite { source: rusqlite::Error::SqliteFailure(f, _), .. } if f.code == ErrorCode::DiskFull => {
-                Error::failure("io", message)
-                    .hint("the disk is full: free some space and run the command again; nothing was changed")
-            }
-            DbError::Sqlite { .. } => Error::failure("db", message),
-        }
-    }
 }
 
 pub struct Db {

@@ -4,8 +4,8 @@
 
 use super::{Db, DbError, classify};
 use crate::model::{Network, Via};
-use crate::settings::StoreKind;
 use crate::store::Account;
+use crate::store::StoreKind;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 

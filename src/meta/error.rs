@@ -7,10 +7,7 @@
 //!
 //! Citations: §n is a section of docs/reference/meta-platform.md; spec §n of docs/reference/spec.md.
 
-use crate::error::{Error, Kind};
-use crate::model::classify::{
-    Classification, CodeProblem, FailureClass, Refusal, TokenDeath, classify, refusal,
-};
+use crate::model::classify::{Classification, CodeProblem, FailureClass, TokenDeath, classify, refusal};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -154,18 +151,6 @@ impl MetaError {
         }
     }
 
-    /// The user's error for a failed call made with the app token (`debug_token`): there a
-    /// signature error means the app secret is wrong, not the token being inspected.
-    pub fn app_token_error(self) -> Error {
-        if let MetaError::Api { endpoint, error } = &self {
-            let c = error.classification_with(true);
-            if c.refusal == Some(Refusal::AppSecret) {
-                return refusal_error(endpoint, c.refusal, self.to_string());
-            }
-        }
-        Error::from(self)
-    }
-
     /// Meta answered the app token as if no token were sent: a Native/Desktop app
     /// (https://developers.facebook.com/docs/facebook-login/security/).
     pub fn app_token_ignored(&self) -> bool {
@@ -204,84 +189,6 @@ impl MetaError {
 }
 
 pub(crate) const CONNECT_PREFIX: &str = "connection failed";
-
-impl From<MetaError> for Error {
-    fn from(e: MetaError) -> Error {
-        let c = e.classification();
-        let message = e.to_string();
-        match (&e, c.class) {
-            (MetaError::CodeExchange { .. }, _) => Error::action("code_exchange_failed", message)
-                .hint("run the sq reauth command again and finish the login within a few minutes"),
-            (MetaError::WrongThreadsAppId { .. }, _) => Error::action("threads_app_id_wrong", message).hint(
-                "you configured the Facebook app id for Threads: use the Threads app id and secret \
-                 (Meta dashboard → Use cases → Threads API → Settings) with `sq config set threads.app_id`",
-            ),
-            (
-                MetaError::Unexpected { .. } | MetaError::ForeignUrl { .. } | MetaError::TooManyPages { .. },
-                _,
-            ) => Error::failure("meta_unexpected", message)
-                .hint("Meta answered something unexpected; try again later, and report it if it persists"),
-            (_, FailureClass::Transient) => Error::unreachable(message)
-                .hint("Meta could not be reached or had a temporary problem; try again later"),
-            (_, FailureClass::RateLimit) => Error::new(Kind::Unreachable, "rate_limited", message)
-                .hint("Meta is throttling this app or profile; wait and try again later"),
-            (MetaError::Api { endpoint, .. }, _) if c.refusal.is_some() => {
-                refusal_error(endpoint, c.refusal, message)
-            }
-            (_, FailureClass::Auth) => {
-                let code = c.token_death.map(TokenDeath::finding_code).unwrap_or("meta_permission");
-                let what = c.token_death.map(|d| format!("{}: ", d.describe())).unwrap_or_default();
-                Error::action(code, format!("{what}{message}"))
-                    .hint("run `sq diagnose` to see which profile needs `sq reauth`")
-            }
-            (MetaError::Http { .. }, FailureClass::Unknown) => {
-                Error::failure("meta_unexpected", format!("Meta answered something unexpected: {message}"))
-                    .hint("check SQ_META_API_BASE if it is set; otherwise try again later")
-            }
-            (_, FailureClass::Media | FailureClass::Content) => Error::failure("meta_rejected", message),
-            (_, FailureClass::Unknown) => Error::failure("meta_error", message),
-        }
-    }
-}
-
-/// The network whose host answered: `graph.instagram.com/…` → instagram.
-fn network_of_endpoint(endpoint: &str) -> &'static str {
-    if endpoint.contains("instagram.com") {
-        "instagram"
-    } else if endpoint.contains("threads.net") || endpoint.contains("threads.com") {
-        "threads"
-    } else {
-        "facebook"
-    }
-}
-
-/// A refusal that a new login can't fix: the app's secret, a permission or an access level.
-/// The fix is named, and it is never `sq reauth` alone.
-fn refusal_error(endpoint: &str, refusal: Option<Refusal>, message: String) -> Error {
-    let network = network_of_endpoint(endpoint);
-    match refusal {
-        Some(Refusal::AppSecret) => Error::action(
-            "app_secret_invalid",
-            format!("Meta refuses the {network} app secret sq holds (the token was not checked): {message}"),
-        )
-        .hint(format!(
-            "copy the app secret from the Meta dashboard (App settings → Basic) and run: sq config set {network}.app_secret --stdin"
-        )),
-        Some(Refusal::AccessLevel) => Error::action("app_access_level", message).hint(
-            "the app has only Standard Access for this, or the account has no role on the app: add the \
-             account as a tester in the app dashboard (App roles), or get Advanced Access through App Review",
-        ),
-        Some(Refusal::AdsPermission) => Error::action("ads_permission_missing", message).hint(
-            "the Page is reached through a Business Manager role: Instagram publishing also needs \
-             ads_management or ads_read; run sq reauth with --scope ads_read (the app needs that \
-             permission approved in App Review)",
-        ),
-        Some(Refusal::Permission) | None => Error::action("permission_denied", message).hint(
-            "the login lacks a permission this call needs (Meta's message names it); if the app \
-             has it only with Standard Access, it needs App Review; run `sq diagnose` for the fix",
-        ),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -664,59 +571,5 @@ mod tests {
     fn sanitize_strips_controls_and_caps() {
         assert_eq!(sanitize("a\x1b[2Jb\n\n c\u{202e}d", 100, None), "a[2Jb cd");
         assert_eq!(sanitize("abcdef", 3, None), "abc…");
-    }
-
-    #[test]
-    fn exit_kinds() {
-        let api = |code, sub| MetaError::Api {
-            endpoint: "graph.facebook.com/me".into(),
-            error: Box::new(ApiError {
-                http_status: 400,
-                code: Some(code),
-                subcode: sub,
-                ..ApiError::default()
-            }),
-        };
-        let rows: Vec<(MetaError, Kind, &str)> = vec![
-            (
-                MetaError::Unreachable { host: "h".into(), reason: "timed out".into(), timed_out: true },
-                Kind::Unreachable,
-                "meta_unreachable",
-            ),
-            (api(2, None), Kind::Unreachable, "meta_unreachable"),
-            (api(4, None), Kind::Unreachable, "rate_limited"),
-            (api(190, Some(460)), Kind::ActionRequired, "token_password_changed"),
-            (api(190, Some(492)), Kind::ActionRequired, "page_role_lost"),
-            (api(10, None), Kind::ActionRequired, "permission_denied"),
-            (api(506, None), Kind::Failure, "meta_rejected"),
-            (
-                MetaError::Unexpected { endpoint: "e".into(), status: 200, detail: "d".into() },
-                Kind::Failure,
-                "meta_unexpected",
-            ),
-            (
-                MetaError::Http { host: "h".into(), status: 502, snippet: "x".into() },
-                Kind::Unreachable,
-                "meta_unreachable",
-            ),
-            (
-                MetaError::Http { host: "h".into(), status: 404, snippet: "x".into() },
-                Kind::Failure,
-                "meta_unexpected",
-            ),
-            (
-                MetaError::WrongThreadsAppId { error: Box::default() },
-                Kind::ActionRequired,
-                "threads_app_id_wrong",
-            ),
-        ];
-        for (e, kind, code) in rows {
-            let shown = e.to_string();
-            let err: Error = e.into();
-            assert_eq!((err.kind, err.code), (kind, code), "{shown}");
-        }
-        let err: Error =
-            MetaError::Unexpected { endpoint: "e".into(), status: 200, detail: "d".into() }.into();
-        assert!(err.message.contains("Meta answered something unexpected"));
     }
 }

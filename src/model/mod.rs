@@ -9,6 +9,7 @@
 //! - [`profile`]: [`ProfileKind`] (with its permissions), [`Via`], and the one
 //!   (network, via) → kind mapping.
 //! - [`classify`]: the one classifier of Meta's error codes.
+//! - [`text`]: `sanitize`, for text from outside that will be printed.
 //! - [`grant`]: how a login's (granular) grant covers a Page, read the same way by `diagnose`
 //!   and by the commands that save a login.
 
@@ -16,6 +17,7 @@ pub mod classify;
 pub mod grant;
 pub mod network;
 pub mod profile;
+pub mod text;
 
 pub use network::Network;
 pub use profile::{ProfileKind, Via};

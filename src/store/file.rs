@@ -28,11 +28,9 @@
 //! rename, mode 0600). A file sq can't decrypt is never overwritten. The temp file of a write
 //! that was killed before its rename is removed by the next writer, under the lock.
 
+use super::StoreKind;
 use super::{Account, CredentialStore, StoreError};
-use crate::error::Error;
-use crate::prompt::Prompter;
 use crate::secret::Secret;
-use crate::settings::StoreKind;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use hmac::Mac;
@@ -155,41 +153,6 @@ impl FileStore {
     pub fn with_lock_timeout(mut self, timeout: Duration) -> FileStore {
         self.lock_timeout = timeout;
         self
-    }
-
-    /// Gets the passphrase (`SQ_STORE_PASSPHRASE`, else a prompt: once for an existing file,
-    /// twice for a new one) and checks it against an existing file right away.
-    pub fn open(
-        path: PathBuf,
-        passphrase: Option<Secret>,
-        prompter: &dyn Prompter,
-    ) -> Result<FileStore, Error> {
-        const FLAG: &str = "SQ_STORE_PASSPHRASE";
-        let exists = path.exists();
-        let passphrase = match passphrase {
-            Some(p) => p,
-            None if exists => prompter
-                .password(&format!("Passphrase for the sq credential file {}", path.display()), FLAG)?,
-            None => {
-                let first = prompter.password(
-                    &format!("New passphrase for the sq credential file {}", path.display()),
-                    FLAG,
-                )?;
-                let again = prompter.password("Repeat the passphrase", FLAG)?;
-                if first != again {
-                    return Err(Error::usage("the two passphrases differ; nothing was stored")
-                        .hint("run the command again and type the same passphrase twice"));
-                }
-                first
-            }
-        };
-        if passphrase.is_empty() {
-            return Err(Error::usage("the credential file's passphrase is empty")
-                .hint("set SQ_STORE_PASSPHRASE to a real passphrase, or type one when asked"));
-        }
-        let store = FileStore::new(path, passphrase);
-        store.verify()?;
-        Ok(store)
     }
 
     pub fn path(&self) -> &Path {

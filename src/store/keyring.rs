@@ -12,7 +12,7 @@
 use super::{Account, CredentialStore, SERVICE, StoreError, Unavailable};
 use crate::env::Env;
 use crate::secret::Secret;
-use crate::settings::StoreKind;
+use crate::store::StoreKind;
 use std::sync::mpsc;
 use std::time::Duration;
 

@@ -17,12 +17,33 @@ pub use file::FileStore;
 pub use keyring::KeyringStore;
 
 use crate::env::Env;
-use crate::error::Error;
-use crate::prompt::Prompter;
 use crate::secret::Secret;
-use crate::settings::{Settings, StoreKind};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// Which backend holds the secrets (`SQ_CREDENTIAL_STORE` / `credential_store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Keyring,
+    File,
+}
+
+impl StoreKind {
+    pub fn parse(s: &str) -> Option<StoreKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keyring" => Some(StoreKind::Keyring),
+            "file" => Some(StoreKind::File),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Keyring => "keyring",
+            StoreKind::File => "file",
+        }
+    }
+}
 
 pub trait CredentialStore: Send + Sync {
     /// The secret stored for `account`, or `None` when there is no entry.
@@ -134,63 +155,6 @@ impl StoreError {
     }
 }
 
-/// Mentioned by every "unavailable" error: the choice that needs no keyring.
-const FILE_CHOICE: &str = "or keep secrets in an encrypted file instead: export SQ_CREDENTIAL_STORE=file (or `sq config set credential_store file`); the passphrase comes from SQ_STORE_PASSPHRASE or a prompt";
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Error {
-        let message = e.to_string();
-        match &e {
-            StoreError::Unavailable { reason, .. } => {
-                let first = match reason {
-                    Unavailable::NoSession { .. } => {
-                        "start sq inside a desktop session (or `dbus-run-session`) so it has a D-Bus session bus"
-                    }
-                    Unavailable::NoSecretService => {
-                        "install and start a Secret Service provider, e.g. gnome-keyring or KeePassXC (with its Secret Service integration on)"
-                    }
-                    Unavailable::Locked => {
-                        "unlock the keyring (e.g. log in to the desktop, or open Seahorse / KeePassXC and unlock it), then run the command again"
-                    }
-                    Unavailable::NoCollection => {
-                        "create a default keyring, e.g. in Seahorse (\"Passwords and Keys\": + → Password keyring, then \"Set as default\") or KeePassXC, and unlock it"
-                    }
-                    Unavailable::Timeout(_) => {
-                        "the keyring may be waiting for an unlock prompt: unlock it, or restart the Secret Service provider, then run the command again"
-                    }
-                    Unavailable::Platform(_) => "check that the OS keyring works and is unlocked",
-                };
-                Error::failure("store_unavailable", message).hint(first).hint(FILE_CHOICE)
-            }
-            StoreError::LockTimeout { .. } => Error::failure("store_unavailable", message)
-                .hint("wait for the other sq command to finish, then run this one again"),
-            StoreError::WrongPassphrase { .. } => Error::failure("store_passphrase", message)
-                .hint("check SQ_STORE_PASSPHRASE (or unset it to be asked): it must be the passphrase the file was written with")
-                .hint("nothing was read or changed: the stored tokens and the queue are as they were"),
-            StoreError::Damaged { path, .. } | StoreError::Format { path, .. } => {
-                Error::failure("store_damaged", message)
-                    .hint("if the passphrase is right, restore the file from a backup; sq never overwrites a file it can't read")
-                    .hint(format!(
-                        "to start over, move {} away and connect the profiles again (sq reauth ...)",
-                        path.display()
-                    ))
-            }
-            StoreError::NewerFormat { .. } => {
-                Error::failure("store_damaged", message).hint("upgrade sq to read this credential file")
-            }
-            StoreError::Io { source, .. } if source.raw_os_error() == Some(28) => Error::failure("io", message)
-                .hint("the disk is full: free some space and run the command again; nothing was changed"),
-            StoreError::Io { .. } => Error::failure("io", message),
-            StoreError::BadEntry { account, .. } | StoreError::Ambiguous { account, .. } => {
-                Error::failure("store_entry", message).hint(format!(
-                    "remove the entry for {account} (e.g. with Seahorse, or `secret-tool clear service {SERVICE} account {account}`) and store it again"
-                ))
-            }
-            StoreError::Backend { .. } => Error::failure("store_unavailable", message).hint(FILE_CHOICE),
-        }
-    }
-}
-
 /// The debug trace of backend round trips (docs/testing.md): when `SQ_DEBUG_STORE_TRACE` names
 /// a file, every round trip to the backend (a keyring call, a read or a write of the encrypted
 /// file) appends one line `<backend> <op>` to it. It names no account and holds no secret.
@@ -249,35 +213,10 @@ pub(crate) fn with_lock<T>(
     f()
 }
 
-/// Opens the store chosen in settings (`SQ_CREDENTIAL_STORE` / `credential_store`).
-///
-/// `keyring` opens nothing yet (the first call connects). `file` needs its passphrase now:
-/// from `SQ_STORE_PASSPHRASE`, else asked once for an existing file (and checked against it at
-/// once, so a typo fails here and not halfway through a command) or twice for a new one.
-/// Open the store only in commands that use it: asking for a passphrase costs the user.
-pub fn open(
-    settings: &Settings,
-    env: &Env,
-    prompter: &dyn Prompter,
-) -> Result<Box<dyn CredentialStore>, Error> {
+/// Starts the debug trace of backend round trips if `SQ_DEBUG_STORE_TRACE` names a file
+/// (docs/testing.md); called once, when the command opens its store.
+pub fn start_trace(env: &Env) {
     let _ = TRACE.set(env.get("SQ_DEBUG_STORE_TRACE").filter(|p| !p.is_empty()).map(PathBuf::from));
-    match settings.store.value {
-        StoreKind::Keyring => {
-            // The keyring is the user's, not the data directory's: two data directories share
-            // one bundle, so the lock is per user session where there is one.
-            let dir = env
-                .get("XDG_RUNTIME_DIR")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| settings.paths.data_dir.clone());
-            Ok(Box::new(KeyringStore::new(env).with_lock_file(dir.join("sq-keyring.lock"))))
-        }
-        StoreKind::File => {
-            let path = settings.paths.credential_file();
-            let store = FileStore::open(path, settings.store_passphrase.clone(), prompter)?;
-            Ok(Box::new(store))
-        }
-    }
 }
 
 /// The step of the probe that failed.
@@ -320,62 +259,6 @@ pub struct Probe {
 impl Probe {
     pub fn ok(&self) -> bool {
         self.failure.is_none()
-    }
-
-    /// The `store_unavailable` error (message + hints) to show as the finding, if it failed.
-    pub fn to_error(&self) -> Option<Error> {
-        match self.failure.as_ref()? {
-            ProbeFailure::Error { step, error } => {
-                let mut e = Error::from(clone_for_report(error));
-                e.code = "store_unavailable";
-                e.message = format!("{} (while {} a test entry)", e.message, step.name());
-                Some(e)
-            }
-            ProbeFailure::Mismatch => Some(
-                Error::failure(
-                    "store_unavailable",
-                    format!(
-                        "the credential store ({}) returned a different value than sq wrote",
-                        self.backend
-                    ),
-                )
-                .hint(FILE_CHOICE),
-            ),
-        }
-    }
-}
-
-/// `StoreError` holds an `io::Error`, which isn't `Clone`; the report only needs its text.
-fn clone_for_report(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unavailable { backend, reason } => {
-            StoreError::Unavailable { backend: backend.clone(), reason: reason.clone() }
-        }
-        StoreError::WrongPassphrase { path } => StoreError::WrongPassphrase { path: path.clone() },
-        StoreError::Damaged { path, detail } => StoreError::Damaged { path: path.clone(), detail },
-        StoreError::Format { path, detail } => {
-            StoreError::Format { path: path.clone(), detail: detail.clone() }
-        }
-        StoreError::NewerFormat { path, found, supported } => {
-            StoreError::NewerFormat { path: path.clone(), found: *found, supported: *supported }
-        }
-        StoreError::LockTimeout { path, waited } => {
-            StoreError::LockTimeout { path: path.clone(), waited: *waited }
-        }
-        StoreError::Io { what, path, source } => StoreError::Io {
-            what,
-            path: path.clone(),
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-        StoreError::BadEntry { backend, account } => {
-            StoreError::BadEntry { backend: backend.clone(), account: account.clone() }
-        }
-        StoreError::Ambiguous { backend, account } => {
-            StoreError::Ambiguous { backend: backend.clone(), account: account.clone() }
-        }
-        StoreError::Backend { backend, detail } => {
-            StoreError::Backend { backend: backend.clone(), detail: detail.clone() }
-        }
     }
 }
 

@@ -77,7 +77,7 @@ pub async fn input_for(
             let probe = tokio::task::spawn_blocking(move || store::probe(store.as_ref()))
                 .await
                 .map_err(|e| Error::failure("internal", format!("store probe failed: {e}")))?;
-            match probe.to_error() {
+            match crate::error::probe_error(&probe) {
                 None => (StoreProbe::Ok, true, String::new()),
                 Some(err) => (
                     StoreProbe::Failed { backend: probe.backend.clone(), reason: err.message.clone() },

@@ -412,7 +412,7 @@ pub async fn inspect_facebook(
                      with GET /me (its scopes and expiry are not known)",
                 )),
             },
-            Err(e) => return Err(e.app_token_error()),
+            Err(e) => return Err(crate::error::app_token_error(e)),
         },
         None => {
             warnings.push(String::from(
@@ -468,7 +468,7 @@ pub async fn inspect_facebook(
                         dbg = Some(d);
                     }
                     Err(e) if e.app_token_ignored() => {}
-                    Err(e) => return Err(e.app_token_error()),
+                    Err(e) => return Err(crate::error::app_token_error(e)),
                 }
                 short_lived = false;
             }

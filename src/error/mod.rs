@@ -6,6 +6,10 @@
 //!
 //! Citations: spec §n of docs/reference/spec.md; habit n of docs/reference/style.md.
 
+mod translate;
+
+pub use translate::{app_token_error, probe_error};
+
 use serde::Serialize;
 use std::fmt;
 
@@ -44,13 +48,17 @@ pub struct Error {
     pub code: &'static str,
     pub message: String,
     pub hints: Vec<String>,
+    /// What lay under the error, outermost first (`caused by:` lines under `-v`): the module
+    /// error's `source()` chain and the details Meta sent (code, type, trace id). Sanitized;
+    /// never a token. Not part of `--json` (spec §2 fixes the error object's fields).
+    pub causes: Vec<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Error {
-        Error { kind, code, message: message.into(), hints: Vec::new() }
+        Error { kind, code, message: message.into(), hints: Vec::new(), causes: Vec::new() }
     }
 
     pub fn usage(message: impl Into<String>) -> Error {
@@ -86,6 +94,16 @@ impl Error {
         self
     }
 
+    /// Adds a `caused by:` line, unless the message or the line before already says it.
+    pub fn cause(mut self, cause: impl Into<String>) -> Error {
+        let cause = cause.into();
+        let said = self.message.contains(&cause) || self.causes.last().is_some_and(|c| c.contains(&cause));
+        if !cause.trim().is_empty() && !said {
+            self.causes.push(cause);
+        }
+        self
+    }
+
     pub fn exit_code(&self) -> u8 {
         self.kind.exit_code()
     }
@@ -110,13 +128,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<crate::meta::hosts::EndpointError> for Error {
-    fn from(e: crate::meta::hosts::EndpointError) -> Error {
-        Error::usage(e.to_string())
-            .hint("unset the variable to use Meta's real hosts and the default version")
-    }
-}
 
 #[cfg(test)]
 mod tests {
