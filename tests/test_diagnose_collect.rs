@@ -138,7 +138,7 @@ async fn findings_world_gives_each_profile_its_finding() {
     input.profiles.push(missing);
 
     let calls = std::sync::atomic::AtomicUsize::new(0);
-    let facts = collect(&client, &input, &|_, _| {
+    let facts = collect(&client, input, &|_, _| {
         calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     })
     .await;
@@ -221,7 +221,7 @@ async fn unreachable_case(fault: Value, timeout: Duration) {
     ig.page_id = Some("777".into());
     input.profiles.push(ig);
 
-    let facts = collect(&client, &input, &|_, _| {}).await;
+    let facts = collect(&client, input, &|_, _| {}).await;
     let report = diagnose(&facts, now());
     for p in &report.profiles {
         assert_eq!(p.status, Status::Unknown, "{}: {:?}", p.profile, p.findings);
@@ -324,7 +324,7 @@ async fn without_the_app_secret_tokens_are_still_judged() {
     let mut input = CollectInput { apps, ..CollectInput::default() };
     fb(&mut input, "460", "4600", None, None);
     fb(&mut input, "400", "4001", Some("EAASandboxFindings400Page40010000000001"), None);
-    let facts = collect(&client, &input, &|_, _| {}).await;
+    let facts = collect(&client, input, &|_, _| {}).await;
     let report = diagnose(&facts, now());
     assert!(codes(&report, "facebook:4600").contains(&"token_password_changed"), "{:?}", report.profiles);
     assert!(codes(&report, "facebook:4001").contains(&"not_page_admin"), "{:?}", report.profiles);

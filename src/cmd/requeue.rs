@@ -309,7 +309,7 @@ async fn health(
     }
     let facts = crate::cmd::diagnose::local::facts_for(
         ctx,
-        &found,
+        found,
         crate::cmd::diagnose::local::Scope::Health,
         &|_, _| {},
     )

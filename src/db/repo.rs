@@ -8,6 +8,8 @@ use crate::store::Account;
 use crate::store::StoreKind;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How the connection's login was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +182,9 @@ impl Profile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileWithConnection {
     pub profile: Profile,
-    pub connection: Connection,
+    /// Shared by the profiles of one login: a list of 10,000 Pages decodes their connection
+    /// (with its scope lists) once, not 10,000 times.
+    pub connection: Arc<Connection>,
 }
 
 /// What [`Db::replace_connection_profiles`] did.
@@ -224,6 +228,23 @@ fn connection_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Connection> {
 }
 
 fn joined(r: &Row<'_>) -> rusqlite::Result<ProfileWithConnection> {
+    joined_sharing(r, &mut HashMap::new())
+}
+
+/// [`joined`], with the connections already decoded by id: the profiles of one login share one.
+fn joined_sharing(
+    r: &Row<'_>,
+    seen: &mut HashMap<i64, Arc<Connection>>,
+) -> rusqlite::Result<ProfileWithConnection> {
+    let id: i64 = r.get(14)?;
+    let connection = match seen.get(&id) {
+        Some(c) => c.clone(),
+        None => {
+            let c = Arc::new(connection_at(r, 14)?);
+            seen.insert(id, c.clone());
+            c
+        }
+    };
     let tasks: Option<String> = r.get(8)?;
     Ok(ProfileWithConnection {
         profile: Profile {
@@ -242,7 +263,7 @@ fn joined(r: &Row<'_>) -> rusqlite::Result<ProfileWithConnection> {
             updated_at: r.get(12)?,
             token_masked: r.get(13)?,
         },
-        connection: connection_at(r, 14)?,
+        connection,
     })
 }
 
@@ -390,7 +411,9 @@ impl Db {
     pub fn list_profiles(&self) -> Result<Vec<ProfileWithConnection>, DbError> {
         let sql = format!("{SELECT_JOINED} ORDER BY p.kind, lower(p.name), lower(p.username), p.remote_id");
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], joined).map_err(|e| self.err(e))?;
+        // Sorted by name, not by login: the connections decoded so far are kept by id.
+        let mut seen = HashMap::new();
+        let rows = stmt.query_map([], |r| joined_sharing(r, &mut seen)).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 

@@ -12,7 +12,7 @@ use crate::model::Via;
 use crate::model::{Network, ProfileKind};
 use crate::settings::StoreKind;
 use crate::store::{self, Account};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Reads the app id and secret of every network, tolerating a store that can't be read (that
 /// is diagnosed as `store_unavailable`, not a reason to stop).
@@ -39,15 +39,20 @@ pub async fn apps(ctx: &Ctx, store_ok: bool) -> Apps {
 }
 
 /// Collects the facts (local and Meta's) for the given stored profiles.
+///
+/// Takes the rows by value and lets go of them once they are turned into the collection's input,
+/// so at 10,000 Pages the rows, the input and the facts are never all held at once
+/// (docs/performance.md: peak memory).
 pub async fn facts_for(
     ctx: &Ctx,
-    rows: &[ProfileWithConnection],
+    rows: Vec<ProfileWithConnection>,
     scope: Scope,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Facts, Error> {
-    let input = input_for(ctx, rows, scope).await?;
+    let input = input_for(ctx, &rows, scope).await?;
+    drop(rows);
     let client = ctx.graph(None)?;
-    Ok(collect::collect(&client, &input, progress).await)
+    Ok(collect::collect(&client, input, progress).await)
 }
 
 /// How much to gather besides the profiles themselves.
@@ -106,8 +111,9 @@ pub async fn input_for(
 
     // Every account to read, once: Page tokens and user tokens.
     let mut accounts: Vec<Account> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut push = |a: Account| {
-        if !accounts.contains(&a) {
+        if seen.insert(a.as_str().to_string()) {
             accounts.push(a);
         }
     };
@@ -119,13 +125,14 @@ pub async fn input_for(
             push(r.connection.token_account());
         }
     }
-    let loaded: BTreeMap<String, StoredSecret> = if store_ok {
+    drop(seen);
+    let loaded: HashMap<String, StoredSecret> = if store_ok {
         let list = accounts.clone();
         // One batched read (one round trip to either backend); a store that fails makes every
         // secret unreadable for the same reason.
         ctx.with_store(move |s| {
             let loaded = s.load_many(&list);
-            let mut out = BTreeMap::new();
+            let mut out = HashMap::with_capacity(list.len());
             for (i, a) in list.iter().enumerate() {
                 let v = match &loaded {
                     Ok(found) => match &found[i] {
@@ -148,7 +155,7 @@ pub async fn input_for(
     let secret_of = |a: &Account| loaded.get(a.as_str()).cloned().unwrap_or(StoredSecret::Missing);
 
     let mut connections: BTreeMap<i64, StoredConnection> = BTreeMap::new();
-    let mut profiles = Vec::new();
+    let mut profiles = Vec::with_capacity(rows.len());
     for r in rows {
         let c = &r.connection;
         let facebook = c.network == Network::Facebook;

@@ -64,6 +64,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
         None => stored_facts(ctx, &args).await?,
     };
     let report = diagnose(&facts, ctx.clock.now_unix());
+    // The report is all that is printed; at 10,000 Pages the facts are as large again.
+    drop(facts);
     print_report(ctx, &report, args.show_token)?;
     Ok(report.exit())
 }
@@ -172,7 +174,7 @@ async fn stored_facts(ctx: &Ctx, args: &Args) -> Result<Facts, Error> {
     }
     let progress = Progress::counter(&ctx.printer, "checking tokens");
     let facts =
-        local::facts_for(ctx, &rows, local::Scope::Report, &|done, total| progress.set(done, total)).await?;
+        local::facts_for(ctx, rows, local::Scope::Report, &|done, total| progress.set(done, total)).await?;
     progress.finish();
     Ok(facts)
 }

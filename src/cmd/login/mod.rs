@@ -872,7 +872,7 @@ pub async fn diagnose_profiles(ctx: &Ctx, refs: &[String]) -> Result<crate::diag
         ctx.db()?.list_profiles()?.into_iter().filter(|p| refs.contains(&p.profile.reference())).collect();
     let facts = crate::cmd::diagnose::local::facts_for(
         ctx,
-        &rows,
+        rows,
         crate::cmd::diagnose::local::Scope::Report,
         &|_, _| {},
     )
