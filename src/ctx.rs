@@ -10,7 +10,7 @@ use crate::meta::{AppCredentials, GraphClient, Limits};
 use crate::model::Network;
 use crate::output::Printer;
 use crate::prompt::Prompter;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Secret};
 use crate::settings::Settings;
 use crate::store::{Account, CredentialStore, StoreError};
 use std::sync::{Arc, OnceLock};
@@ -113,7 +113,7 @@ impl Ctx {
             Some(s) => Some(s.clone()),
             None => self.with_store(move |s| s.load(&Account::app_secret(network))).await?,
         };
-        Ok(secret.map(|secret| AppCredentials::new(id, secret)))
+        Ok(secret.map(|secret| AppCredentials::new(id, AppSecret::from_secret(secret))))
     }
 
     /// A Graph client for one app (or none: calls that need no app credentials).

@@ -13,7 +13,7 @@ use super::types::{
     merge_pages,
 };
 use crate::model::classify::{ExchangeRefusal, exchange_refusal};
-use crate::secret::Secret;
+use crate::secret::{AppSecret, AuthCode, Secret};
 use serde_json::Value;
 
 /// Fields sq reads from `/me/accounts` (§4.1, §4.2). `tasks` is a field of that edge only.
@@ -181,26 +181,18 @@ impl GraphClient {
 
     // --- Facebook exchanges (§1.3, §1.4) ------------------------------------------------------
 
-    /// Code → token. Sent as a POST form (accepted, §1.3) so the secret and code stay out of
-    /// URLs. Single-use code: not retried once sent. 36007/36008/36009 become
-    /// [`MetaError::CodeExchange`].
+    /// Code → token, through oauth2 ([`super::oauth`]). Sent as a POST form (accepted, §1.3) so
+    /// the secret and code stay out of URLs. Single-use code: not retried once sent.
+    /// 36007/36008/36009 become [`MetaError::CodeExchange`].
     pub async fn exchange_facebook_code(
         &self,
         app: &AppCredentials,
-        code: &Secret,
+        code: &AuthCode,
         redirect_uri: &str,
-        code_verifier: Option<&Secret>,
+        code_verifier: Option<&oauth2::PkceCodeVerifier>,
     ) -> Result<TokenResponse, MetaError> {
-        let mut req = self
-            .request(Method::Post, Host::FacebookGraph, "oauth/access_token")
-            .form("client_id", &app.id)
-            .form("redirect_uri", redirect_uri)
-            .secret_param("client_secret", &app.secret)
-            .secret_param("code", code);
-        if let Some(v) = code_verifier {
-            req = req.secret_param("code_verifier", v);
-        }
-        self.send_json(&req).await.map_err(code_exchange_error)
+        let form = self.request(Method::Post, Host::FacebookGraph, "oauth/access_token");
+        self.exchange_code(form, app, code, redirect_uri, code_verifier).await.map_err(code_exchange_error)
     }
 
     /// Short-lived → long-lived user token (`fb_exchange_token`, ≈60 days, §1.4), as a POST
@@ -222,29 +214,23 @@ impl GraphClient {
 
     // --- Instagram Login (§5) -----------------------------------------------------------------
 
-    /// Code → short-lived token: POST form to `api.instagram.com/oauth/access_token` (§5.2).
-    /// Accepts `{data:[{access_token,user_id,permissions}]}` and the flat object.
+    /// Code → short-lived token: POST form to `api.instagram.com/oauth/access_token` (§5.2),
+    /// through oauth2. Accepts `{data:[{access_token,user_id,permissions}]}` and the flat object.
     pub async fn exchange_instagram_code(
         &self,
         app: &AppCredentials,
-        code: &Secret,
+        code: &AuthCode,
         redirect_uri: &str,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self.code_exchange_form(Host::InstagramApi, app, code, redirect_uri);
-        let v = self.send(&req).await.map_err(code_exchange_error)?;
-        let inner = match v.get("data") {
-            Some(Value::Array(a)) => a.first().cloned().unwrap_or(Value::Null),
-            Some(obj @ Value::Object(_)) => obj.clone(),
-            _ => v,
-        };
-        decode(req.endpoint(), inner)
+        let form = self.request_unversioned(Method::Post, Host::InstagramApi, "oauth/access_token");
+        self.exchange_code(form, app, code, redirect_uri, None).await.map_err(code_exchange_error)
     }
 
     /// Short → long-lived (`ig_exchange_token`, 60 days, §5.3). The short token and
     /// `client_secret` go in the query, as Meta documents them (§14).
     pub async fn instagram_long_lived(
         &self,
-        app_secret: &Secret,
+        app_secret: &AppSecret,
         short: &Secret,
     ) -> Result<TokenResponse, MetaError> {
         let req = self.long_lived_request(Host::InstagramGraph, "ig_exchange_token", app_secret, short);
@@ -268,17 +254,19 @@ impl GraphClient {
 
     // --- Threads (§6) -------------------------------------------------------------------------
 
-    /// Code → short-lived token: POST form to `graph.threads.net/oauth/access_token` (§6.3).
+    /// Code → short-lived token: POST form to `graph.threads.net/oauth/access_token` (§6.3),
+    /// through oauth2.
     /// No `expires_in` comes back; it is filled with 1 h. Error 4476002 (Facebook app id used)
     /// becomes [`MetaError::WrongThreadsAppId`].
     pub async fn exchange_threads_code(
         &self,
         app: &AppCredentials,
-        code: &Secret,
+        code: &AuthCode,
         redirect_uri: &str,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self.code_exchange_form(Host::ThreadsGraph, app, code, redirect_uri);
-        let mut t: TokenResponse = self.send_json(&req).await.map_err(code_exchange_error)?;
+        let form = self.request_unversioned(Method::Post, Host::ThreadsGraph, "oauth/access_token");
+        let mut t =
+            self.exchange_code(form, app, code, redirect_uri, None).await.map_err(code_exchange_error)?;
         t.expires_in.get_or_insert(THREADS_SHORT_TOKEN_SECS);
         Ok(t)
     }
@@ -286,7 +274,7 @@ impl GraphClient {
     /// Short → long-lived (`th_exchange_token`, 60 days, §6.4).
     pub async fn threads_long_lived(
         &self,
-        app_secret: &Secret,
+        app_secret: &AppSecret,
         short: &Secret,
     ) -> Result<TokenResponse, MetaError> {
         let req = self.long_lived_request(Host::ThreadsGraph, "th_exchange_token", app_secret, short);
@@ -340,24 +328,8 @@ impl GraphClient {
 
     // --- the requests Instagram Login and Threads share (§5, §6) -------------------------------
 
-    /// Code → short-lived token, a POST form to `{host}/oauth/access_token` (§5.2, §6.3).
-    fn code_exchange_form(
-        &self,
-        host: Host,
-        app: &AppCredentials,
-        code: &Secret,
-        redirect_uri: &str,
-    ) -> Request {
-        self.request_unversioned(Method::Post, host, "oauth/access_token")
-            .form("client_id", &app.id)
-            .form("grant_type", "authorization_code")
-            .form("redirect_uri", redirect_uri)
-            .secret_param("client_secret", &app.secret)
-            .secret_param("code", code)
-    }
-
     /// Short → long-lived, `GET {host}/access_token?grant_type={grant}` (§5.3, §6.4).
-    fn long_lived_request(&self, host: Host, grant: &str, app_secret: &Secret, short: &Secret) -> Request {
+    fn long_lived_request(&self, host: Host, grant: &str, app_secret: &AppSecret, short: &Secret) -> Request {
         self.request_unversioned(Method::Get, host, "access_token")
             .query("grant_type", grant)
             .secret_param("client_secret", app_secret)

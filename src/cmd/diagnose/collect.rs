@@ -35,7 +35,7 @@ use crate::meta::{AppCredentials, BatchItem, GraphClient, Host, MetaError};
 use crate::model::classify::{self, Classification, FailureClass, Refusal, TokenVerdict};
 use crate::model::{Network, ProfileKind};
 use crate::output::sanitize;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Secret};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -143,7 +143,7 @@ impl AppConfig {
     pub fn credentials(&self) -> Option<AppCredentials> {
         match (&self.id, &self.secret) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-                Some(AppCredentials::new(id.clone(), secret.clone()))
+                Some(AppCredentials::new(id.clone(), AppSecret::from_secret(secret.clone())))
             }
             _ => None,
         }
