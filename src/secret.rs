@@ -55,7 +55,7 @@ impl Drop for Secret {
 /// What Meta accepts as an access token: a [`UserToken`], a [`PageToken`], or a token of no
 /// known kind (one read back from the store, the app token `app_id|app_secret`). An
 /// [`AppSecret`] or an [`AuthCode`] is not one.
-pub trait Token {
+pub trait Token: Expose {
     fn as_secret(&self) -> &Secret;
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sq::meta::{AppCredentials, BatchItem, GraphClient, Limits, MetaEndpoints, MetaError};
 use sq::model::classify::CodeProblem;
 use sq::model::classify::{FailureClass, TokenDeath};
-use sq::secret::{AppSecret, AuthCode, Secret};
+use sq::secret::{AppSecret, AuthCode, PageToken, Secret, UserToken};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -185,10 +185,10 @@ async fn pages_through_three_pages_with_rebased_cursors() {
     .await;
     *base.lock().expect("b") = fake.base.clone();
     let client = fake.client(Some(app()));
-    let pages = client.accounts(&token()).await.expect("accounts");
+    let pages = client.accounts(&UserToken::new(USER_TOKEN)).await.expect("accounts");
     let ids: Vec<&str> = pages.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3", "4"]);
-    assert_eq!(pages[0].access_token.as_ref().map(Secret::expose), Some("PT1"));
+    assert_eq!(pages[0].access_token.as_ref().map(PageToken::expose), Some("PT1"));
     assert_eq!(pages[3].instagram_business_account.as_ref().map(|a| a.id.as_str()), Some("1784"));
 
     let reqs = fake.requests();
@@ -214,7 +214,7 @@ async fn refuses_paging_links_to_other_hosts() {
         ok(json!({"data": [{"id": "1"}], "paging": {"next": "https://evil.example/v27.0/me/accounts?after=2"}}))
     })
     .await;
-    let err = fake.client(None).accounts(&token()).await.expect_err("foreign");
+    let err = fake.client(None).accounts(&UserToken::new(USER_TOKEN)).await.expect_err("foreign");
     assert!(matches!(&err, MetaError::ForeignUrl { host } if host == "evil.example"), "{err:?}");
     assert_eq!(fake.requests().len(), 1);
 }
@@ -514,7 +514,7 @@ async fn exchanges_accept_documented_shapes() {
         .expect_err("36009");
     assert!(matches!(e, MetaError::CodeExchange { problem: CodeProblem::AlreadyUsed, .. }));
 
-    let t = client.threads_refresh(&Secret::new("THlong1")).await.expect("refresh");
+    let t = client.threads_refresh(&UserToken::new("THlong1")).await.expect("refresh");
     assert_eq!(t.expires_in, Some(5183944));
 
     assert!(client.revoke_permissions(&Secret::new("tok-wrapped"), None).await.expect("wrapped"));

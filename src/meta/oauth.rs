@@ -16,7 +16,7 @@ use super::client::{AppCredentials, GraphClient, Request, strip_quoted};
 use super::error::{ApiError, MetaError, parse_error_value};
 use super::hosts::Host;
 use super::types::TokenResponse;
-use crate::secret::{AuthCode, Secret};
+use crate::secret::{AuthCode, Secret, UserToken};
 use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
 use oauth2::{
     AccessToken, AuthType, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
@@ -145,14 +145,14 @@ impl oauth2::TokenResponse for MetaTokenResponse {
 }
 
 impl MetaTokenResponse {
-    /// sq's own [`TokenResponse`]; the token moves into a [`Secret`] without a copy.
+    /// sq's own [`TokenResponse`]; the token moves into a [`UserToken`] without a copy.
     pub fn into_token_response(self) -> TokenResponse {
         let token_type = match &self.token_type {
             BasicTokenType::Extension(t) => Some(t.clone()),
             _ => Some("bearer".to_string()),
         };
         TokenResponse {
-            access_token: Secret::new(self.access_token.into_secret()),
+            access_token: UserToken::new(self.access_token.into_secret()),
             token_type,
             expires_in: self.expires_in,
             user_id: self.user_id,
