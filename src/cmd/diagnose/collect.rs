@@ -131,11 +131,11 @@ pub struct StoredConnection {
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
     pub id: Option<String>,
-    pub secret: Option<Secret>,
+    pub secret: Option<AppSecret>,
 }
 
 impl AppConfig {
-    pub fn new(id: impl Into<String>, secret: Secret) -> AppConfig {
+    pub fn new(id: impl Into<String>, secret: AppSecret) -> AppConfig {
         AppConfig { id: Some(id.into()), secret: Some(secret) }
     }
 
@@ -143,7 +143,7 @@ impl AppConfig {
     pub fn credentials(&self) -> Option<AppCredentials> {
         match (&self.id, &self.secret) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-                Some(AppCredentials::new(id.clone(), AppSecret::from_secret(secret.clone())))
+                Some(AppCredentials::new(id.clone(), secret.clone()))
             }
             _ => None,
         }
