@@ -233,6 +233,33 @@ fn meta_error(endpoint: &str, e: RequestTokenError<MetaError, MetaErrorResponse>
 
 // --- the exchange -----------------------------------------------------------------------------
 
+/// oauth2's client for one exchange. `RedirectUrl` keeps the string as given: Meta compares it
+/// with the dialog's character for character (§1.6).
+fn oauth_client(app: &AppCredentials, token_url: TokenUrl, redirect: RedirectUrl) -> MetaOAuthClient {
+    oauth2::Client::new(ClientId::new(app.id.clone()))
+        .set_client_secret(ClientSecret::new(app.secret.expose().to_string()))
+        // §1.3, §5.2, §6.3: the id and secret are form fields, never an HTTP Basic header.
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(token_url)
+        .set_redirect_uri(redirect)
+}
+
+/// `form` with the fields of the body oauth2 built, the secret ones as secret parameters.
+/// §1.3: Facebook's documented exchange has no `grant_type` (oauth2 always writes one); only
+/// Instagram Login and Threads list `grant_type=authorization_code` (§5.2, §6.3).
+fn carried(form: &Request, body: &[u8]) -> Request {
+    let grant_type = form.host() != Host::FacebookGraph;
+    let mut out = form.clone();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if SECRET_FIELDS.contains(&k.as_ref()) {
+            out = out.secret_param(&k, &Secret::new(v.into_owned()));
+        } else if k != "grant_type" || grant_type {
+            out = out.form(&k, v.into_owned());
+        }
+    }
+    out
+}
+
 impl GraphClient {
     /// Code → token through oauth2: `form` is the request sq documents for this host (method,
     /// URL, whether a `grant_type` goes), and oauth2 fills its fields.
@@ -253,12 +280,7 @@ impl GraphClient {
         let token_url = TokenUrl::new(form.url.clone()).map_err(|_| local("the token URL does not parse"))?;
         let redirect = RedirectUrl::new(redirect_uri.to_string())
             .map_err(|_| local("the redirect URI does not parse"))?;
-        let client: MetaOAuthClient = oauth2::Client::new(ClientId::new(app.id.clone()))
-            .set_client_secret(ClientSecret::new(app.secret.expose().to_string()))
-            // §1.3, §5.2, §6.3: the id and secret are form fields, never an HTTP Basic header.
-            .set_auth_type(AuthType::RequestBody)
-            .set_token_uri(token_url)
-            .set_redirect_uri(redirect);
+        let client = oauth_client(app, token_url, redirect);
         let mut request = client.exchange_code(AuthorizationCode::new(code.expose().to_string()));
         if let Some(v) = code_verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(v.secret().clone()));
@@ -271,21 +293,11 @@ impl GraphClient {
             .map_err(|e| meta_error(&endpoint, e))
     }
 
-    /// Carries a request oauth2 built: its form fields go into `form` (the secret ones as
-    /// secret parameters) and it is sent like any other; Meta's JSON goes back to oauth2.
+    /// Carries a request oauth2 built: its form goes into the documented request ([`carried`])
+    /// and is sent like any other; Meta's JSON goes back to oauth2.
     async fn send_oauth(&self, form: &Request, req: HttpRequest) -> Result<HttpResponse, MetaError> {
         let mut body = req.into_body();
-        let mut out = form.clone();
-        // §1.3: Facebook's documented exchange has no `grant_type`; only Instagram Login and
-        // Threads list `grant_type=authorization_code` (§5.2, §6.3).
-        let grant_type = out.host() != Host::FacebookGraph;
-        for (k, v) in url::form_urlencoded::parse(&body) {
-            if SECRET_FIELDS.contains(&k.as_ref()) {
-                out = out.secret_param(&k, &Secret::new(v.into_owned()));
-            } else if k != "grant_type" || grant_type {
-                out = out.form(&k, v.into_owned());
-            }
-        }
+        let out = carried(form, &body);
         zeroize::Zeroize::zeroize(&mut body);
         let v = self.send(&out).await?;
         let bytes = serde_json::to_vec(&v).map_err(|e| MetaError::Unexpected {
@@ -491,6 +503,80 @@ mod tests {
             let shown = format!("{e} {e:?}");
             assert!(matches!(e, MetaError::Unexpected { .. }), "{status} {body}: {e:?}");
             assert!(!shown.contains("secret-in"), "{shown}");
+        }
+    }
+
+    /// The request on the wire is the documented one (docs/meta-api.md: `fb.code_exchange`,
+    /// `ig.code_exchange`, `th.code_exchange`), whatever oauth2 writes.
+    #[tokio::test]
+    async fn the_wire_form_is_the_documented_one() {
+        use crate::meta::client::{Limits, Method};
+        use crate::meta::hosts::MetaEndpoints;
+        let graph =
+            GraphClient::new(reqwest::Client::new(), MetaEndpoints::default(), None, Limits::default());
+        let app = AppCredentials::new("1234", crate::secret::AppSecret::new("s3cret"));
+        let verifier = PkceCodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
+        let rows = [
+            (
+                graph.request(Method::Post, Host::FacebookGraph, "oauth/access_token"),
+                Some(&verifier),
+                vec![("client_id", "1234"), ("redirect_uri", "https://localhost:8765/cb")],
+                vec![
+                    ("code", "AQcode"),
+                    ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                    ("client_secret", "s3cret"),
+                ],
+            ),
+            (
+                graph.request_unversioned(Method::Post, Host::InstagramApi, "oauth/access_token"),
+                None,
+                vec![
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "1234"),
+                    ("redirect_uri", "https://localhost:8765/cb"),
+                ],
+                vec![("code", "AQcode"), ("client_secret", "s3cret")],
+            ),
+            (
+                graph.request_unversioned(Method::Post, Host::ThreadsGraph, "oauth/access_token"),
+                None,
+                vec![
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "1234"),
+                    ("redirect_uri", "https://localhost:8765/cb"),
+                ],
+                vec![("code", "AQcode"), ("client_secret", "s3cret")],
+            ),
+        ];
+        for (form, pkce, fields, secrets) in rows {
+            let client = oauth_client(
+                &app,
+                TokenUrl::new(form.url.clone()).unwrap(),
+                RedirectUrl::new("https://localhost:8765/cb".into()).unwrap(),
+            );
+            let mut request = client.exchange_code(AuthorizationCode::new("AQcode".into()));
+            if let Some(v) = pkce {
+                request = request.set_pkce_verifier(PkceCodeVerifier::new(v.secret().clone()));
+            }
+            let seen = std::sync::Mutex::new(None);
+            let http = |req: HttpRequest| {
+                *seen.lock().unwrap() = Some(req);
+                async { Err::<HttpResponse, _>(MetaError::BatchItemTimedOut) }
+            };
+            let _ = request.request_async(&http).await;
+            let req = seen.lock().unwrap().take().expect("oauth2 built a request");
+            assert_eq!((req.method().as_str(), req.uri().to_string()), ("POST", form.url.clone()));
+            assert!(req.headers().get(oauth2::http::header::AUTHORIZATION).is_none(), "no Basic header");
+            let out = carried(&form, req.body());
+            let got: Vec<(&str, &str)> =
+                out.form.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            assert_eq!(got, fields, "{}", form.endpoint());
+            let got: Vec<(&str, &str)> =
+                out.secret_params.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+            assert_eq!(got, secrets, "{}", form.endpoint());
+            assert!(out.query.is_empty() && out.token.is_none(), "{}", form.endpoint());
+            let shown = format!("{out:?}");
+            assert!(!shown.contains("AQcode") && !shown.contains("s3cret"), "{shown}");
         }
     }
 
