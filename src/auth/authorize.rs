@@ -122,6 +122,7 @@ pub fn authorize_url(
     };
     let bad =
         |uri: &str, problem: &str| AuthError::BadRedirectUri { uri: uri.into(), problem: problem.into() };
+    // `MetaEndpoints` holds only bases that parse as http(s) URLs, so this is not expected to fail.
     let auth_url = AuthUrl::new(base.clone()).map_err(|_| bad(&base, "Meta's dialog URL does not parse"))?;
     // `RedirectUrl` keeps the string as given: Meta compares it character for character (§1.6).
     let redirect = RedirectUrl::new(p.redirect.as_str().to_string())
