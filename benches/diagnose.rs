@@ -16,7 +16,7 @@
 use sq::cmd::diagnose::collect::{AppConfig, Apps, collect_for_token};
 use sq::diagnose::diagnose;
 use sq::meta::{GraphClient, Limits, MetaEndpoints};
-use sq::secret::Secret;
+use sq::secret::{AppSecret, Secret};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -66,7 +66,7 @@ fn serve(pages: usize) -> Result<Sandbox, Box<dyn std::error::Error>> {
 
 fn apps() -> Apps {
     Apps {
-        facebook: AppConfig::new("111111111111111", Secret::new("sandbox-facebook-secret")),
+        facebook: AppConfig::new("111111111111111", AppSecret::new("sandbox-facebook-secret")),
         ..Apps::default()
     }
 }

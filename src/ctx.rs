@@ -10,7 +10,7 @@ use crate::meta::{AppCredentials, GraphClient, Limits};
 use crate::model::Network;
 use crate::output::Printer;
 use crate::prompt::Prompter;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Secret};
 use crate::settings::Settings;
 use crate::store::{Account, CredentialStore, FileStore, KeyringStore, StoreError, StoreKind};
 use std::path::PathBuf;
@@ -110,9 +110,13 @@ impl Ctx {
         let Some(id) = app.id.as_ref().map(|s| s.value.clone()) else {
             return Ok(None);
         };
-        let secret: Option<Secret> = match &app.env_secret {
+        let secret: Option<AppSecret> = match &app.env_secret {
             Some(s) => Some(s.clone()),
-            None => self.with_store(move |s| s.load(&Account::app_secret(network))).await?,
+            // What is stored under the app-secret account is the app's secret.
+            None => self
+                .with_store(move |s| s.load(&Account::app_secret(network)))
+                .await?
+                .map(AppSecret::from_secret),
         };
         Ok(secret.map(|secret| AppCredentials::new(id, secret)))
     }

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::meta::hosts::MetaEndpoints;
 use crate::model::Network;
 use crate::output::ColorChoice;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Secret};
 // Defined beside what they configure (the store, the redirect, the browser opener), so those
 // modules need nothing of the settings; re-exported for the commands.
 pub use crate::auth::browser::Headless;
@@ -47,7 +47,7 @@ pub struct Sourced<T> {
 pub struct AppSettings {
     pub id: Option<Sourced<String>>,
     /// From `SQ_<NET>_APP_SECRET`; wins over the stored one.
-    pub env_secret: Option<Secret>,
+    pub env_secret: Option<AppSecret>,
 }
 
 #[derive(Debug, Clone)]
@@ -222,7 +222,7 @@ impl Settings {
 
         let app = |id_env: &'static str, secret_env: &'static str, prefix: &str| AppSettings {
             id: pick(Some(id_env), &format!("{prefix}.app_id")),
-            env_secret: env.get(secret_env).map(Secret::new),
+            env_secret: env.get(secret_env).map(AppSecret::new),
         };
 
         let redirect_uri = pick(None, "redirect_uri")

@@ -4,7 +4,7 @@
 use sq::auth::{
     AuthError, Line, LineSource, Listener, Outcome, ReaderSource, RedirectUri, State, TlsIdentity, race,
 };
-use sq::secret::Secret;
+use sq::secret::AuthCode;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,7 +63,7 @@ async fn wrong_state_is_rejected_then_the_right_one_wins() {
     // The page of the code is held until the command says the exchange succeeded.
     let page =
         tokio::spawn(get(format!("{}/callback?code=AQgood&state={STATE}&granted_scopes=x#_=_", base(&r))));
-    assert_eq!(wait.join().unwrap(), Outcome::Code(Secret::new("AQgood")));
+    assert_eq!(wait.join().unwrap(), Outcome::Code(AuthCode::new("AQgood")));
     answer.take().unwrap().connected();
     let (status, connection, body) = page.await.unwrap();
     assert_eq!(status, 200);
@@ -213,7 +213,7 @@ async fn https_with_the_saved_self_signed_certificate() {
         // Plain HTTP on the HTTPS port is not served.
         assert!(client().get(format!("http://127.0.0.1:{}/callback", r.port())).send().await.is_err());
         let page = tokio::spawn(https.get(format!("{origin}/callback?code=AQtls&state={STATE}#_=_")).send());
-        assert_eq!(wait.join().unwrap(), Outcome::Code(Secret::new("AQtls")));
+        assert_eq!(wait.join().unwrap(), Outcome::Code(AuthCode::new("AQtls")));
         answer.take().unwrap().connected();
         let resp = page.await.unwrap().unwrap();
         assert_eq!(resp.status().as_u16(), 200);
@@ -260,7 +260,7 @@ fn race_a_paste_wins_over_the_listener() {
         Some(State::from_string(STATE)),
         Box::new(move |n| notes_in.lock().unwrap().push(n.to_string())),
     );
-    assert_eq!(outcome, Outcome::Code(Secret::new("AQpasted")));
+    assert_eq!(outcome, Outcome::Code(AuthCode::new("AQpasted")));
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert_eq!(notes.lock().unwrap().len(), 1, "{:?}", notes.lock().unwrap());
     // The listener is gone: its port is free again.
@@ -287,7 +287,7 @@ async fn race_the_listener_wins_over_the_paste_and_stops_the_reader() {
     });
     let (status, _, _) = get(&format!("{}/callback?code=AQloop&state={STATE}", base(&r))).await;
     assert_eq!(status, 200);
-    assert_eq!(handle.join().unwrap(), Outcome::Code(Secret::new("AQloop")));
+    assert_eq!(handle.join().unwrap(), Outcome::Code(AuthCode::new("AQloop")));
     let deadline = Instant::now() + Duration::from_secs(1);
     while !stopped.load(Ordering::SeqCst) && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));

@@ -14,7 +14,7 @@ use sq::meta::{GraphClient, Limits, MetaEndpoints};
 use sq::model::Network;
 use sq::model::ProfileKind;
 use sq::sandbox::{RunningSandbox, SandboxOptions, Scenario, start};
-use sq::secret::Secret;
+use sq::secret::{AppSecret, Secret};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now() -> i64 {
@@ -23,9 +23,9 @@ fn now() -> i64 {
 
 fn apps() -> Apps {
     Apps {
-        facebook: AppConfig::new("111111111111111", Secret::new("sandbox-facebook-secret")),
-        instagram: AppConfig::new("222222222222222", Secret::new("sandbox-instagram-secret")),
-        threads: AppConfig::new("333333333333333", Secret::new("sandbox-threads-secret")),
+        facebook: AppConfig::new("111111111111111", AppSecret::new("sandbox-facebook-secret")),
+        instagram: AppConfig::new("222222222222222", AppSecret::new("sandbox-instagram-secret")),
+        threads: AppConfig::new("333333333333333", AppSecret::new("sandbox-threads-secret")),
         facebook_config_id: None,
     }
 }

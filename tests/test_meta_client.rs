@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sq::meta::{AppCredentials, BatchItem, GraphClient, Limits, MetaEndpoints, MetaError};
 use sq::model::classify::CodeProblem;
 use sq::model::classify::{FailureClass, TokenDeath};
-use sq::secret::Secret;
+use sq::secret::{AppSecret, AuthCode, PageToken, Secret, UserToken};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -152,7 +152,7 @@ fn token() -> Secret {
 }
 
 fn app() -> AppCredentials {
-    AppCredentials::new("1234", Secret::new("app-secret-123"))
+    AppCredentials::new("1234", AppSecret::new("app-secret-123"))
 }
 
 /// The token is in the Authorization header and nowhere in the URL.
@@ -185,15 +185,15 @@ async fn pages_through_three_pages_with_rebased_cursors() {
     .await;
     *base.lock().expect("b") = fake.base.clone();
     let client = fake.client(Some(app()));
-    let pages = client.accounts(&token()).await.expect("accounts");
+    let pages = client.accounts(&UserToken::new(USER_TOKEN)).await.expect("accounts");
     let ids: Vec<&str> = pages.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3", "4"]);
-    assert_eq!(pages[0].access_token.as_ref().map(Secret::expose), Some("PT1"));
+    assert_eq!(pages[0].access_token.as_ref().map(PageToken::expose), Some("PT1"));
     assert_eq!(pages[3].instagram_business_account.as_ref().map(|a| a.id.as_str()), Some("1784"));
 
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 3);
-    let expected_proof = sq::meta::appsecret_proof(&Secret::new("app-secret-123"), &token());
+    let expected_proof = sq::meta::appsecret_proof(&AppSecret::new("app-secret-123"), &token());
     for r in &reqs {
         assert_eq!(r.path, "/graph.facebook.com/v27.0/me/accounts");
         assert_header_only(r, USER_TOKEN);
@@ -214,7 +214,7 @@ async fn refuses_paging_links_to_other_hosts() {
         ok(json!({"data": [{"id": "1"}], "paging": {"next": "https://evil.example/v27.0/me/accounts?after=2"}}))
     })
     .await;
-    let err = fake.client(None).accounts(&token()).await.expect_err("foreign");
+    let err = fake.client(None).accounts(&UserToken::new(USER_TOKEN)).await.expect_err("foreign");
     assert!(matches!(&err, MetaError::ForeignUrl { host } if host == "evil.example"), "{err:?}");
     assert_eq!(fake.requests().len(), 1);
 }
@@ -475,31 +475,33 @@ async fn exchanges_accept_documented_shapes() {
     })
     .await;
     let client = fake.client(None);
-    let ig = AppCredentials::new("ig-app", Secret::new("ig-secret"));
+    let ig = AppCredentials::new("ig-app", AppSecret::new("ig-secret"));
     let t = client
-        .exchange_instagram_code(&ig, &Secret::new("wrapped"), "https://localhost/cb")
+        .exchange_instagram_code(&ig, &AuthCode::new("wrapped"), "https://localhost/cb")
         .await
         .expect("wrapped");
     assert_eq!((t.access_token.expose(), t.user_id.as_deref()), ("IGAAwrapped", Some("1021")));
     assert_eq!(t.permissions.len(), 2);
     let t = client
-        .exchange_instagram_code(&ig, &Secret::new("flat"), "https://localhost/cb")
+        .exchange_instagram_code(&ig, &AuthCode::new("flat"), "https://localhost/cb")
         .await
         .expect("flat");
     assert_eq!((t.access_token.expose(), t.user_id.as_deref()), ("IGAAflat", Some("1020")));
     let e = client
-        .exchange_instagram_code(&ig, &Secret::new("used"), "https://localhost/cb")
+        .exchange_instagram_code(&ig, &AuthCode::new("used"), "https://localhost/cb")
         .await
         .expect_err("used");
     assert!(matches!(e, MetaError::CodeExchange { problem: CodeProblem::Rejected, .. }), "{e:?}");
 
-    let th = AppCredentials::new("th-app", Secret::new("th-secret"));
-    let t =
-        client.exchange_threads_code(&th, &Secret::new("c"), "https://localhost/cb").await.expect("threads");
+    let th = AppCredentials::new("th-app", AppSecret::new("th-secret"));
+    let t = client
+        .exchange_threads_code(&th, &AuthCode::new("c"), "https://localhost/cb")
+        .await
+        .expect("threads");
     assert_eq!(t.expires_in, Some(3600), "no expires_in → 1 h");
-    let wrong = AppCredentials::new("fb-app", Secret::new("x"));
+    let wrong = AppCredentials::new("fb-app", AppSecret::new("x"));
     let e = client
-        .exchange_threads_code(&wrong, &Secret::new("c"), "https://localhost/cb")
+        .exchange_threads_code(&wrong, &AuthCode::new("c"), "https://localhost/cb")
         .await
         .expect_err("4476002");
     assert!(matches!(e, MetaError::WrongThreadsAppId { .. }));
@@ -507,12 +509,12 @@ async fn exchanges_accept_documented_shapes() {
     assert!(e.hints.iter().any(|h| h.contains("Facebook app id for Threads")));
 
     let e = client
-        .exchange_facebook_code(&app(), &Secret::new("c"), "https://localhost/cb", None)
+        .exchange_facebook_code(&app(), &AuthCode::new("c"), "https://localhost/cb", None)
         .await
         .expect_err("36009");
     assert!(matches!(e, MetaError::CodeExchange { problem: CodeProblem::AlreadyUsed, .. }));
 
-    let t = client.threads_refresh(&Secret::new("THlong1")).await.expect("refresh");
+    let t = client.threads_refresh(&UserToken::new("THlong1")).await.expect("refresh");
     assert_eq!(t.expires_in, Some(5183944));
 
     assert!(client.revoke_permissions(&Secret::new("tok-wrapped"), None).await.expect("wrapped"));

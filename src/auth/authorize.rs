@@ -4,10 +4,13 @@
 //!
 //! Citations: §n is a section of docs/reference/meta-platform.md.
 
+use super::AuthError;
 use super::pkce::{PkceChallenge, State};
 use super::redirect::RedirectUri;
 use crate::meta::hosts::{Host, MetaEndpoints};
 use crate::model::{Network, ProfileKind};
+use oauth2::basic::BasicClient;
+use oauth2::{AuthUrl, ClientId, RedirectUrl, Scope};
 
 /// The three consent screens. Instagram via a Page goes through [`Login::Facebook`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,39 +100,52 @@ pub struct AuthorizeParams<'a> {
     pub config_id: Option<&'a str>,
 }
 
-/// The URL to open in the browser. It holds no secret and can be printed as is.
+/// The URL to open in the browser, made by oauth2's authorization request. It holds no secret
+/// and can be printed as is.
 ///
-/// - Facebook: `client_id`, `redirect_uri`, `state`, `response_type=code`, `scope` (comma
-///   separated), `auth_type=rerequest` (re-shows permissions declined before, and the Page picker),
-///   `code_challenge` + `code_challenge_method=S256`.
-/// - Instagram Login and Threads: `client_id`, `redirect_uri`, `response_type=code`, `scope`,
-///   `state`.
-pub fn authorize_url(endpoints: &MetaEndpoints, login: Login, p: &AuthorizeParams<'_>) -> String {
+/// - Facebook: `response_type=code`, `client_id`, `state`, `code_challenge` +
+///   `code_challenge_method=S256`, `redirect_uri`, `scope` (comma separated), `auth_type=rerequest`
+///   (re-shows permissions declined before, and the Page picker).
+/// - Instagram Login and Threads: `response_type=code`, `client_id`, `state`, `redirect_uri`,
+///   `scope`.
+///
+/// The order is oauth2's; Meta reads the parameters by name.
+pub fn authorize_url(
+    endpoints: &MetaEndpoints,
+    login: Login,
+    p: &AuthorizeParams<'_>,
+) -> Result<String, AuthError> {
     let base = match login {
         Login::Facebook => endpoints.versioned(Host::FacebookWww, "dialog/oauth"),
         Login::InstagramLogin => endpoints.url(Host::InstagramWww, "oauth/authorize"),
         Login::Threads => endpoints.url(Host::Threads, "oauth/authorize"),
     };
-    let scope = p.scopes.join(",");
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", p.app_id)
-        .append_pair("redirect_uri", p.redirect.as_str())
-        .append_pair("response_type", "code");
+    let bad =
+        |uri: &str, problem: &str| AuthError::BadRedirectUri { uri: uri.into(), problem: problem.into() };
+    // `MetaEndpoints` holds only bases that parse as http(s) URLs, so this is not expected to fail.
+    let auth_url = AuthUrl::new(base.clone()).map_err(|_| bad(&base, "Meta's dialog URL does not parse"))?;
+    // `RedirectUrl` keeps the string as given: Meta compares it character for character (§1.6).
+    let redirect = RedirectUrl::new(p.redirect.as_str().to_string())
+        .map_err(|_| bad(p.redirect.as_str(), "it does not parse as a URL"))?;
+    let client = BasicClient::new(ClientId::new(p.app_id.to_string()))
+        .set_auth_uri(auth_url)
+        .set_redirect_uri(redirect);
+    let mut request = client.authorize_url(|| p.state.csrf_token());
     match p.config_id.filter(|_| login == Login::Facebook) {
         // §14: a Business app whose login product is FLfB needs `config_id`, which replaces
         // `scope`; sending both is not documented (§1.8), so only the configuration goes.
-        Some(config) => q.append_pair("config_id", config),
-        None => q.append_pair("scope", &scope),
-    };
-    q.append_pair("state", p.state.as_str());
+        Some(config) => request = request.add_extra_param("config_id", config),
+        // Meta's docs write the list with commas (§1.1, §5.1, §6.2); oauth2 joins scopes with
+        // spaces, so the list goes as one scope.
+        None => request = request.add_scope(Scope::new(p.scopes.join(","))),
+    }
     if login == Login::Facebook {
-        q.append_pair("auth_type", "rerequest");
+        request = request.add_extra_param("auth_type", "rerequest");
     }
     if let (true, Some(challenge)) = (login.supports_pkce(), p.pkce) {
-        q.append_pair("code_challenge", challenge.as_str())
-            .append_pair("code_challenge_method", PkceChallenge::METHOD);
+        request = request.set_pkce_challenge(challenge.code_challenge());
     }
-    format!("{base}?{}", q.finish())
+    Ok(request.url().0.to_string())
 }
 
 #[cfg(test)]
@@ -208,16 +224,18 @@ mod tests {
             config_id: None,
         };
         let r = "redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback";
+        // oauth2's order: response_type, client_id, state, the PKCE pair, redirect_uri, scope,
+        // then the extra parameters.
         let cases = [
             (
                 &real,
                 Login::Facebook,
                 params("1234", &fb),
                 format!(
-                    "https://www.facebook.com/v27.0/dialog/oauth?client_id=1234&{r}&response_type=code\
+                    "https://www.facebook.com/v27.0/dialog/oauth?response_type=code&client_id=1234&state=st4te\
+                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&{r}\
                      &scope=pages_show_list%2Cpages_read_engagement%2Cpages_manage_posts%2Cbusiness_management\
-                     &state=st4te&auth_type=rerequest\
-                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+                     &auth_type=rerequest"
                 ),
             ),
             (
@@ -225,10 +243,10 @@ mod tests {
                 Login::Facebook,
                 AuthorizeParams { pkce: None, ..params("1234", &fb) },
                 format!(
-                    "http://127.0.0.1:9000/www.facebook.com/v25.0/dialog/oauth?client_id=1234&{r}\
-                     &response_type=code\
+                    "http://127.0.0.1:9000/www.facebook.com/v25.0/dialog/oauth?response_type=code&client_id=1234\
+                     &state=st4te&{r}\
                      &scope=pages_show_list%2Cpages_read_engagement%2Cpages_manage_posts%2Cbusiness_management\
-                     &state=st4te&auth_type=rerequest"
+                     &auth_type=rerequest"
                 ),
             ),
             (
@@ -236,8 +254,8 @@ mod tests {
                 Login::InstagramLogin,
                 params("9876", &ig),
                 format!(
-                    "https://www.instagram.com/oauth/authorize?client_id=9876&{r}&response_type=code\
-                     &scope=instagram_business_basic%2Cinstagram_business_content_publish&state=st4te"
+                    "https://www.instagram.com/oauth/authorize?response_type=code&client_id=9876&state=st4te&{r}\
+                     &scope=instagram_business_basic%2Cinstagram_business_content_publish"
                 ),
             ),
             (
@@ -245,8 +263,8 @@ mod tests {
                 Login::Facebook,
                 AuthorizeParams { pkce: None, config_id: Some("4242"), ..params("1234", &fb) },
                 format!(
-                    "https://www.facebook.com/v27.0/dialog/oauth?client_id=1234&{r}&response_type=code\
-                     &config_id=4242&state=st4te&auth_type=rerequest"
+                    "https://www.facebook.com/v27.0/dialog/oauth?response_type=code&client_id=1234&state=st4te&{r}\
+                     &config_id=4242&auth_type=rerequest"
                 ),
             ),
             (
@@ -254,13 +272,13 @@ mod tests {
                 Login::Threads,
                 AuthorizeParams { config_id: Some("4242"), ..params("5555", &th) },
                 format!(
-                    "http://127.0.0.1:9000/threads.com/oauth/authorize?client_id=5555&{r}&response_type=code\
-                     &scope=threads_basic%2Cthreads_content_publish&state=st4te"
+                    "http://127.0.0.1:9000/threads.com/oauth/authorize?response_type=code&client_id=5555\
+                     &state=st4te&{r}&scope=threads_basic%2Cthreads_content_publish"
                 ),
             ),
         ];
         for (ep, login, p, want) in cases {
-            let got = authorize_url(ep, login, &p);
+            let got = authorize_url(ep, login, &p).unwrap();
             assert_eq!(got, want, "{login:?}");
             // Round-trip through a URL parser: what Meta will read.
             let parsed = url::Url::parse(&got).unwrap();

@@ -17,13 +17,13 @@
 
 use super::pkce::State;
 use super::redirect::RedirectUri;
-use crate::secret::Secret;
+use crate::secret::AuthCode;
 
 /// What one callback (or paste) says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
     /// The authorization code, with the state verified.
-    Code { code: Secret },
+    Code { code: AuthCode },
     /// `error=access_denied`: the user declined.
     Denied { reason: Option<String>, description: Option<String> },
     /// Any other `error`.
@@ -145,7 +145,7 @@ fn parse_query(query: &str, expected: Option<&State>) -> Callback {
     match (code.filter(|c| !c.is_empty()), state_ok) {
         (Some(_), Some(false)) => Callback::WrongState,
         (Some(_), None) => Callback::MissingState,
-        (Some(code), Some(true)) => Callback::Code { code: Secret::new(code) },
+        (Some(code), Some(true)) => Callback::Code { code: AuthCode::new(code) },
         (None, _) => Callback::Malformed { why: "the address has neither a code nor an error".into() },
     }
 }
@@ -194,7 +194,7 @@ mod tests {
     }
 
     fn code(c: &str) -> Callback {
-        Callback::Code { code: Secret::new(c) }
+        Callback::Code { code: AuthCode::new(c) }
     }
 
     #[test]

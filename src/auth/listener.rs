@@ -29,7 +29,7 @@ use super::pkce::State;
 use super::redirect::RedirectUri;
 use super::server::{Conn, Handler, Head, Limits, Server};
 use super::tls::TlsIdentity;
-use crate::secret::Secret;
+use crate::secret::AuthCode;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -48,7 +48,7 @@ pub const HOLD_LIMIT: Duration = Duration::from_secs(60);
 /// How a wait for the authorization ended (listener, paste-back, or the race of both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Code(Secret),
+    Code(AuthCode),
     Denied {
         reason: Option<String>,
         description: Option<String>,
@@ -64,7 +64,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The code, or the [`AuthError`] that says why there is none.
-    pub fn into_result(self) -> Result<Secret, AuthError> {
+    pub fn into_result(self) -> Result<AuthCode, AuthError> {
         match self {
             Outcome::Code(code) => Ok(code),
             Outcome::Denied { reason, description } => Err(AuthError::Declined { reason, description }),
@@ -297,7 +297,7 @@ impl Handler for Callbacks {
 impl Callbacks {
     /// Hands the code to the waiting thread and keeps the connection until the command says
     /// how the exchange ended, [`HOLD_LIMIT`] at most.
-    fn hold(&self, code: Secret, conn: Conn, head_only: bool) {
+    fn hold(&self, code: AuthCode, conn: Conn, head_only: bool) {
         let (page_tx, page_rx) = mpsc::channel();
         let (written_tx, written_rx) = mpsc::channel::<()>();
         let answer = BrowserAnswer { page: Some(page_tx), written: written_rx, taken: false };
@@ -584,6 +584,6 @@ mod tests {
             Outcome::Denied { reason: None, description: None }.into_result(),
             Err(AuthError::Declined { .. })
         ));
-        assert_eq!(Outcome::Code(Secret::new("c")).into_result().unwrap().expose(), "c");
+        assert_eq!(Outcome::Code(AuthCode::new("c")).into_result().unwrap().expose(), "c");
     }
 }

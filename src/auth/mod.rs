@@ -3,10 +3,12 @@
 //! HTTPS, on a small server of its own), paste-back, the race between the two, and the browser
 //! opener.
 //!
-//! Nothing here talks to Meta's token endpoints; the exchanges live with the command.
+//! Nothing here talks to Meta's token endpoints: the exchanges are the client's (`meta::oauth`),
+//! called by the command. The authorization URL, the state and PKCE are the `oauth2` crate's
+//! (`AuthorizationRequest`, `CsrfToken`, `PkceCodeVerifier`/`PkceCodeChallenge`), wrapped here.
 //!
-//! Secrets: the authorization `code` is a [`Secret`](crate::secret::Secret) from the moment it
-//! is parsed; `state` and the PKCE verifier never show in `Debug`; any callback URL that is
+//! Secrets: the authorization `code` is an [`AuthCode`](crate::secret::AuthCode) from the moment
+//! it is parsed; `state` and the PKCE verifier never show in `Debug`; any callback URL that is
 //! printed goes through [`redact_url`] first. The authorization URL itself carries no secret
 //! (state is a one-time CSRF value bound to this run) and is printed as is.
 //!

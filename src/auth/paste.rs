@@ -223,7 +223,7 @@ pub fn race(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
+    use crate::secret::AuthCode;
 
     fn redirect() -> RedirectUri {
         RedirectUri::parse("http://localhost:8765/callback").unwrap()
@@ -241,7 +241,7 @@ mod tests {
         let state = State::from_string("S");
         let got = read_pasted(&mut source, &redirect(), Some(&state), &stop, &mut |n| notes.push(n.clone()))
             .unwrap();
-        assert_eq!(got, Some(Outcome::Code(Secret::new("AQgood"))));
+        assert_eq!(got, Some(Outcome::Code(AuthCode::new("AQgood"))));
         assert_eq!(notes.len(), 3, "{notes:?}");
         assert_eq!(notes[1], PasteNote::WrongState);
         assert!(matches!(notes[2], PasteNote::WrongPath { .. }));

@@ -1,23 +1,26 @@
-//! The CSRF `state` and PKCE S256 (RFC 7636), with sha2 + base64 + getrandom.
+//! The CSRF `state` and PKCE S256 (RFC 7636), on oauth2's `CsrfToken`, `PkceCodeVerifier` and
+//! `PkceCodeChallenge`, with 256 random bits from the operating system's generator.
 //!
-//! Why not the `oauth2` crate: even with `default-features = false` it brings chrono (sq uses
-//! `time`), rand 0.8 with its own getrandom 0.2 line, thiserror 1 and serde_path_to_error — about
-//! eight crates for what is forty lines here — and its `CsrfToken` compares in constant time only
-//! behind a feature flag. Nothing else in sq would use it (the exchanges are plain Graph calls).
+//! oauth2 makes the challenge and puts these in the authorization URL (`authorize.rs`); what is
+//! sq's own: the random bytes come from getrandom (a failure is an error, not a panic), the
+//! state is compared in constant time (oauth2 does so only behind a feature flag), and both
+//! values are wiped when dropped (oauth2's types are not).
 //!
 //! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use super::AuthError;
-use crate::secret::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use std::fmt;
+use zeroize::Zeroize;
 
 fn random_b64(bytes: usize) -> Result<String, AuthError> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| AuthError::Random(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(&buf))
+    let out = URL_SAFE_NO_PAD.encode(&buf);
+    buf.zeroize();
+    Ok(out)
 }
 
 /// Compares two byte strings in time that depends only on their lengths (lengths are public:
@@ -34,29 +37,47 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 ///
 /// It goes into the authorization URL in the clear (that is its job), but it still never shows
 /// in `Debug`, so a logged struct can't help forge a callback during the wait.
-#[derive(Clone, PartialEq, Eq)]
-pub struct State(String);
+pub struct State(CsrfToken);
 
 impl State {
     pub fn generate() -> Result<State, AuthError> {
-        random_b64(32).map(State)
+        random_b64(32).map(|v| State(CsrfToken::new(v)))
     }
 
     /// A known state, for tests and for resuming a flow.
     pub fn from_string(value: impl Into<String>) -> State {
-        State(value.into())
+        State(CsrfToken::new(value.into()))
     }
 
     /// The value, for the authorization URL.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.secret()
+    }
+
+    /// oauth2's token, for its authorization request.
+    pub fn csrf_token(&self) -> CsrfToken {
+        self.0.clone()
     }
 
     /// Constant-time comparison with a state that came back from the browser.
     pub fn matches(&self, returned: &str) -> bool {
-        constant_time_eq(self.0.as_bytes(), returned.as_bytes())
+        constant_time_eq(self.as_str().as_bytes(), returned.as_bytes())
     }
 }
+
+impl Clone for State {
+    fn clone(&self) -> Self {
+        State(self.0.clone())
+    }
+}
+
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(other.as_str())
+    }
+}
+
+impl Eq for State {}
 
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,32 +85,38 @@ impl fmt::Debug for State {
     }
 }
 
+impl Drop for State {
+    fn drop(&mut self) {
+        std::mem::replace(&mut self.0, CsrfToken::new(String::new())).into_secret().zeroize();
+    }
+}
+
 /// A PKCE code verifier: 43–128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1). Sent only with
-/// the code exchange, so it is a [`Secret`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct PkceVerifier(Secret);
+/// the code exchange, and never shown.
+pub struct PkceVerifier(PkceCodeVerifier);
 
 impl PkceVerifier {
     /// 32 random bytes, base64url: 43 characters, the RFC's recommendation.
     pub fn generate() -> Result<PkceVerifier, AuthError> {
-        random_b64(32).map(|v| PkceVerifier(Secret::new(v)))
+        random_b64(32).map(|v| PkceVerifier(PkceCodeVerifier::new(v)))
     }
 
     /// Checks length and alphabet; `None` when the value is not a valid verifier.
     pub fn from_string(value: &str) -> Option<PkceVerifier> {
         let ok = (43..=128).contains(&value.len())
             && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-        ok.then(|| PkceVerifier(Secret::new(value)))
+        ok.then(|| PkceVerifier(PkceCodeVerifier::new(value.to_string())))
     }
 
-    /// For the `code_verifier` field of the code exchange.
-    pub fn secret(&self) -> &Secret {
+    /// oauth2's verifier, for the `code_verifier` field of the code exchange.
+    pub fn verifier(&self) -> &PkceCodeVerifier {
         &self.0
     }
 
-    /// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`, unpadded.
+    /// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`, unpadded. The length is checked when
+    /// the verifier is made, so oauth2's length assertion always holds.
     pub fn challenge(&self) -> PkceChallenge {
-        PkceChallenge(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.expose().as_bytes())))
+        PkceChallenge(PkceCodeChallenge::from_code_verifier_sha256(&self.0))
     }
 }
 
@@ -99,16 +126,27 @@ impl fmt::Debug for PkceVerifier {
     }
 }
 
+impl Drop for PkceVerifier {
+    fn drop(&mut self) {
+        std::mem::replace(&mut self.0, PkceCodeVerifier::new(String::new())).into_secret().zeroize();
+    }
+}
+
 /// The S256 challenge that goes into the authorization URL (public by design).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PkceChallenge(String);
+pub struct PkceChallenge(PkceCodeChallenge);
 
 impl PkceChallenge {
     /// The only method sq sends; `plain` would put the verifier itself in the URL.
     pub const METHOD: &'static str = "S256";
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+
+    /// oauth2's challenge, for its authorization request.
+    pub fn code_challenge(&self) -> PkceCodeChallenge {
+        self.0.clone()
     }
 }
 
@@ -131,7 +169,8 @@ mod tests {
         assert_eq!(a.as_str().len(), 43);
         assert!(a.as_str().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         let v = PkceVerifier::generate().unwrap();
-        assert!(PkceVerifier::from_string(v.secret().expose()).is_some());
+        assert!(PkceVerifier::from_string(v.verifier().secret()).is_some());
+        assert_eq!(v.challenge().code_challenge().method().as_str(), PkceChallenge::METHOD);
         assert_eq!(v.challenge().as_str().len(), 43);
         assert!(!v.challenge().as_str().contains('='));
     }
@@ -161,6 +200,6 @@ mod tests {
         }
         assert_eq!(format!("{s:?}"), "State([redacted])");
         let v = PkceVerifier::generate().unwrap();
-        assert!(!format!("{v:?}").contains(v.secret().expose()));
+        assert!(!format!("{v:?}").contains(v.verifier().secret().as_str()));
     }
 }

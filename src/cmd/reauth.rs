@@ -446,7 +446,7 @@ async fn facebook(
                         app,
                         &grant.code,
                         grant.redirect.as_str(),
-                        grant.verifier.as_ref().map(|v| v.secret()),
+                        grant.verifier.as_ref().map(|v| v.verifier()),
                     )
                     .await?;
                 progress.phase("checking the token");

@@ -7,7 +7,7 @@ use crate::model::Network;
 use crate::model::Via;
 use crate::model::classify::FailureClass;
 use crate::output::sanitize;
-use crate::secret::Secret;
+use crate::secret::{Secret, UserToken};
 use serde_json::json;
 
 /// Meta refreshes a long-lived Instagram Login / Threads token only once it is this old.
@@ -100,6 +100,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
             ));
             continue;
         };
+        // What is stored under an Instagram Login or Threads connection is its user token.
+        let token = UserToken::from_secret(token);
         let answer = match c.network {
             Network::Threads => graph.threads_refresh(&token).await,
             _ => graph.instagram_refresh(&token).await,
@@ -108,7 +110,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
             Ok(new) => {
                 let expires_at = new.expires_in.map(|s| now + s);
                 let account = c.token_account();
-                let secret = new.access_token.clone();
+                let secret = new.access_token.clone().into_secret();
                 // The new token first; the metadata after, so a crash in between leaves a
                 // working token with a stale (earlier) expiry, never the reverse.
                 ctx.with_store(move |s| s.save(&account, &secret)).await?;

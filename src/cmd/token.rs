@@ -4,7 +4,7 @@ use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::model::Network;
 use crate::output::Style;
-use crate::secret::Secret;
+use crate::secret::{Secret, Token, UserToken};
 use is_terminal::IsTerminal;
 use std::io::Read;
 
@@ -56,7 +56,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
 }
 
 /// The token: standard input when it is piped; a hidden prompt on a terminal.
-fn read_token(ctx: &Ctx, network: Network) -> Result<Secret, Error> {
+fn read_token(ctx: &Ctx, network: Network) -> Result<UserToken, Error> {
     let hint = format!("pipe the token on standard input: pbpaste | sq token import {network}");
     let raw = if std::io::stdin().is_terminal() {
         ctx.prompter.password(&format!("Paste the {network} token"), &hint)?
@@ -75,13 +75,13 @@ fn read_token(ctx: &Ctx, network: Network) -> Result<Secret, Error> {
     if raw.expose().split_whitespace().nth(1).is_some() {
         return Err(Error::usage("standard input holds more than one word; sq expects one token").hint(hint));
     }
-    Ok(Secret::new(token))
+    Ok(UserToken::new(token))
 }
 
 pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<Exit, Error> {
     let network = args.network;
     let token = read_token(ctx, network)?;
-    if let Some(guess) = crate::cmd::diagnose::collect::network_of_token(&token) {
+    if let Some(guess) = crate::cmd::diagnose::collect::network_of_token(token.as_secret()) {
         if guess != network {
             ctx.printer.warn(format!(
                 "this looks like a {guess} token ({}), not a {network} one; checking it as {network} anyway",

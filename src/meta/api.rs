@@ -13,7 +13,7 @@ use super::types::{
     merge_pages,
 };
 use crate::model::classify::{ExchangeRefusal, exchange_refusal};
-use crate::secret::Secret;
+use crate::secret::{AppSecret, AuthCode, Token, UserToken};
 use serde_json::Value;
 
 /// Fields sq reads from `/me/accounts` (§4.1, §4.2). `tasks` is a field of that edge only.
@@ -34,7 +34,11 @@ impl GraphClient {
     /// [`AppCredentials::app_token`]) or an app developer's user token. An invalid `input` is
     /// *not* an error: it comes back with `is_valid: false` and `error` set (§2.2).
     /// `input_token` is a query parameter by Meta's design; it is never logged or shown.
-    pub async fn debug_token(&self, input: &Secret, inspector: &Secret) -> Result<DebugToken, MetaError> {
+    pub async fn debug_token(
+        &self,
+        input: &impl Token,
+        inspector: &impl Token,
+    ) -> Result<DebugToken, MetaError> {
         let req = self
             .request(Method::Get, Host::FacebookGraph, "debug_token")
             .secret_param("input_token", input)
@@ -46,20 +50,20 @@ impl GraphClient {
     /// Many tokens at once through batches (§10), results in input order.
     pub async fn debug_tokens(
         &self,
-        inputs: &[Secret],
-        inspector: &Secret,
+        inputs: &[impl Token],
+        inspector: &impl Token,
     ) -> Vec<Result<DebugToken, MetaError>> {
         let items =
             inputs.iter().map(|t| BatchItem::get("debug_token").secret_param("input_token", t)).collect();
-        self.batch_with(inspector, items, |v| debug_data("debug_token (batched)", v)).await
+        self.batch_with(inspector.as_secret(), items, |v| debug_data("debug_token (batched)", v)).await
     }
 
     /// Threads `debug_token` (§2.3): the inspector must be a Threads **tester's user token**
     /// of the same app; app tokens are refused there.
     pub async fn threads_debug_token(
         &self,
-        input: &Secret,
-        tester: &Secret,
+        input: &impl Token,
+        tester: &impl Token,
     ) -> Result<DebugToken, MetaError> {
         let req = self
             .request(Method::Get, Host::ThreadsGraph, "debug_token")
@@ -71,14 +75,14 @@ impl GraphClient {
 
     // --- user, permissions (§3) ---------------------------------------------------------------
 
-    pub async fn me(&self, token: &Secret) -> Result<Me, MetaError> {
+    pub async fn me(&self, token: &impl Token) -> Result<Me, MetaError> {
         let req =
             self.request(Method::Get, Host::FacebookGraph, "me").query("fields", "id,name").token(token);
         self.send_json(&req).await
     }
 
     /// `GET /me/permissions` (§3.1): granted, declined and expired permissions.
-    pub async fn permissions(&self, token: &Secret) -> Result<Vec<Permission>, MetaError> {
+    pub async fn permissions(&self, token: &impl Token) -> Result<Vec<Permission>, MetaError> {
         let req = self.request(Method::Get, Host::FacebookGraph, "me/permissions").token(token);
         self.get_all_as(req).await
     }
@@ -87,7 +91,7 @@ impl GraphClient {
     /// de-authorizes the app). Meta answers `true` or `{"success": true}`; both are accepted.
     pub async fn revoke_permissions(
         &self,
-        token: &Secret,
+        token: &impl Token,
         permission: Option<&str>,
     ) -> Result<bool, MetaError> {
         let path = match permission {
@@ -110,7 +114,7 @@ impl GraphClient {
 
     /// `/me/accounts`, every result page, `limit=100`, with tasks, Page tokens and the linked
     /// Instagram account (§4.1).
-    pub async fn accounts(&self, user_token: &Secret) -> Result<Vec<Page>, MetaError> {
+    pub async fn accounts(&self, user_token: &UserToken) -> Result<Vec<Page>, MetaError> {
         let mut all = Vec::new();
         self.accounts_by_page(user_token, |pages| all.extend(pages)).await?;
         Ok(all)
@@ -121,7 +125,7 @@ impl GraphClient {
     /// on the wire, spec §8). Entries that don't decode or have no id are skipped.
     pub async fn accounts_by_page(
         &self,
-        user_token: &Secret,
+        user_token: &UserToken,
         mut on_page: impl FnMut(Vec<Page>),
     ) -> Result<(), MetaError> {
         let req = self
@@ -141,7 +145,7 @@ impl GraphClient {
     }
 
     /// `/me/businesses` (needs `business_management`, §4.3).
-    pub async fn businesses(&self, user_token: &Secret) -> Result<Vec<Business>, MetaError> {
+    pub async fn businesses(&self, user_token: &UserToken) -> Result<Vec<Business>, MetaError> {
         let req = self
             .request(Method::Get, Host::FacebookGraph, "me/businesses")
             .query("fields", "id,name")
@@ -154,7 +158,7 @@ impl GraphClient {
     /// `/{business}/client_pages` for every business, merged and de-duplicated, preferring
     /// entries with a token (§4.3, §12.2). These list Page nodes: no tasks (§14), so the
     /// user's role on them is unknown (`Page::tasks` is `None`).
-    pub async fn portfolio_pages(&self, user_token: &Secret) -> Result<Vec<Page>, MetaError> {
+    pub async fn portfolio_pages(&self, user_token: &UserToken) -> Result<Vec<Page>, MetaError> {
         let mut lists = Vec::new();
         for b in self.businesses(user_token).await? {
             for edge in ["owned_pages", "client_pages"] {
@@ -171,7 +175,7 @@ impl GraphClient {
 
     /// One Page node (§1.5, §4.2), without `tasks` (§14); works for a granted Page that
     /// `/me/accounts` leaves out.
-    pub async fn page(&self, token: &Secret, page_id: &str) -> Result<Page, MetaError> {
+    pub async fn page(&self, token: &impl Token, page_id: &str) -> Result<Page, MetaError> {
         let req = self
             .request(Method::Get, Host::FacebookGraph, &url_segment(page_id))
             .query("fields", PAGE_NODE_FIELDS)
@@ -181,26 +185,18 @@ impl GraphClient {
 
     // --- Facebook exchanges (§1.3, §1.4) ------------------------------------------------------
 
-    /// Code → token. Sent as a POST form (accepted, §1.3) so the secret and code stay out of
-    /// URLs. Single-use code: not retried once sent. 36007/36008/36009 become
-    /// [`MetaError::CodeExchange`].
+    /// Code → token, through oauth2 ([`super::oauth`]). Sent as a POST form (accepted, §1.3) so
+    /// the secret and code stay out of URLs. Single-use code: not retried once sent.
+    /// 36007/36008/36009 become [`MetaError::CodeExchange`].
     pub async fn exchange_facebook_code(
         &self,
         app: &AppCredentials,
-        code: &Secret,
+        code: &AuthCode,
         redirect_uri: &str,
-        code_verifier: Option<&Secret>,
+        code_verifier: Option<&oauth2::PkceCodeVerifier>,
     ) -> Result<TokenResponse, MetaError> {
-        let mut req = self
-            .request(Method::Post, Host::FacebookGraph, "oauth/access_token")
-            .form("client_id", &app.id)
-            .form("redirect_uri", redirect_uri)
-            .secret_param("client_secret", &app.secret)
-            .secret_param("code", code);
-        if let Some(v) = code_verifier {
-            req = req.secret_param("code_verifier", v);
-        }
-        self.send_json(&req).await.map_err(code_exchange_error)
+        let form = self.request(Method::Post, Host::FacebookGraph, "oauth/access_token");
+        self.exchange_code(form, app, code, redirect_uri, code_verifier).await.map_err(code_exchange_error)
     }
 
     /// Short-lived → long-lived user token (`fb_exchange_token`, ≈60 days, §1.4), as a POST
@@ -208,7 +204,7 @@ impl GraphClient {
     pub async fn facebook_long_lived(
         &self,
         app: &AppCredentials,
-        short: &Secret,
+        short: &UserToken,
     ) -> Result<TokenResponse, MetaError> {
         let req = self
             .request(Method::Post, Host::FacebookGraph, "oauth/access_token")
@@ -222,43 +218,37 @@ impl GraphClient {
 
     // --- Instagram Login (§5) -----------------------------------------------------------------
 
-    /// Code → short-lived token: POST form to `api.instagram.com/oauth/access_token` (§5.2).
-    /// Accepts `{data:[{access_token,user_id,permissions}]}` and the flat object.
+    /// Code → short-lived token: POST form to `api.instagram.com/oauth/access_token` (§5.2),
+    /// through oauth2. Accepts `{data:[{access_token,user_id,permissions}]}` and the flat object.
     pub async fn exchange_instagram_code(
         &self,
         app: &AppCredentials,
-        code: &Secret,
+        code: &AuthCode,
         redirect_uri: &str,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self.code_exchange_form(Host::InstagramApi, app, code, redirect_uri);
-        let v = self.send(&req).await.map_err(code_exchange_error)?;
-        let inner = match v.get("data") {
-            Some(Value::Array(a)) => a.first().cloned().unwrap_or(Value::Null),
-            Some(obj @ Value::Object(_)) => obj.clone(),
-            _ => v,
-        };
-        decode(req.endpoint(), inner)
+        let form = self.request_unversioned(Method::Post, Host::InstagramApi, "oauth/access_token");
+        self.exchange_code(form, app, code, redirect_uri, None).await.map_err(code_exchange_error)
     }
 
     /// Short → long-lived (`ig_exchange_token`, 60 days, §5.3). The short token and
     /// `client_secret` go in the query, as Meta documents them (§14).
     pub async fn instagram_long_lived(
         &self,
-        app_secret: &Secret,
-        short: &Secret,
+        app_secret: &AppSecret,
+        short: &UserToken,
     ) -> Result<TokenResponse, MetaError> {
         let req = self.long_lived_request(Host::InstagramGraph, "ig_exchange_token", app_secret, short);
         self.send_json(&req).await
     }
 
     /// Refresh a long-lived Instagram token (`ig_refresh_token`, §5.4: ≥ 24 h old, not expired).
-    pub async fn instagram_refresh(&self, long: &Secret) -> Result<TokenResponse, MetaError> {
+    pub async fn instagram_refresh(&self, long: &UserToken) -> Result<TokenResponse, MetaError> {
         let req = self.refresh_request(Host::InstagramGraph, "ig_refresh_token", long);
         self.send_json(&req).await
     }
 
     /// `graph.instagram.com/{v}/me?fields=user_id,username` (§2.4, §5.2).
-    pub async fn instagram_me(&self, token: &Secret) -> Result<InstagramMe, MetaError> {
+    pub async fn instagram_me(&self, token: &impl Token) -> Result<InstagramMe, MetaError> {
         let req = self
             .request(Method::Get, Host::InstagramGraph, "me")
             .query("fields", "id,user_id,username")
@@ -268,17 +258,19 @@ impl GraphClient {
 
     // --- Threads (§6) -------------------------------------------------------------------------
 
-    /// Code → short-lived token: POST form to `graph.threads.net/oauth/access_token` (§6.3).
+    /// Code → short-lived token: POST form to `graph.threads.net/oauth/access_token` (§6.3),
+    /// through oauth2.
     /// No `expires_in` comes back; it is filled with 1 h. Error 4476002 (Facebook app id used)
     /// becomes [`MetaError::WrongThreadsAppId`].
     pub async fn exchange_threads_code(
         &self,
         app: &AppCredentials,
-        code: &Secret,
+        code: &AuthCode,
         redirect_uri: &str,
     ) -> Result<TokenResponse, MetaError> {
-        let req = self.code_exchange_form(Host::ThreadsGraph, app, code, redirect_uri);
-        let mut t: TokenResponse = self.send_json(&req).await.map_err(code_exchange_error)?;
+        let form = self.request_unversioned(Method::Post, Host::ThreadsGraph, "oauth/access_token");
+        let mut t =
+            self.exchange_code(form, app, code, redirect_uri, None).await.map_err(code_exchange_error)?;
         t.expires_in.get_or_insert(THREADS_SHORT_TOKEN_SECS);
         Ok(t)
     }
@@ -286,21 +278,21 @@ impl GraphClient {
     /// Short → long-lived (`th_exchange_token`, 60 days, §6.4).
     pub async fn threads_long_lived(
         &self,
-        app_secret: &Secret,
-        short: &Secret,
+        app_secret: &AppSecret,
+        short: &UserToken,
     ) -> Result<TokenResponse, MetaError> {
         let req = self.long_lived_request(Host::ThreadsGraph, "th_exchange_token", app_secret, short);
         self.send_json(&req).await.map_err(code_exchange_error)
     }
 
     /// Refresh a long-lived Threads token (`th_refresh_token`, §6.4).
-    pub async fn threads_refresh(&self, long: &Secret) -> Result<TokenResponse, MetaError> {
+    pub async fn threads_refresh(&self, long: &UserToken) -> Result<TokenResponse, MetaError> {
         let req = self.refresh_request(Host::ThreadsGraph, "th_refresh_token", long);
         self.send_json(&req).await
     }
 
     /// `graph.threads.net/v1.0/me?fields=id,username`.
-    pub async fn threads_me(&self, token: &Secret) -> Result<ThreadsMe, MetaError> {
+    pub async fn threads_me(&self, token: &impl Token) -> Result<ThreadsMe, MetaError> {
         let req =
             self.request(Method::Get, Host::ThreadsGraph, "me").query("fields", "id,username").token(token);
         self.send_json(&req).await
@@ -314,7 +306,7 @@ impl GraphClient {
         &self,
         host: Host,
         ig_user_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<PublishingLimit, MetaError> {
         let path = format!("{}/content_publishing_limit", url_segment(ig_user_id));
         let req = self.request(Method::Get, host, &path).query("fields", "quota_usage,config").token(token);
@@ -325,7 +317,7 @@ impl GraphClient {
     pub async fn threads_publishing_limit(
         &self,
         user_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<PublishingLimit, MetaError> {
         let path = format!("{}/threads_publishing_limit", url_segment(user_id));
         let req = self
@@ -340,24 +332,14 @@ impl GraphClient {
 
     // --- the requests Instagram Login and Threads share (§5, §6) -------------------------------
 
-    /// Code → short-lived token, a POST form to `{host}/oauth/access_token` (§5.2, §6.3).
-    fn code_exchange_form(
+    /// Short → long-lived, `GET {host}/access_token?grant_type={grant}` (§5.3, §6.4).
+    fn long_lived_request(
         &self,
         host: Host,
-        app: &AppCredentials,
-        code: &Secret,
-        redirect_uri: &str,
+        grant: &str,
+        app_secret: &AppSecret,
+        short: &UserToken,
     ) -> Request {
-        self.request_unversioned(Method::Post, host, "oauth/access_token")
-            .form("client_id", &app.id)
-            .form("grant_type", "authorization_code")
-            .form("redirect_uri", redirect_uri)
-            .secret_param("client_secret", &app.secret)
-            .secret_param("code", code)
-    }
-
-    /// Short → long-lived, `GET {host}/access_token?grant_type={grant}` (§5.3, §6.4).
-    fn long_lived_request(&self, host: Host, grant: &str, app_secret: &Secret, short: &Secret) -> Request {
         self.request_unversioned(Method::Get, host, "access_token")
             .query("grant_type", grant)
             .secret_param("client_secret", app_secret)
@@ -367,7 +349,7 @@ impl GraphClient {
     }
 
     /// Refresh a long-lived token, `GET {host}/refresh_access_token?grant_type={grant}` (§5.4, §6.4).
-    fn refresh_request(&self, host: Host, grant: &str, long: &Secret) -> Request {
+    fn refresh_request(&self, host: Host, grant: &str, long: &UserToken) -> Request {
         self.request_unversioned(Method::Get, host, "refresh_access_token")
             .query("grant_type", grant)
             .token(long)

@@ -14,7 +14,7 @@
 use super::client::{GraphClient, Method, Request, appsecret_proof};
 use super::error::{MetaError, interpret};
 use super::hosts::Host;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Expose, Secret, Token};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -68,8 +68,8 @@ impl BatchItem {
         self
     }
 
-    pub fn secret_param(mut self, key: &str, value: &Secret) -> Self {
-        self.secret_params.push((key.to_string(), value.clone()));
+    pub fn secret_param(mut self, key: &str, value: &impl Expose) -> Self {
+        self.secret_params.push((key.to_string(), Secret::new(value.expose())));
         self
     }
 
@@ -78,13 +78,13 @@ impl BatchItem {
         self
     }
 
-    pub fn token(mut self, token: &Secret) -> Self {
-        self.token = Some(token.clone());
+    pub fn token(mut self, token: &impl Token) -> Self {
+        self.token = Some(token.as_secret().clone());
         self
     }
 
     /// The operation's JSON (§10: `method`, `relative_url`, `body` as an urlencoded string).
-    pub(crate) fn encode(&self, app_secret: Option<&Secret>) -> Value {
+    pub(crate) fn encode(&self, app_secret: Option<&AppSecret>) -> Value {
         let mut query = self.query.clone();
         let mut body = self.body.clone();
         let mut extra: Vec<(String, String)> =
@@ -330,7 +330,7 @@ mod tests {
             json!({"method":"GET","relative_url":"debug_token?input_token=EAAB%2Fin+put"})
         );
         let page = BatchItem::get("777").query("fields", "id,name").token(&Secret::new("PAGETOKEN"));
-        let op = page.encode(Some(&Secret::new("app-secret-123")));
+        let op = page.encode(Some(&AppSecret::new("app-secret-123")));
         let url = op["relative_url"].as_str().unwrap_or("");
         assert!(url.starts_with("777?fields=id%2Cname&access_token=PAGETOKEN&appsecret_proof="), "{url}");
         let post =

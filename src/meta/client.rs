@@ -17,7 +17,7 @@
 use super::error::{CONNECT_PREFIX, MetaError, interpret, sanitize};
 use super::hosts::{Host, MetaEndpoints};
 use super::usage::Usage;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Expose, Secret, Token};
 use hmac::{Hmac, Mac};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::de::DeserializeOwned;
@@ -31,11 +31,11 @@ use tokio::sync::Semaphore;
 #[derive(Debug, Clone)]
 pub struct AppCredentials {
     pub id: String,
-    pub secret: Secret,
+    pub secret: AppSecret,
 }
 
 impl AppCredentials {
-    pub fn new(id: impl Into<String>, secret: Secret) -> Self {
+    pub fn new(id: impl Into<String>, secret: AppSecret) -> Self {
         AppCredentials { id: id.into(), secret }
     }
 
@@ -46,7 +46,7 @@ impl AppCredentials {
 }
 
 /// `appsecret_proof`: hex HMAC-SHA256 of the access token keyed with the app secret (§1.6).
-pub fn appsecret_proof(app_secret: &Secret, access_token: &Secret) -> String {
+pub fn appsecret_proof(app_secret: &AppSecret, access_token: &Secret) -> String {
     // HMAC accepts keys of any length, so this cannot fail; fall back to an empty proof
     // (Meta then rejects the call) rather than panicking.
     match Hmac::<Sha256>::new_from_slice(app_secret.expose().as_bytes()) {
@@ -160,13 +160,13 @@ impl Request {
     /// A parameter whose value is secret (an app secret, a token to inspect): sent in the form
     /// of a POST or the query of a GET (where Meta documents it, e.g. `debug_token`'s
     /// `input_token`), and never shown by `Debug` or in errors.
-    pub fn secret_param(mut self, key: &str, value: &Secret) -> Self {
-        self.secret_params.push((key.to_string(), value.clone()));
+    pub fn secret_param(mut self, key: &str, value: &impl Expose) -> Self {
+        self.secret_params.push((key.to_string(), Secret::new(value.expose())));
         self
     }
 
-    pub fn token(mut self, token: &Secret) -> Self {
-        self.token = Some(token.clone());
+    pub fn token(mut self, token: &impl Token) -> Self {
+        self.token = Some(token.as_secret().clone());
         self
     }
 
@@ -534,7 +534,7 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, v: Value) -> Result<T,
     })
 }
 
-fn strip_quoted(s: &str) -> String {
+pub(crate) fn strip_quoted(s: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for ch in s.chars() {
@@ -563,17 +563,19 @@ mod tests {
     fn appsecret_proof_known_vector() {
         // Computed independently: python3 hmac.new(b"app-secret-123", b"EAAB…", sha256).
         let proof =
-            appsecret_proof(&Secret::new("app-secret-123"), &Secret::new("EAABwzLixnjYBO0123456789f3c1"));
+            appsecret_proof(&AppSecret::new("app-secret-123"), &Secret::new("EAABwzLixnjYBO0123456789f3c1"));
         assert_eq!(proof, "8cdce579973e262df234c0685a076d83e23d107adfc232b0c57b0200b6b48937");
         // The classic HMAC example: key "key", message "The quick brown fox jumps over the lazy dog".
-        let proof =
-            appsecret_proof(&Secret::new("key"), &Secret::new("The quick brown fox jumps over the lazy dog"));
+        let proof = appsecret_proof(
+            &AppSecret::new("key"),
+            &Secret::new("The quick brown fox jumps over the lazy dog"),
+        );
         assert_eq!(proof, "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
     }
 
     #[test]
     fn app_token_and_debug_redaction() {
-        let app = AppCredentials::new("1234", Secret::new("s3cr3tvalue"));
+        let app = AppCredentials::new("1234", AppSecret::new("s3cr3tvalue"));
         assert_eq!(app.app_token().expose(), "1234|s3cr3tvalue");
         let c = client(None, Some(app));
         let shown = format!("{c:?}");

@@ -7,6 +7,8 @@
 //! - [`usage`]: `X-App-Usage` / `X-Business-Use-Case-Usage` (§9).
 //! - [`paging`], [`batch`]: `paging.next` following and synchronous batches (§10).
 //! - [`catalog`]: every request sq can send, kept in step with `docs/meta-api.md`.
+//! - [`oauth`]: the three code exchanges through the `oauth2` crate, with Meta's token and
+//!   error shapes.
 //! - [`types`], [`api`]: the typed calls sq needs; [`publish`]: the publishing calls (§7).
 //!
 //! Citations: §n is a section of docs/reference/meta-platform.md.
@@ -17,6 +19,7 @@ pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod hosts;
+pub mod oauth;
 pub mod paging;
 pub mod publish;
 pub mod types;

@@ -16,7 +16,7 @@
 use super::client::{GraphClient, Method};
 use super::error::MetaError;
 use super::hosts::Host;
-use crate::secret::Secret;
+use crate::secret::Token;
 use serde::Deserialize;
 
 /// A container's state: Instagram `status_code` (§7.2) or Threads `status` (§7.3).
@@ -140,7 +140,7 @@ impl GraphClient {
         page_id: &str,
         message: Option<&str>,
         link: Option<&str>,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<String, MetaError> {
         let mut req = self
             .request(Method::Post, Host::FacebookGraph, &format!("{}/feed", segment(page_id)))
@@ -162,7 +162,7 @@ impl GraphClient {
         page_id: &str,
         url: &str,
         message: Option<&str>,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<PhotoPosted, MetaError> {
         let mut req = self
             .request(Method::Post, Host::FacebookGraph, &format!("{}/photos", segment(page_id)))
@@ -181,7 +181,7 @@ impl GraphClient {
         &self,
         page_id: &str,
         limit: u32,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<Vec<RecentPost>, MetaError> {
         let req = self
             .request(Method::Get, Host::FacebookGraph, &format!("{}/posts", segment(page_id)))
@@ -203,7 +203,7 @@ impl GraphClient {
         ig_user_id: &str,
         image_url: &str,
         caption: Option<&str>,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<String, MetaError> {
         let mut req = self
             .request(Method::Post, host, &format!("{}/media", segment(ig_user_id)))
@@ -222,7 +222,7 @@ impl GraphClient {
         &self,
         host: Host,
         container_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<ContainerStatus, MetaError> {
         self.container_status(host, container_id, token, StatusFields::Instagram).await
     }
@@ -234,7 +234,7 @@ impl GraphClient {
         host: Host,
         ig_user_id: &str,
         container_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<String, MetaError> {
         self.publish_container(host, &format!("{}/media_publish", segment(ig_user_id)), container_id, token)
             .await
@@ -246,7 +246,7 @@ impl GraphClient {
         host: Host,
         ig_user_id: &str,
         limit: u32,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<Vec<RecentPost>, MetaError> {
         let path = format!("{}/media", segment(ig_user_id));
         self.recent_posts(host, &path, "id,caption,timestamp", limit, token).await
@@ -261,7 +261,7 @@ impl GraphClient {
         media_type: ThreadsMediaType,
         text: Option<&str>,
         image_url: Option<&str>,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<String, MetaError> {
         let kind = match media_type {
             ThreadsMediaType::Text => "TEXT",
@@ -286,7 +286,7 @@ impl GraphClient {
     pub async fn threads_container_status(
         &self,
         container_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<ContainerStatus, MetaError> {
         self.container_status(Host::ThreadsGraph, container_id, token, StatusFields::Threads).await
     }
@@ -297,7 +297,7 @@ impl GraphClient {
         &self,
         user_id: &str,
         container_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<String, MetaError> {
         let path = format!("{}/threads_publish", segment(user_id));
         self.publish_container(Host::ThreadsGraph, &path, container_id, token).await
@@ -308,7 +308,7 @@ impl GraphClient {
         &self,
         user_id: &str,
         limit: u32,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<Vec<RecentPost>, MetaError> {
         let path = format!("{}/threads", segment(user_id));
         self.recent_posts(Host::ThreadsGraph, &path, "id,text,timestamp", limit, token).await
@@ -321,7 +321,7 @@ impl GraphClient {
         &self,
         host: Host,
         container_id: &str,
-        token: &Secret,
+        token: &impl Token,
         fields: StatusFields,
     ) -> Result<ContainerStatus, MetaError> {
         let req = self
@@ -350,7 +350,7 @@ impl GraphClient {
         host: Host,
         path: &str,
         container_id: &str,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<String, MetaError> {
         let req = self
             .request(Method::Post, host, path)
@@ -368,7 +368,7 @@ impl GraphClient {
         path: &str,
         fields: &str,
         limit: u32,
-        token: &Secret,
+        token: &impl Token,
     ) -> Result<Vec<RecentPost>, MetaError> {
         let req = self
             .request(Method::Get, host, path)

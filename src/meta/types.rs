@@ -1,17 +1,17 @@
 //! Typed answers of the calls sq makes. Tolerant by design: every field Meta may omit is
 //! optional or defaulted, unknown fields are ignored, ids are accepted as strings or numbers,
-//! and tokens are [`Secret`]s the moment they are decoded.
+//! and tokens are secrets the moment they are decoded ([`UserToken`], [`PageToken`]).
 //!
 //! Citations: §n is a section of docs/reference/meta-platform.md.
 
 use crate::model::classify::{Classification, classify};
-use crate::secret::Secret;
+use crate::secret::{PageToken, Secret, UserToken};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 // --- lenient field decoders -------------------------------------------------------------------
 
-fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -23,7 +23,7 @@ fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     opt_string(d).map(Option::unwrap_or_default)
 }
 
-fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(super::error::int))
 }
 
@@ -47,7 +47,7 @@ fn opt_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>
     }
 }
 
-fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(super) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Array(a)) => a
             .into_iter()
@@ -71,8 +71,12 @@ fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Erro
     })
 }
 
-fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
-    opt_secret(d)?.ok_or_else(|| serde::de::Error::custom("missing access_token"))
+fn user_token<'de, D: Deserializer<'de>>(d: D) -> Result<UserToken, D::Error> {
+    opt_secret(d)?.map(UserToken::from_secret).ok_or_else(|| serde::de::Error::custom("missing access_token"))
+}
+
+fn opt_page_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PageToken>, D::Error> {
+    Ok(opt_secret(d)?.map(PageToken::from_secret))
 }
 
 // --- debug_token (§2) -------------------------------------------------------------------------
@@ -224,8 +228,8 @@ pub struct Page {
     #[serde(deserialize_with = "opt_string")]
     pub name: Option<String>,
     /// The Page token (absent without the right task, or from portfolio listings).
-    #[serde(deserialize_with = "opt_secret")]
-    pub access_token: Option<Secret>,
+    #[serde(deserialize_with = "opt_page_token")]
+    pub access_token: Option<PageToken>,
     /// The user's tasks on the Page: `MANAGE`, `CREATE_CONTENT`, `MODERATE`, `ADVERTISE`,
     /// `ANALYZE`, `MESSAGING`. Only `/me/accounts` serves them; `None` (the role is unknown) for
     /// portfolio listings and the Page node, which have no `tasks` field (§14).
@@ -297,8 +301,8 @@ fn fill_from(target: &mut Page, other: &Page) {
 /// A token from any exchange, refresh or code flow. `Debug` never shows the token.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenResponse {
-    #[serde(deserialize_with = "secret")]
-    pub access_token: Secret,
+    #[serde(deserialize_with = "user_token")]
+    pub access_token: UserToken,
     #[serde(default, deserialize_with = "opt_string")]
     pub token_type: Option<String>,
     /// Seconds; may be missing (§1.3). Threads' code exchange has none and is filled with 1 h.
@@ -488,7 +492,7 @@ mod tests {
         )
         .expect("page");
         assert!(page.has_task("manage") && page.has_task("CREATE_CONTENT") && !page.has_task("MODERATE"));
-        assert_eq!(page.access_token.as_ref().map(Secret::expose), Some("EAAPagetoken"));
+        assert_eq!(page.access_token.as_ref().map(PageToken::expose), Some("EAAPagetoken"));
         assert!(!format!("{page:?}").contains("EAAPagetoken"));
         assert_eq!(page.instagram_business_account.map(|a| a.id), Some("17841405822304914".into()));
     }
@@ -498,7 +502,7 @@ mod tests {
         let p = |id: &str, token: Option<&str>, tasks: &[&str]| Page {
             id: id.into(),
             name: Some(format!("P{id}")),
-            access_token: token.map(Secret::new),
+            access_token: token.map(PageToken::new),
             tasks: (!tasks.is_empty()).then(|| tasks.iter().map(|t| t.to_string()).collect()),
             instagram_business_account: None,
         };
@@ -508,8 +512,8 @@ mod tests {
         let merged = merge_pages([accounts, owned, client]);
         let ids: Vec<&str> = merged.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["1", "2", "3"]);
-        assert_eq!(merged[0].access_token.as_ref().map(Secret::expose), Some("T1"));
-        assert_eq!(merged[1].access_token.as_ref().map(Secret::expose), Some("T2"));
+        assert_eq!(merged[0].access_token.as_ref().map(PageToken::expose), Some("T1"));
+        assert_eq!(merged[1].access_token.as_ref().map(PageToken::expose), Some("T2"));
         assert_eq!(merged[2].tasks.as_deref(), Some(&["CREATE_CONTENT".to_string()][..]));
         assert_eq!(merged[1].tasks, None, "a portfolio listing has no tasks: unknown, not none");
     }

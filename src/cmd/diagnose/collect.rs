@@ -35,7 +35,7 @@ use crate::meta::{AppCredentials, BatchItem, GraphClient, Host, MetaError};
 use crate::model::classify::{self, Classification, FailureClass, Refusal, TokenVerdict};
 use crate::model::{Network, ProfileKind};
 use crate::output::sanitize;
-use crate::secret::Secret;
+use crate::secret::{AppSecret, Secret, UserToken};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -131,11 +131,11 @@ pub struct StoredConnection {
 #[derive(Debug, Clone, Default)]
 pub struct AppConfig {
     pub id: Option<String>,
-    pub secret: Option<Secret>,
+    pub secret: Option<AppSecret>,
 }
 
 impl AppConfig {
-    pub fn new(id: impl Into<String>, secret: Secret) -> AppConfig {
+    pub fn new(id: impl Into<String>, secret: AppSecret) -> AppConfig {
         AppConfig { id: Some(id.into()), secret: Some(secret) }
     }
 
@@ -752,7 +752,7 @@ impl<'a> Run<'a> {
         let tx = self.tx.clone();
         self.spawn(async move {
             let result = client
-                .accounts_by_page(&token, |pages| {
+                .accounts_by_page(&UserToken::from_secret(token), |pages| {
                     let _ = tx.send(Ev::AccountsPage { conn, pages });
                 })
                 .await;
@@ -1121,7 +1121,7 @@ impl<'a> Run<'a> {
         let conn_id = self.facts.connections[conn].id.clone();
         let name = p.name.clone().unwrap_or_default();
         let token = match &p.access_token {
-            Some(t) => StoredSecret::Loaded(t.clone()),
+            Some(t) => StoredSecret::Loaded(t.clone().into_secret()),
             None => StoredSecret::Missing,
         };
         let mut page =
@@ -1148,7 +1148,7 @@ impl<'a> Run<'a> {
         self.conns[conn].portfolio_started = true;
         let (client, reach) = (self.client.clone(), self.reach.clone());
         self.spawn(async move {
-            let result = client.portfolio_pages(&token).await;
+            let result = client.portfolio_pages(&UserToken::from_secret(token)).await;
             reach.note(&result);
             Ev::Portfolio { conn, result }
         });

@@ -10,6 +10,7 @@ use crate::diagnose::facts::{RedirectFacts, StoreProbe, TokenSource};
 use crate::error::Error;
 use crate::model::Via;
 use crate::model::{Network, ProfileKind};
+use crate::secret::AppSecret;
 use crate::settings::StoreKind;
 use crate::store::{self, Account};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -23,9 +24,12 @@ pub async fn apps(ctx: &Ctx, store_ok: bool) -> Apps {
         let id = app.id.as_ref().map(|s| s.value.clone());
         let secret = match (&app.env_secret, store_ok) {
             (Some(s), _) => Some(s.clone()),
-            (None, true) => {
-                ctx.with_store(move |s| s.load(&Account::app_secret(network))).await.ok().flatten()
-            }
+            (None, true) => ctx
+                .with_store(move |s| s.load(&Account::app_secret(network)))
+                .await
+                .ok()
+                .flatten()
+                .map(AppSecret::from_secret),
             (None, false) => None,
         };
         let config = AppConfig { id, secret };

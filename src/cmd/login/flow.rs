@@ -13,7 +13,7 @@ use crate::auth::{
 use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::model::Network;
-use crate::secret::Secret;
+use crate::secret::AuthCode;
 use std::future::Future;
 use std::io::Write;
 use std::time::Duration;
@@ -72,7 +72,7 @@ fn always(text: &str) {
 
 /// The code that came back, with what is needed to exchange it.
 pub struct Code {
-    pub code: Secret,
+    pub code: AuthCode,
     /// The redirect URI the dialog was opened with: the exchange must send the same one.
     pub redirect: RedirectUri,
     /// The PKCE verifier, when the login uses PKCE (Facebook Login).
@@ -151,7 +151,7 @@ async fn authorize(ctx: &Ctx, opts: &FlowOptions<'_>) -> Result<Grant, Error> {
             pkce: challenge.as_ref(),
             config_id: ctx.settings.facebook_config_id.as_deref(),
         },
-    );
+    )?;
     let mut listener = Listener::bind(&redirect, Some(state.clone()), tls.as_ref())?;
     let guard = CancelOnDrop(listener.cancel_handle());
     let browser_page = listener.defer_answer();

@@ -27,7 +27,7 @@ use crate::model::classify::TokenDeath;
 use crate::model::grant::{GranularScope, PageReach};
 use crate::model::{Network, ProfileKind, Via};
 use crate::output::sanitize;
-use crate::secret::Secret;
+use crate::secret::{PageToken, Secret, UserToken};
 use crate::settings::StoreKind;
 use crate::store::Account;
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ pub struct InspectedLogin {
     pub user_id: String,
     pub name: Option<String>,
     pub username: Option<String>,
-    pub token: Secret,
+    pub token: UserToken,
     pub app_id: String,
     pub scopes: Vec<String>,
     pub declined: Vec<String>,
@@ -383,7 +383,7 @@ pub async fn inspect_facebook(
     graph: &GraphClient,
     app: Option<&AppCredentials>,
     app_id: Option<&str>,
-    token: Secret,
+    token: UserToken,
     now: i64,
 ) -> Result<InspectedLogin, Error> {
     let mut warnings = Vec::new();
@@ -570,7 +570,7 @@ pub async fn facebook_profiles(
             via: Via::Page,
             // `None` for a portfolio-only Page: Meta serves no tasks there (§14).
             tasks: p.tasks.clone(),
-            token: p.access_token.clone(),
+            token: p.access_token.clone().map(PageToken::into_secret),
             token_expires_at: page_expiry,
             source,
             missing_instagram_permissions: false,
@@ -583,7 +583,7 @@ pub async fn facebook_profiles(
             page_id: Some(p.id.clone()),
             via: Via::Page,
             tasks: p.tasks.clone(),
-            token: p.access_token.clone(),
+            token: p.access_token.clone().map(PageToken::into_secret),
             token_expires_at: page_expiry,
             source,
             missing_instagram_permissions: !ig_granted,
@@ -600,7 +600,7 @@ pub async fn facebook_profiles(
 pub async fn inspect_instagram(
     graph: &GraphClient,
     app: Option<&AppCredentials>,
-    token: Secret,
+    token: UserToken,
     permissions: Vec<String>,
     now: i64,
     known_short: bool,
@@ -667,7 +667,7 @@ pub async fn inspect_instagram(
 pub async fn inspect_threads(
     graph: &GraphClient,
     app: Option<&AppCredentials>,
-    token: Secret,
+    token: UserToken,
     now: i64,
     known_short: bool,
 ) -> Result<(InspectedLogin, Reached), Error> {
@@ -758,7 +758,7 @@ fn identity_profile(login: &InspectedLogin, via: Via) -> Reached {
         page_id: None,
         via,
         tasks: None,
-        token: Some(login.token.clone()),
+        token: Some(login.token.clone().into_secret()),
         token_expires_at: login.expires_at,
         source: FoundIn::Identity,
         missing_instagram_permissions: false,
@@ -789,7 +789,8 @@ pub async fn save(
     // replaced: new tokens under old, unreadable rows would be neither login.
     ctx.db()?.quick_check()?;
     // 1. Secrets.
-    let mut secrets: Vec<(Account, Secret)> = vec![(login.token_account(), login.token.clone())];
+    let mut secrets: Vec<(Account, Secret)> =
+        vec![(login.token_account(), login.token.clone().into_secret())];
     for p in profiles.iter().filter(|p| p.via == Via::Page) {
         if let (Some(page), Some(t)) = (&p.page_id, &p.token) {
             let account = Account::page(page);
