@@ -724,9 +724,10 @@ impl Db {
         Ok(out)
     }
 
-    /// SQLite's extra check of each b-tree page's cells as it is loaded (cheap: measured in
-    /// docs/queue.md), for the requeue's reads and writes of the queue, which are not checked
-    /// whole beforehand: https://sqlite.org/pragma.html#pragma_cell_size_check
+    /// SQLite's extra check of each b-tree page's cells as it is loaded, for the requeue's
+    /// reads and writes of the queue, which are not checked whole beforehand (docs/queue.md, "A
+    /// damaged database"); its cost did not show in the requeue benchmark:
+    /// https://sqlite.org/pragma.html#pragma_cell_size_check
     fn check_cells(&self) -> Result<(), DbError> {
         self.conn.pragma_update(None, "cell_size_check", true).map_err(|e| self.err(e))
     }
@@ -824,7 +825,8 @@ impl Db {
     ) -> Result<usize, DbError> {
         self.check_cells()?;
         // Room for every page the transaction changes (about 24 MB at 100,000 posts), so none
-        // is written out to the WAL and read back before the commit.
+        // is spilled to the WAL before the commit (and written again if it changes after). The
+        // cache only grows as pages are used; this connection ends with the command.
         self.conn.pragma_update(None, "cache_size", -65536).map_err(|e| self.err(e))?;
         self.in_tx(|tx| {
             let mut selected = 0usize;
