@@ -448,7 +448,7 @@ fn migration_from_v3_keeps_profiles_and_adds_masks() {
         tx.commit().unwrap();
     }
     let mut db = Db::open(&path).unwrap();
-    assert_eq!(db.schema_version().unwrap(), 4);
+    assert_eq!(db.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
     let rows = db.list_profiles().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].profile.name, "Acme");
@@ -459,4 +459,106 @@ fn migration_from_v3_keeps_profiles_and_adds_masks() {
     db.replace_connection_profiles(&fb_connection("u1"), &[p], 20).unwrap();
     let rows = db.list_profiles().unwrap();
     assert_eq!(rows[0].profile.token_masked.as_deref(), Some("EAAG…tHlk"));
+}
+
+/// A database at V4 with a queue opens at V5 (the queue's new indexes) with every post and
+/// history row as it was, the old indexes gone, the new ones in use, and the file sound.
+#[test]
+fn migration_to_the_queue_indexes_keeps_every_post() {
+    use sq::db::queue::{PostFilter, PostState};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    let dump = |conn: &rusqlite::Connection| -> Vec<String> {
+        let mut out = Vec::new();
+        for table in ["posts", "post_history"] {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            out.extend(rows.map(Result::unwrap));
+        }
+        out
+    };
+    let before = {
+        let mut raw = rusqlite::Connection::open(&path).unwrap();
+        let tx = raw.transaction().unwrap();
+        for step in &schema::MIGRATIONS[..4] {
+            tx.execute_batch(step).unwrap();
+        }
+        tx.execute_batch("PRAGMA user_version = 4").unwrap();
+        let states = ["queued", "published", "failed", "unknown", "canceled", "queued"];
+        for i in 0..600i64 {
+            let state = states[i as usize % states.len()];
+            tx.execute(
+                "INSERT INTO posts (profile, network, text, original_at, scheduled_at, state, error_class, finished_at,
+                     created_at, updated_at)
+                 VALUES (?1, 'facebook', ?2, ?3, ?3, ?4, CASE WHEN ?4 = 'failed' THEN 'auth' END,
+                     CASE WHEN ?4 IN ('published', 'failed', 'canceled') THEN ?3 + 10 END, 1, 1)",
+                rusqlite::params![format!("facebook:{}", 777 + i % 3), format!("post {i}"), 1000 + i, state],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO post_history (post_id, at, event, to_state) VALUES (?1, 1, 'added', 'queued')",
+                [i + 1],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        dump(&raw)
+    };
+    assert_eq!(before.len(), 1200);
+
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.schema_version().unwrap(), 5);
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+    drop(db);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(dump(&raw), before, "the migration changed a row");
+    let indexes: Vec<String> = raw
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'posts' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(indexes, ["posts_by_state", "posts_due"]);
+    let plan = |sql: &str| -> String {
+        raw.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    // The due query takes the partial index's range; the per-profile head of line and the
+    // failed posts by profile take the state index.
+    let due = plan(
+        "SELECT DISTINCT profile FROM posts WHERE state = 'unknown' OR (state = 'queued' AND scheduled_at <= 5)",
+    );
+    assert!(due.contains("posts_due (state=? AND scheduled_at<?)"), "{due}");
+    let head = plan(
+        "SELECT id FROM posts WHERE profile = 'facebook:777' AND state = 'queued' ORDER BY original_at, id LIMIT 1",
+    );
+    assert!(
+        head.contains("posts_by_state (state=? AND profile=?)") && !head.contains("TEMP B-TREE"),
+        "{head}"
+    );
+    let failed = plan("SELECT profile, count(*) FROM posts WHERE state = 'failed' GROUP BY profile");
+    assert!(failed.contains("COVERING INDEX posts_by_state (state=?)"), "{failed}");
+
+    let db = Db::open(&path).unwrap();
+    let queued = db.list_posts(&PostFilter { states: vec![PostState::Queued], profiles: vec![] }).unwrap();
+    assert_eq!(queued.len(), 200);
+    let failed = db
+        .list_posts(&PostFilter { states: vec![PostState::Failed], profiles: vec!["facebook:779".into()] })
+        .unwrap();
+    assert_eq!(failed.len(), 100);
+    assert!(failed.windows(2).all(|w| (w[0].scheduled_at, w[0].id) < (w[1].scheduled_at, w[1].id)));
 }

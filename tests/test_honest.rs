@@ -505,6 +505,57 @@ fn a_damaged_database_page_is_reported_as_damage_by_every_command() {
     assert_eq!(state(&env, &REFS), before, "a damaged database changed what sq holds");
 }
 
+/// `sq requeue` checks whole only the tables it decides from (docs/queue.md); the queue's own
+/// pages are checked by the transaction that reads them. A damaged page in the posts table,
+/// one of its indexes or the history is still reported as damage (exit 1, `db_corrupt`), and
+/// the file is left exactly as it was: the requeue's transaction rolls back whole.
+#[test]
+fn a_damaged_queue_page_is_reported_by_requeue_and_changes_nothing() {
+    let sb = sandbox("default");
+    let env = world_with_a_queue(&sb);
+    let before = state(&env, &REFS);
+    let path = checkpoint(&env);
+    let good = std::fs::read(&path).unwrap();
+    let (roots, page_size): (Vec<(String, i64)>, i64) = {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let roots = ["posts", "posts_by_state", "posts_due", "post_history"]
+            .iter()
+            .map(|name| {
+                let root = conn
+                    .query_row("SELECT rootpage FROM sqlite_schema WHERE name = ?1", [name], |r| r.get(0))
+                    .unwrap();
+                (name.to_string(), root)
+            })
+            .collect();
+        (roots, conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap())
+    };
+    drop(checkpoint(&env));
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    // Those that write read every b-tree they change; a dry run reads the posts and the state
+    // index only.
+    let writes: [&[&str]; 3] =
+        [&["requeue", "--failed"], &["requeue", "--failed", "--force"], &["requeue", "1"]];
+    let reads: [&[&str]; 1] = [&["requeue", "--failed", "--dry-run"]];
+    for (name, root) in &roots {
+        let mut bad = good.clone();
+        let at = ((root - 1) * page_size) as usize;
+        bad[at..at + page_size as usize].fill(0xA5);
+        std::fs::write(&path, &bad).unwrap();
+        let reading = matches!(name.as_str(), "posts" | "posts_by_state");
+        for args in writes.iter().chain(reads.iter().filter(|_| reading)) {
+            let j = env.run(&[&["--json"][..], args].concat());
+            assert_eq!(j.code, 1, "{name} damaged, {args:?}: {j:?}");
+            assert_eq!(j.json()["error"]["code"], "db_corrupt", "{name} damaged, {args:?}: {j:?}");
+            let message = j.json()["error"]["message"].as_str().unwrap().to_string();
+            assert!(message.contains(&format!("the database {} is damaged", path.display())), "{message}");
+            assert_eq!(std::fs::read(&path).unwrap(), bad, "{name} damaged, {args:?}: sq wrote to it");
+        }
+    }
+
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(state(&env, &REFS), before, "a damaged database changed what sq holds");
+}
+
 #[test]
 fn a_zero_byte_database_is_damaged_not_new() {
     let sb = sandbox("default");

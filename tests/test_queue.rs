@@ -562,6 +562,81 @@ fn requeue_at_original_and_by_id() {
     assert_eq!(r.json()["skipped"][0]["state"], "queued");
 }
 
+/// The filters are SQL now (one selection, one history insert, one update over the same
+/// condition): a requeue for real moves exactly the posts its dry run lists, writes one
+/// history row for each, and leaves every other row as it was, whatever its state.
+#[test]
+fn requeue_for_real_touches_exactly_the_selected_posts() {
+    let w = World::new();
+    let fb_recent = w.add("facebook:777", "fb recent", &[]);
+    let fb_other_page = w.add("facebook:888", "other page", &[]);
+    let fb_old = w.add("facebook:777", "fb old", &[]);
+    let fb_media = w.add("facebook:777", "fb media", &[]);
+    let fb_unclassed = w.add("facebook:777", "no class", &[]);
+    let th_recent = w.add("threads:7000000000000001", "threads recent", &[]);
+    let queued = w.add("facebook:777", "still queued", &[]);
+    let unknown = w.add("facebook:777", "unknown", &[]);
+    let canceled = w.add("facebook:777", "canceled", &[]);
+    w.fail(fb_recent, "transient", 60);
+    w.fail(fb_other_page, "auth", 60);
+    w.fail(fb_old, "auth", 3 * 86400);
+    w.fail(fb_media, "media", 60);
+    w.fail(fb_unclassed, "transient", 60);
+    w.sql(&format!("UPDATE posts SET error_class = NULL WHERE id = {fb_unclassed}"));
+    w.fail(th_recent, "rate_limit", 60);
+    w.sql(&format!("UPDATE posts SET state = 'unknown', started_at = 1 WHERE id = {unknown}"));
+    assert_eq!(w.sq(&["queue", "cancel", &canceled.to_string()]).code, 0);
+
+    let args = ["--failed", "facebook:777", "--network", "facebook", "--since", "1h", "--force"];
+    let dry = w.requeue(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(dry.code, 0, "{dry:?}");
+    // A post without a class counts as `unknown`, which is taken by default.
+    assert_eq!(ids(&dry.json(), "requeued"), vec![fb_recent, fb_unclassed], "{dry:?}");
+
+    let before = w.queue_snapshot();
+    let r = w.requeue(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(ids(&r.json(), "requeued"), vec![fb_recent, fb_unclassed], "{r:?}");
+    let after = w.queue_snapshot();
+    let changed: Vec<&String> = after.iter().filter(|row| !before.contains(row)).collect();
+    let posts_changed: Vec<&&String> = changed.iter().filter(|r| r.starts_with("posts:")).collect();
+    let history_added: Vec<&&String> = changed.iter().filter(|r| r.starts_with("post_history:")).collect();
+    assert_eq!(posts_changed.len(), 2, "{changed:#?}");
+    assert_eq!(history_added.len(), 2, "{changed:#?}");
+    assert_eq!(before.len() + 2, after.len(), "only two history rows were added");
+    for id in [fb_recent, fb_unclassed] {
+        let p = w.post(id);
+        assert_eq!(state(&p), "queued", "{p}");
+        assert_eq!(w.events(id).last().unwrap(), "requeued");
+    }
+    for (id, st) in [
+        (fb_other_page, "failed"),
+        (fb_old, "failed"),
+        (fb_media, "failed"),
+        (th_recent, "failed"),
+        (queued, "queued"),
+        (unknown, "unknown"),
+        (canceled, "canceled"),
+    ] {
+        assert_eq!(state(&w.post(id)), st, "post {id}");
+    }
+
+    // By id: only the named post that is failed moves, whatever its class; the others are
+    // listed as skipped and nothing else changes.
+    let before = w.queue_snapshot();
+    let r = w.requeue(&[&fb_media.to_string(), &queued.to_string(), "--force"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(ids(&r.json(), "requeued"), vec![fb_media], "{r:?}");
+    assert_eq!(ids(&r.json(), "skipped"), vec![queued], "{r:?}");
+    let after = w.queue_snapshot();
+    assert_eq!(
+        after.iter().filter(|row| !before.contains(row)).count(),
+        2,
+        "one post row and one history row"
+    );
+    assert_eq!(state(&w.post(fb_old)), "failed");
+}
+
 #[test]
 fn two_requeue_processes_requeue_each_post_once() {
     let w = World::new();

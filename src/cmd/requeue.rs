@@ -2,13 +2,14 @@ use crate::cmd::Exit;
 use crate::cmd::queue::{parse_duration, profile_ref, time_str};
 use crate::ctx::Ctx;
 use crate::db::Db;
-use crate::db::queue::{PostState, RequeueCandidate};
+use crate::db::queue::{FailedFilter, PostState, RequeueAt, Selection};
 use crate::diagnose::{Code, Status};
 use crate::error::{Error, Kind};
 use crate::model::Network;
 use crate::model::classify::FailureClass;
 use crate::output::sanitize;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -106,10 +107,10 @@ fn classes(args: &[ClassArg]) -> Option<BTreeSet<&'static str>> {
 }
 
 #[derive(Debug, Serialize)]
-struct Requeued {
+struct Requeued<'a> {
     id: i64,
-    profile: String,
-    scheduled_at: String,
+    profile: &'a str,
+    scheduled_at: Cow<'a, str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,40 +130,57 @@ struct Skipped {
 }
 
 #[derive(Debug, Serialize)]
-struct Answer {
+struct Answer<'a> {
     dry_run: bool,
-    requeued: Vec<Requeued>,
+    requeued: Vec<Requeued<'a>>,
     held: Vec<Held>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     skipped: Vec<Skipped>,
+}
+
+/// The posts a requeue moves (or would), as the database gives them: each profile's name once.
+#[derive(Default)]
+struct Picked {
+    profiles: Vec<String>,
+    /// (id, index in `profiles`, original time).
+    rows: Vec<(i64, usize, i64)>,
+}
+
+impl Picked {
+    fn push(&mut self, id: i64, profile: &str, original_at: i64) {
+        if self.profiles.last().map(String::as_str) != Some(profile) {
+            self.profiles.push(profile.to_string());
+        }
+        self.rows.push((id, self.profiles.len() - 1, original_at));
+    }
 }
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     let now = ctx.clock.now_unix();
     let db = ctx.db()?;
     // Before anything is read for the answer or written: a damaged page is a damaged database
-    // (exit 1 with what to do), never a profile "not connected any more" (docs/queue.md).
-    db.quick_check()?;
+    // (exit 1 with what to do), never a profile "not connected any more" (docs/queue.md). The
+    // tables read to decide (profiles, connections) and the freelist and schema a write
+    // relies on are checked whole; the posts and their history are checked by the
+    // transaction that reads them, which rolls back whole on any damage it meets.
+    db.quick_check_tables(&REQUEUE_CHECKED)?;
     let mut skipped = Vec::new();
     let mut held = Vec::new();
-    let candidates: Vec<RequeueCandidate> = if args.failed {
-        let refs = args.targets.iter().map(|p| profile_ref(&db, p)).collect::<Result<Vec<_>, _>>()?;
-        let since = args.since.map(|d| now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
-        let wanted = classes(&args.classes);
-        let network = args.network;
-        db.failed_posts(&refs, since)?
-            .into_iter()
-            .filter(|c| network.is_none_or(|n| c.network == n))
-            .filter(|c| {
-                wanted.as_ref().is_none_or(|w| w.contains(c.class.unwrap_or(FailureClass::Unknown).as_str()))
-            })
-            .collect()
+    let mut filter = FailedFilter::default();
+    let mut ids = Vec::new();
+    // The profiles whose posts would be requeued, for the health check.
+    let profiles: BTreeSet<String> = if args.failed {
+        filter.profiles = args.targets.iter().map(|p| profile_ref(&db, p)).collect::<Result<Vec<_>, _>>()?;
+        filter.since = args.since.map(|d| now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+        filter.network = args.network;
+        filter.classes = classes(&args.classes).map(|c| c.into_iter().collect());
+        if args.force { BTreeSet::new() } else { db.failed_profiles(&filter, now)?.into_iter().collect() }
     } else {
         if args.targets.is_empty() {
             return Err(Error::usage("name the posts to requeue, or select them with --failed")
                 .hint("sq requeue --failed    or    sq requeue 41 42"));
         }
-        let ids = args
+        let named = args
             .targets
             .iter()
             .map(|t| {
@@ -172,15 +190,18 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let found = db.posts_by_id(&ids)?;
-        if let Some(missing) = ids.iter().find(|id| !found.iter().any(|c| c.id == **id)) {
+        let found = db.posts_by_id(&named)?;
+        if let Some(missing) = named.iter().find(|id| !found.iter().any(|c| c.id == **id)) {
             return Err(Error::usage(format!("there is no post #{missing}"))
                 .hint("`sq queue list --state failed` shows the failed posts"));
         }
-        let mut keep = Vec::new();
+        let mut profiles = BTreeSet::new();
         for c in found {
             match c.state {
-                PostState::Failed => keep.push(c),
+                PostState::Failed => {
+                    ids.push(c.id);
+                    profiles.insert(c.profile);
+                }
                 PostState::Unknown => held.push(Held {
                     id: c.id,
                     profile: c.profile.clone(),
@@ -195,11 +216,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
                 }),
             }
         }
-        keep
+        profiles
     };
+    let sel = if args.failed { Selection::Failed(&filter) } else { Selection::Ids(&ids) };
 
     // The health check, once per profile.
-    let profiles: BTreeSet<String> = candidates.iter().map(|c| c.profile.clone()).collect();
     let verdicts = if args.force || profiles.is_empty() {
         BTreeMap::new()
     } else {
@@ -211,29 +232,60 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     };
     drop(db);
 
-    let mut items = Vec::new();
-    let mut requeued = Vec::new();
-    for c in &candidates {
-        if let Some(h) = verdicts.get(&c.profile) {
-            held.push(Held { id: c.id, profile: c.profile.clone(), reason: h.0.clone(), fix: h.1.clone() });
-            continue;
-        }
-        let at = match args.at {
-            AtArg::Original if c.original_at > now => c.original_at,
-            _ => now,
-        };
-        items.push((c.id, at));
-        requeued.push(Requeued { id: c.id, profile: c.profile.clone(), scheduled_at: time_str(at) });
-    }
-    if !args.dry_run && !items.is_empty() {
+    // Only the posts of profiles that checked healthy are taken (all with --force): a post of
+    // a profile that was not checked is never requeued by this run.
+    let healthy: Option<Vec<String>> =
+        (!args.force).then(|| profiles.iter().filter(|p| !verdicts.contains_key(*p)).cloned().collect());
+    let at = match args.at {
+        AtArg::Now => RequeueAt::Now,
+        AtArg::Original => RequeueAt::OriginalIfAhead,
+    };
+    let mut picked = Picked::default();
+    let take = (args.failed || !ids.is_empty()) && healthy.as_ref().is_none_or(|h| !h.is_empty());
+    if take || !verdicts.is_empty() {
         let mut db = ctx.db()?;
-        let reason =
-            if args.force { "requeued with --force" } else { "requeued; the profile checked healthy" };
-        let done: BTreeSet<i64> = db.requeue(&items, reason, now)?.into_iter().collect();
-        // Another process may have requeued or canceled some meanwhile: report only ours.
-        requeued.retain(|r| done.contains(&r.id));
+        if take {
+            let mut each = |id, profile: &str, original_at| picked.push(id, profile, original_at);
+            if args.dry_run {
+                db.each_failed(&sel, healthy.as_deref(), now, &mut each)?;
+            } else {
+                let reason = if args.force {
+                    "requeued with --force"
+                } else {
+                    "requeued; the profile checked healthy"
+                };
+                db.requeue(&sel, healthy.as_deref(), at, reason, now, &mut each)?;
+            }
+        }
+        if !verdicts.is_empty() {
+            let broken: Vec<String> = verdicts.keys().cloned().collect();
+            db.each_failed(&sel, Some(&broken), now, &mut |id, profile, _| {
+                if let Some((reason, fix)) = verdicts.get(profile) {
+                    held.push(Held {
+                        id,
+                        profile: profile.to_string(),
+                        reason: reason.clone(),
+                        fix: fix.clone(),
+                    });
+                }
+            })?;
+        }
     }
 
+    let now_str = time_str(now);
+    let requeued = picked
+        .rows
+        .iter()
+        .map(|&(id, p, original_at)| Requeued {
+            id,
+            profile: &picked.profiles[p],
+            scheduled_at: if at == RequeueAt::OriginalIfAhead && original_at > now {
+                Cow::Owned(time_str(original_at))
+            } else {
+                Cow::Borrowed(now_str.as_str())
+            },
+        })
+        .collect();
     let answer = Answer { dry_run: args.dry_run, requeued, held, skipped };
     print(ctx, &answer);
     if !answer.held.is_empty() {
@@ -244,6 +296,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
         Ok(Exit::Success)
     }
 }
+
+/// What requeue checks whole before it reads for its answer: the schema (with the freelist:
+/// naming `sqlite_schema` includes it) and the tables the health check and the profile
+/// references read. See `Db::quick_check_tables`.
+const REQUEUE_CHECKED: [&str; 3] = ["sqlite_schema", "connections", "profiles"];
 
 fn print(ctx: &Ctx, a: &Answer) {
     let p = &ctx.printer;
