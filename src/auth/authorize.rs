@@ -145,7 +145,33 @@ pub fn authorize_url(
     if let (true, Some(challenge)) = (login.supports_pkce(), p.pkce) {
         request = request.set_pkce_challenge(challenge.code_challenge());
     }
-    Ok(request.url().0.to_string())
+    Ok(in_documented_order(&base, &request.url().0))
+}
+
+/// oauth2 writes the parameters in an order of its own; the URL sq prints (and a user compares
+/// with Meta's examples, which start `client_id`, `redirect_uri`:
+/// https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow/) keeps the
+/// order sq has always printed. The pairs themselves are oauth2's, unchanged.
+fn in_documented_order(base: &str, url: &url::Url) -> String {
+    const ORDER: [&str; 9] = [
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "config_id",
+        "scope",
+        "state",
+        "auth_type",
+        "code_challenge",
+        "code_challenge_method",
+    ];
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    // Stable: a parameter sq doesn't know keeps its place after the known ones.
+    pairs.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        q.append_pair(k, v);
+    }
+    format!("{base}?{}", q.finish())
 }
 
 #[cfg(test)]
@@ -224,18 +250,16 @@ mod tests {
             config_id: None,
         };
         let r = "redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback";
-        // oauth2's order: response_type, client_id, state, the PKCE pair, redirect_uri, scope,
-        // then the extra parameters.
         let cases = [
             (
                 &real,
                 Login::Facebook,
                 params("1234", &fb),
                 format!(
-                    "https://www.facebook.com/v27.0/dialog/oauth?response_type=code&client_id=1234&state=st4te\
-                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&{r}\
+                    "https://www.facebook.com/v27.0/dialog/oauth?client_id=1234&{r}&response_type=code\
                      &scope=pages_show_list%2Cpages_read_engagement%2Cpages_manage_posts%2Cbusiness_management\
-                     &auth_type=rerequest"
+                     &state=st4te&auth_type=rerequest\
+                     &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
                 ),
             ),
             (
@@ -243,10 +267,10 @@ mod tests {
                 Login::Facebook,
                 AuthorizeParams { pkce: None, ..params("1234", &fb) },
                 format!(
-                    "http://127.0.0.1:9000/www.facebook.com/v25.0/dialog/oauth?response_type=code&client_id=1234\
-                     &state=st4te&{r}\
+                    "http://127.0.0.1:9000/www.facebook.com/v25.0/dialog/oauth?client_id=1234&{r}\
+                     &response_type=code\
                      &scope=pages_show_list%2Cpages_read_engagement%2Cpages_manage_posts%2Cbusiness_management\
-                     &auth_type=rerequest"
+                     &state=st4te&auth_type=rerequest"
                 ),
             ),
             (
@@ -254,8 +278,8 @@ mod tests {
                 Login::InstagramLogin,
                 params("9876", &ig),
                 format!(
-                    "https://www.instagram.com/oauth/authorize?response_type=code&client_id=9876&state=st4te&{r}\
-                     &scope=instagram_business_basic%2Cinstagram_business_content_publish"
+                    "https://www.instagram.com/oauth/authorize?client_id=9876&{r}&response_type=code\
+                     &scope=instagram_business_basic%2Cinstagram_business_content_publish&state=st4te"
                 ),
             ),
             (
@@ -263,8 +287,8 @@ mod tests {
                 Login::Facebook,
                 AuthorizeParams { pkce: None, config_id: Some("4242"), ..params("1234", &fb) },
                 format!(
-                    "https://www.facebook.com/v27.0/dialog/oauth?response_type=code&client_id=1234&state=st4te&{r}\
-                     &config_id=4242&auth_type=rerequest"
+                    "https://www.facebook.com/v27.0/dialog/oauth?client_id=1234&{r}&response_type=code\
+                     &config_id=4242&state=st4te&auth_type=rerequest"
                 ),
             ),
             (
@@ -272,8 +296,8 @@ mod tests {
                 Login::Threads,
                 AuthorizeParams { config_id: Some("4242"), ..params("5555", &th) },
                 format!(
-                    "http://127.0.0.1:9000/threads.com/oauth/authorize?response_type=code&client_id=5555\
-                     &state=st4te&{r}&scope=threads_basic%2Cthreads_content_publish"
+                    "http://127.0.0.1:9000/threads.com/oauth/authorize?client_id=5555&{r}&response_type=code\
+                     &scope=threads_basic%2Cthreads_content_publish&state=st4te"
                 ),
             ),
         ];
