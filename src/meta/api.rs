@@ -53,9 +53,28 @@ impl GraphClient {
         inputs: &[impl Token],
         inspector: &impl Token,
     ) -> Vec<Result<DebugToken, MetaError>> {
+        self.debug_tokens_with(inputs, inspector, |d| d).await
+    }
+
+    /// [`debug_tokens`](Self::debug_tokens), each answer turned into what the caller keeps
+    /// (`then`) as soon as its batch is back: 10,000 inspections are never all held as
+    /// `DebugToken`s at once (peak memory, docs/performance.md).
+    pub async fn debug_tokens_with<T, F>(
+        &self,
+        inputs: &[impl Token],
+        inspector: &impl Token,
+        then: F,
+    ) -> Vec<Result<T, MetaError>>
+    where
+        T: Send + 'static,
+        F: Fn(DebugToken) -> T + Send + Sync + 'static,
+    {
         let items =
             inputs.iter().map(|t| BatchItem::get("debug_token").secret_param("input_token", t)).collect();
-        self.batch_with(inspector.as_secret(), items, |v| debug_data("debug_token (batched)", v)).await
+        self.batch_with(inspector.as_secret(), items, move |v| {
+            debug_data("debug_token (batched)", v).map(&then)
+        })
+        .await
     }
 
     /// Threads `debug_token` (§2.3): the inspector must be a Threads **tester's user token**
@@ -362,17 +381,22 @@ fn unexpected(endpoint: &str, detail: &str) -> MetaError {
     MetaError::Unexpected { endpoint: endpoint.to_string(), status: 200, detail: detail.to_string() }
 }
 
+/// The answer's `data`, taken out of it (not copied: the answer is ours).
+fn take_data(mut v: Value) -> Value {
+    v.get_mut("data").map(Value::take).unwrap_or(Value::Null)
+}
+
 fn debug_data(endpoint: &str, v: Value) -> Result<DebugToken, MetaError> {
-    match v.get("data") {
-        Some(d @ Value::Object(_)) => decode(endpoint, d.clone()),
+    match take_data(v) {
+        d @ Value::Object(_) => decode(endpoint, d),
         _ => Err(unexpected(endpoint, "no `data` object in the debug_token answer")),
     }
 }
 
 fn first_data(endpoint: &str, v: Value) -> Result<PublishingLimit, MetaError> {
-    match v.get("data").and_then(Value::as_array).and_then(|a| a.first()) {
-        Some(d) => decode(endpoint, d.clone()),
-        None => Err(unexpected(endpoint, "no `data[0]` in the publishing-limit answer")),
+    match take_data(v) {
+        Value::Array(mut list) if !list.is_empty() => decode(endpoint, list.swap_remove(0)),
+        _ => Err(unexpected(endpoint, "no `data[0]` in the publishing-limit answer")),
     }
 }
 

@@ -1310,8 +1310,14 @@ async fn inspect_many(
     if let ([token], [own]) = (tokens, owns) {
         return vec![inspect_one(client, token, inspector, own.as_ref(), reach).await.0];
     }
-    let answers: Vec<Option<Result<DebugToken, MetaError>>> = match inspector {
-        Some(inspector) => client.debug_tokens(tokens, inspector).await.into_iter().map(Some).collect(),
+    // Each answer becomes its health as its batch returns (the `DebugToken`s are not kept).
+    let answers: Vec<Option<Result<TokenHealth, MetaError>>> = match inspector {
+        Some(inspector) => client
+            .debug_tokens_with(tokens, inspector, |d| inspection_health(&d))
+            .await
+            .into_iter()
+            .map(Some)
+            .collect(),
         None => tokens.iter().map(|_| None).collect(),
     };
     let mut out: Vec<Option<TokenHealth>> = Vec::with_capacity(tokens.len());
@@ -1326,7 +1332,7 @@ async fn inspect_many(
             _ => None,
         };
         out.push(match (answer, refused) {
-            (Some(Ok(d)), _) => Some(inspection_health(&d)),
+            (Some(Ok(health)), _) => Some(health),
             (_, Some(health)) => Some(health),
             (Some(Err(_)), None) => {
                 match owns
@@ -1351,10 +1357,11 @@ async fn inspect_many(
     // A Native/Desktop app's ignored app token (§14): each login's own token, batched.
     for (own, idx) in by_own {
         let batch: Vec<Secret> = idx.iter().map(|&i| tokens[i].clone()).collect();
-        for (&i, answer) in idx.iter().zip(client.debug_tokens(&batch, &own).await) {
+        let answers = client.debug_tokens_with(&batch, &own, |d| inspection_health(&d)).await;
+        for (&i, answer) in idx.iter().zip(answers) {
             reach.note(&answer);
             out[i] = match answer {
-                Ok(d) => Some(inspection_health(&d)),
+                Ok(health) => Some(health),
                 Err(e) => refused_inspection(&e, &own, reach),
             };
         }
