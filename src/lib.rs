@@ -71,7 +71,11 @@ pub fn run(cli: cli::Cli, env: env::Env) -> ExitCode {
     let prompter = Box::new(prompt::TerminalPrompter::new(settings.no_input));
     let ctx = ctx::Ctx::new(settings, env, printer, prompter, Arc::new(ctx::SystemClock));
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // One thread for the command's async work: sq waits on Meta far more than it computes, and
+    // with worker threads each thread's allocator arena kept its own freed memory (about 20 MB
+    // more peak RSS for a diagnose of 10,000 Pages; docs/performance.md). Blocking calls (the
+    // keyring, the file store's key derivation) still run on tokio's blocking threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             let err = Error::io("starting the async runtime", e);

@@ -446,8 +446,8 @@ fn token_report(s: &Subject) -> Option<TokenReport> {
         .flatten()
         .map(|i| &i.scopes)
         .find(|s| !s.is_empty())
-        .or(stored.scopes.as_ref())
         .cloned()
+        .or_else(|| stored.scopes.as_deref().map(std::sync::Arc::from))
         .unwrap_or_default();
     Some(TokenReport {
         token_type: own.and_then(|i| i.token_type.clone()),
@@ -549,7 +549,7 @@ fn grant_findings(
     let scope_list: Option<&[String]> = [user, own]
         .into_iter()
         .flatten()
-        .map(|i| i.scopes.as_slice())
+        .map(|i| &*i.scopes)
         .find(|s| !s.is_empty())
         .or(stored.scopes.as_deref());
     let grant = |name: &str| -> Option<Grant> {
@@ -569,7 +569,7 @@ fn grant_findings(
     // `target_ids` means every asset (§2.2, §4.3).
     let granular: &[GranularScope] = match user.filter(|i| !i.granular_scopes.is_empty()) {
         Some(i) => &i.granular_scopes,
-        None => own.map(|i| i.granular_scopes.as_slice()).unwrap_or_default(),
+        None => own.map(|i| &*i.granular_scopes).unwrap_or_default(),
     };
     let asset_of = |scope: &str| -> Option<&str> {
         if scope.starts_with("pages_") {

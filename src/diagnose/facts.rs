@@ -19,6 +19,7 @@
 use crate::model::classify::{Classification, TokenVerdict, classify, refusal};
 use crate::model::{Network, ProfileKind};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Everything one `sq diagnose` run knows.
 #[derive(Debug, Clone, Default)]
@@ -179,8 +180,10 @@ pub struct Inspection {
     pub expires_at: Option<i64>,
     pub data_access_expires_at: Option<i64>,
     pub issued_at: Option<i64>,
-    pub scopes: Vec<String>,
-    pub granular_scopes: Vec<GranularScope>,
+    /// Shared (`Arc`): 10,000 Page tokens of one login carry the same list, held once
+    /// (docs/performance.md: peak memory).
+    pub scopes: Arc<[String]>,
+    pub granular_scopes: Arc<[GranularScope]>,
 }
 
 impl Inspection {

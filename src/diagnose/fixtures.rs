@@ -154,7 +154,7 @@ pub(crate) fn small_report() -> Report {
     let mut i = Inspection::invalid(err(190, Some(460), "The session has been invalidated."));
     i.token_type = Some(String::from("PAGE"));
     i.data_access_expires_at = Some(1_801_562_400);
-    i.scopes = strings(&["pages_manage_posts"]);
+    i.scopes = strings(&["pages_manage_posts"]).into();
     p.token = present(TokenHealth::Inspected(i));
     let mut f = facts(vec![p, threads()]);
     f.environment.redirect = Some(RedirectFacts {

@@ -278,7 +278,8 @@ pub struct TokenReport {
     /// RFC 3339, `null` = never expires or not known.
     pub expires_at: Option<String>,
     pub data_access_expires_at: Option<String>,
-    pub scopes: Vec<String>,
+    /// The token's own list, shared with the facts (10,000 Pages, one list: docs/performance.md).
+    pub scopes: std::sync::Arc<[String]>,
     #[serde(skip)]
     pub expiry: Expiry,
 }

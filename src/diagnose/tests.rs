@@ -104,9 +104,9 @@ fn cases() -> Vec<Case> {
     let mut f = facts(vec![page()]);
     fb(&mut f).permissions = None;
     if let Some(TokenHealth::Inspected(i)) = fb(&mut f).user_token.as_mut() {
-        i.scopes = Vec::new();
+        i.scopes = Vec::new().into();
     }
-    inspection(&mut f.profiles[0]).scopes = Vec::new();
+    inspection(&mut f.profiles[0]).scopes = Vec::new().into();
     cases.push(case("no scope data at all: no conclusion", f, &[], Status::Ok));
 
     // Granular selection and the Page list.

@@ -13,7 +13,7 @@
 
 /// One `granular_scopes` entry of `debug_token`: `target_ids` is `None` when the scope covers
 /// every asset (the field is omitted then, §2.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GranularScope {
     pub scope: String,
     pub target_ids: Option<Vec<String>>,

@@ -37,7 +37,7 @@ use crate::model::{Network, ProfileKind};
 use crate::output::sanitize;
 use crate::secret::{AppSecret, Secret, UserToken};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -441,10 +441,19 @@ fn clean_health(health: &mut TokenHealth) {
                 granular_scopes,
             } = i;
             clean_opt(token_type);
-            scopes.iter_mut().for_each(clean);
-            for GranularScope { scope, target_ids } in granular_scopes {
+            // Shared lists are rebuilt only when cleaning changes something.
+            let mut list = scopes.to_vec();
+            list.iter_mut().for_each(clean);
+            if list[..] != scopes[..] {
+                *scopes = list.into();
+            }
+            let mut list = granular_scopes.to_vec();
+            for GranularScope { scope, target_ids } in &mut list {
                 clean(scope);
                 target_ids.iter_mut().flatten().for_each(clean);
+            }
+            if list[..] != granular_scopes[..] {
+                *granular_scopes = list.into();
             }
             error.as_mut()
         }
@@ -598,13 +607,17 @@ struct Run<'a> {
     conns: Vec<ConnState>,
     /// Parallel to `facts.profiles`.
     tokens: Vec<Option<Secret>>,
-    stored: Vec<Option<StoredToken>>,
-    health: Vec<Option<TokenHealth>>,
+    /// Whether the profile's token health is in (its `TokenFacts::Present` starts as "the check
+    /// did not finish" and is filled in place: no second list of 10,000 healths).
+    settled_health: Vec<bool>,
     throttled: Vec<bool>,
     /// A refusal of a profile's other calls (the publishing limit) that names what publishing
     /// lacks — a Business Manager Page's ads permission, the app's access level — though the
     /// token itself inspected fine: it decides the profile's health (spec §4, meta-platform.md §14).
-    refused: Vec<Option<TokenHealth>>,
+    /// The scope lists seen so far, each held once.
+    lists: Arc<Lists>,
+    /// Few profiles have one, so it is kept by index.
+    refused: HashMap<usize, TokenHealth>,
     /// Profiles whose token checks were started (so discovery doesn't start them twice).
     started: usize,
     settled: usize,
@@ -632,10 +645,10 @@ impl<'a> Run<'a> {
             facts,
             conns: Vec::new(),
             tokens: Vec::new(),
-            stored: Vec::new(),
-            health: Vec::new(),
+            settled_health: Vec::new(),
             throttled: Vec::new(),
-            refused: Vec::new(),
+            refused: HashMap::new(),
+            lists: Arc::default(),
             started: 0,
             settled: 0,
         }
@@ -674,10 +687,8 @@ impl<'a> Run<'a> {
     fn reserve(&mut self, n: usize) {
         self.facts.profiles.reserve(n);
         self.tokens.reserve(n);
-        self.stored.reserve(n);
-        self.health.reserve(n);
+        self.settled_health.reserve(n);
         self.throttled.reserve(n);
-        self.refused.reserve(n);
     }
 
     fn add_profile(&mut self, p: StoredProfile) -> usize {
@@ -685,29 +696,28 @@ impl<'a> Run<'a> {
         f.connection = p.connection_id;
         f.page_id = p.page_id;
         f.failed_posts = p.failed_posts;
-        let (token, stored) = match p.token {
+        let token = match p.token {
             StoredSecret::Loaded(t) => {
                 let mut s = StoredToken::new(p.token_source, t.masked());
                 s.expires_at = p.stored_expires_at;
                 s.issued_at = p.stored_issued_at;
                 s.scopes = p.stored_scopes;
-                (Some(t), Some(s))
+                f.token = TokenFacts::Present { stored: s, health: unfinished() };
+                Some(t)
             }
             StoredSecret::Missing => {
                 f.token = TokenFacts::Missing;
-                (None, None)
+                None
             }
             StoredSecret::Unreadable { reason } => {
                 f.token = TokenFacts::Unreadable { reason };
-                (None, None)
+                None
             }
         };
         self.facts.profiles.push(f);
         self.tokens.push(token);
-        self.stored.push(stored);
-        self.health.push(None);
+        self.settled_health.push(false);
         self.throttled.push(false);
-        self.refused.push(None);
         self.facts.profiles.len() - 1
     }
 
@@ -775,7 +785,7 @@ impl<'a> Run<'a> {
             let Some(t) = self.tokens[i].clone() else { continue };
             match kind {
                 ProfileKind::FacebookPage | ProfileKind::InstagramViaPage => {
-                    if self.health[i].is_some() {
+                    if self.settled_health[i] {
                         continue;
                     }
                     // Same token, one inspection (an Instagram account uses its Page's token).
@@ -808,12 +818,12 @@ impl<'a> Run<'a> {
             }
         }
         for (inspector, groups) in by_inspector {
-            let (client, reach) = (self.client.clone(), self.reach.clone());
+            let (client, reach, lists) = (self.client.clone(), self.reach.clone(), self.lists.clone());
             self.spawn(async move {
                 let tokens: Vec<Secret> = groups.iter().map(|(t, _, _)| t.clone()).collect();
                 let owns: Vec<Option<Secret>> = groups.iter().map(|(_, _, own)| own.clone()).collect();
                 let groups: Vec<TokenGroup> = groups.into_iter().map(|(t, g, _)| (t, g)).collect();
-                let health = inspect_many(&client, &tokens, &owns, inspector.as_ref(), &reach).await;
+                let health = inspect_many(&client, &tokens, &owns, inspector.as_ref(), &reach, &lists).await;
                 Ev::Health(groups.into_iter().map(|(_, g)| g).zip(health).collect())
             });
         }
@@ -1076,15 +1086,19 @@ impl<'a> Run<'a> {
                 Err(e) => self.conn_error(conn, "business portfolio Pages", &e),
             },
             Ev::Health(groups) => {
-                for (profiles, health) in groups {
+                for (profiles, mut health) in groups {
+                    self.lists.share(&mut health);
                     for i in profiles {
                         if let TokenHealth::Identity(Err(e)) = &health {
                             self.throttled[i] |= e.verdict() == TokenVerdict::Throttled;
                         }
-                        if self.health[i].is_none() {
+                        if !self.settled_health[i] {
                             self.settled += 1;
+                            self.settled_health[i] = true;
                         }
-                        self.health[i] = Some(health.clone());
+                        if let TokenFacts::Present { health: h, .. } = &mut self.facts.profiles[i].token {
+                            *h = health.clone();
+                        }
                     }
                 }
                 (self.progress)(self.settled, self.facts.profiles.len());
@@ -1172,7 +1186,7 @@ impl<'a> Run<'a> {
                 if let Some(api) = e.api() {
                     let c = api.classification_with(false);
                     if matches!(c.refusal, Some(Refusal::AdsPermission | Refusal::AccessLevel)) {
-                        self.refused[i] = Some(TokenHealth::Identity(Err(graph_error(api, c))));
+                        self.refused.insert(i, TokenHealth::Identity(Err(graph_error(api, c))));
                     }
                 }
             }
@@ -1204,28 +1218,63 @@ impl<'a> Run<'a> {
             if max_pct.is_some() || self.throttled[i] || regain.is_some() {
                 p.rate = Some(RateUsage { max_pct, throttled: self.throttled[i], regain_minutes: regain });
             }
-            if let Some(stored) = self.stored[i].take() {
-                let health = self.health[i].take().unwrap_or_else(|| TokenHealth::Unreachable {
-                    reason: String::from("the check did not finish"),
-                });
+            if let TokenFacts::Present { health, .. } = &mut p.token {
                 // A token that inspected fine, on a profile Meta refuses to publish for: the
                 // refusal is the profile's state (a dead token stays the first cause).
-                let healthy = match &health {
+                let healthy = match &*health {
                     TokenHealth::Inspected(ins) => ins.valid,
                     TokenHealth::Identity(r) => r.is_ok(),
                     _ => false,
                 };
-                let health = match self.refused[i].take() {
-                    Some(r) if healthy => r,
-                    _ => health,
-                };
-                p.token = TokenFacts::Present { stored, health };
+                match self.refused.remove(&i) {
+                    Some(r) if healthy => *health = r,
+                    _ => {}
+                }
             }
         }
         self.facts.environment.meta = self.reach.fact();
         self.facts.environment.app_token_ignored = self.reach.1.load(Ordering::Relaxed);
         self.facts
     }
+}
+
+/// The scope lists of the healths collected so far, each held once: the Page tokens of one login
+/// carry the same scopes, and 10,000 copies of one list were a large part of a diagnose's peak
+/// memory (docs/performance.md).
+#[derive(Default)]
+struct Lists {
+    scopes: Mutex<HashSet<Arc<[String]>>>,
+    granular: Mutex<HashSet<Arc<[GranularScope]>>>,
+}
+
+impl Lists {
+    /// Makes the health's lists the ones already held when they are equal.
+    fn share(&self, health: &mut TokenHealth) {
+        if let TokenHealth::Inspected(i) = health {
+            if let Ok(mut held) = self.scopes.lock() {
+                i.scopes = shared(&mut held, &i.scopes);
+            }
+            if let Ok(mut held) = self.granular.lock() {
+                i.granular_scopes = shared(&mut held, &i.granular_scopes);
+            }
+        }
+    }
+}
+
+/// `list`, or the equal list already in `lists`.
+fn shared<T: Eq + std::hash::Hash>(lists: &mut HashSet<Arc<[T]>>, list: &Arc<[T]>) -> Arc<[T]> {
+    match lists.get(&**list) {
+        Some(held) => held.clone(),
+        None => {
+            lists.insert(list.clone());
+            list.clone()
+        }
+    }
+}
+
+/// The health of a token whose check has not come back (yet): unknown, never healthy.
+fn unfinished() -> TokenHealth {
+    TokenHealth::Unreachable { reason: String::from("the check did not finish") }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1306,6 +1355,7 @@ async fn inspect_many(
     owns: &[Option<Secret>],
     inspector: Option<&Secret>,
     reach: &Reach,
+    lists: &Arc<Lists>,
 ) -> Vec<TokenHealth> {
     if let ([token], [own]) = (tokens, owns) {
         return vec![inspect_one(client, token, inspector, own.as_ref(), reach).await.0];
@@ -1313,7 +1363,16 @@ async fn inspect_many(
     // Each answer becomes its health as its batch returns (the `DebugToken`s are not kept).
     let answers: Vec<Option<Result<TokenHealth, MetaError>>> = match inspector {
         Some(inspector) => client
-            .debug_tokens_with(tokens, inspector, |d| inspection_health(&d))
+            .debug_tokens_with(tokens, inspector, {
+                // Shared as each answer is decoded: the 10,000 answers of a batch job are held
+                // until the job ends.
+                let lists = lists.clone();
+                move |d| {
+                    let mut health = inspection_health(&d);
+                    lists.share(&mut health);
+                    health
+                }
+            })
             .await
             .into_iter()
             .map(Some)
@@ -1493,7 +1552,7 @@ fn inspection(d: &DebugToken) -> Inspection {
         expires_at: meta_time(d.expires_at),
         data_access_expires_at: meta_time(d.data_access_expires_at),
         issued_at: meta_time(d.issued_at),
-        scopes: d.scopes.clone(),
+        scopes: d.scopes.as_slice().into(),
         granular_scopes: d
             .granular_scopes
             .iter()
@@ -1570,9 +1629,9 @@ mod tests {
         p.unreachable = vec![dirty("limit")];
         let mut i = Inspection::invalid(err(190, Some(460), &dirty("message")));
         i.token_type = Some(dirty("PAGE"));
-        i.scopes = vec![dirty("scope")];
+        i.scopes = vec![dirty("scope")].into();
         i.granular_scopes =
-            vec![GranularScope { scope: dirty("scope"), target_ids: Some(vec![dirty("777")]) }];
+            vec![GranularScope { scope: dirty("scope"), target_ids: Some(vec![dirty("777")]) }].into();
         let mut stored = StoredToken::new(TokenSource::Keyring, dirty("EAAB…f3c1"));
         stored.scopes = Some(vec![dirty("scope")]);
         p.token = TokenFacts::Present { stored, health: TokenHealth::Inspected(i) };

@@ -10,7 +10,7 @@ use crate::diagnose::facts::{RedirectFacts, StoreProbe, TokenSource};
 use crate::error::Error;
 use crate::model::Via;
 use crate::model::{Network, ProfileKind};
-use crate::secret::AppSecret;
+use crate::secret::{AppSecret, Secret};
 use crate::settings::StoreKind;
 use crate::store::{self, Account};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -134,22 +134,22 @@ pub async fn input_for(
         let list = accounts.clone();
         // One batched read (one round trip to either backend); a store that fails makes every
         // secret unreadable for the same reason.
-        ctx.with_store(move |s| {
-            let loaded = s.load_many(&list);
-            let mut out = HashMap::with_capacity(list.len());
-            for (i, a) in list.iter().enumerate() {
-                let v = match &loaded {
-                    Ok(found) => match &found[i] {
-                        Some(t) => StoredSecret::Loaded(t.clone()),
-                        None => StoredSecret::Missing,
-                    },
-                    Err(e) => StoredSecret::Unreadable { reason: e.to_string() },
-                };
-                out.insert(a.as_str().to_string(), v);
-            }
-            Ok(out)
-        })
-        .await?
+        let found = ctx.with_store(move |s| Ok(s.load_many(&list).map_err(|e| e.to_string()))).await?;
+        let mut out = HashMap::with_capacity(accounts.len());
+        for (i, a) in accounts.iter().enumerate() {
+            let v = match &found {
+                // A copy made here, on the command's thread: the store's own allocations (a
+                // decrypted file, a D-Bus reply) are then all freed together with their
+                // thread's leftovers instead of pinning them (docs/performance.md: peak RSS).
+                Ok(found) => match &found[i] {
+                    Some(t) => StoredSecret::Loaded(Secret::new(t.expose())),
+                    None => StoredSecret::Missing,
+                },
+                Err(reason) => StoredSecret::Unreadable { reason: reason.clone() },
+            };
+            out.insert(a.as_str().to_string(), v);
+        }
+        out
     } else {
         accounts
             .iter()
