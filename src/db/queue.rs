@@ -812,8 +812,13 @@ impl Db {
     /// `UPDATE` (spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
     /// statement, so the three see the same posts, and a post that stopped being `failed`
     /// meanwhile (another requeue, a cancel) is not among them: two requeues never requeue a
-    /// post twice. `attempts` is kept; the automatic-retry budget restarts. Returns how many
-    /// posts were requeued.
+    /// post twice. `attempts` is kept; the automatic-retry budget restarts.
+    ///
+    /// `confirm` is asked once the statements have run, before the commit: `false` rolls the
+    /// whole transaction back (nothing written, `Ok(None)`), so a caller can run the
+    /// statements while it is still deciding whether it may (requeue's health check). Returns
+    /// how many posts were requeued.
+    #[allow(clippy::too_many_arguments)]
     pub fn requeue(
         &mut self,
         sel: &Selection<'_>,
@@ -822,13 +827,17 @@ impl Db {
         reason: &str,
         now: i64,
         each: &mut dyn FnMut(i64, &str, i64),
-    ) -> Result<usize, DbError> {
+        confirm: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<usize>, DbError> {
         self.check_cells()?;
         // Room for every page the transaction changes (about 24 MB at 100,000 posts), so none
         // is spilled to the WAL before the commit (and written again if it changes after). The
         // cache only grows as pages are used; this connection ends with the command.
         self.conn.pragma_update(None, "cache_size", -65536).map_err(|e| self.err(e))?;
-        self.in_tx(|tx| {
+        let path = self.path.clone();
+        let tx = self.immediate()?;
+        let moved = (|| {
+            let tx = &tx;
             let mut selected = 0usize;
             select_failed(tx, sel, only, now, &mut |id, profile, original_at| {
                 selected += 1;
@@ -871,7 +880,14 @@ impl Db {
                 return Err(rusqlite::Error::StatementChangedRows(updated));
             }
             Ok(updated)
-        })
+        })()
+        .map_err(|e| classify(&path, e))?;
+        if moved > 0 && !confirm() {
+            // Dropping the transaction rolls it back: nothing of it was written.
+            return Ok(None);
+        }
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(Some(moved))
     }
 }
 
