@@ -513,6 +513,10 @@ fn requeue_holds_broken_profiles_with_the_fix_unless_forced() {
     assert!(held["reason"].as_str().unwrap().len() > 10, "{held}");
     assert_eq!(state(&w.post(fb)), "failed");
     assert_eq!(state(&w.post(th)), "queued");
+    // The write that ran during the health check rolled back (a profile was broken) and the
+    // healthy profile's post was requeued after it: once.
+    assert_eq!(w.events(th).iter().filter(|e| *e == "requeued").count(), 1, "{:?}", w.events(th));
+    assert!(!w.events(fb).iter().any(|e| e == "requeued"), "{:?}", w.events(fb));
 
     // Human output lists the fix too.
     let r = w.sq(&["requeue", "--failed"]);
@@ -639,6 +643,18 @@ fn requeue_for_real_touches_exactly_the_selected_posts() {
 
 #[test]
 fn two_requeue_processes_requeue_each_post_once() {
+    two_requeues(&["--force"]);
+}
+
+/// The same with the health check, whose write runs while the Graph requests are in flight and
+/// waits for the verdicts before it commits: the other process waits for the lock, then finds
+/// the posts queued already.
+#[test]
+fn two_health_checked_requeue_processes_requeue_each_post_once() {
+    two_requeues(&[]);
+}
+
+fn two_requeues(extra: &[&str]) {
     let w = World::new();
     let mut all = Vec::new();
     for i in 0..200 {
@@ -648,7 +664,7 @@ fn two_requeue_processes_requeue_each_post_once() {
     w.sql("UPDATE posts SET state = 'failed', error_class = 'transient', finished_at = 1000");
     let spawn = || {
         w.env
-            .command(&["--json", "requeue", "--failed", "--force"])
+            .command(&[&["--json", "requeue", "--failed"][..], extra].concat())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
