@@ -953,9 +953,9 @@ pub enum RequeueAt {
     OriginalIfAhead,
 }
 
-/// The condition shared by the selection, the history insert and the update of a requeue, and
-/// its arguments. `?1` is now, `?2` the history message, `?3` whether original times are
-/// kept; the condition's own arguments follow. Lists travel as one JSON array each
+/// The condition shared by the selection (a dry run, the held posts), the history insert and
+/// the update of a requeue, and its arguments. `?1` is now, `?2` the history message, `?3`
+/// whether original times are kept; the condition's own arguments follow. Lists travel as one JSON array each
 /// (`json_each`), so any number of profiles or ids is one parameter and one statement text.
 /// `finished_at <= now`: a post that fails while the health check runs was not selected and
 /// its profile's health may have changed, so it waits for the next requeue.
