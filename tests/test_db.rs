@@ -562,3 +562,106 @@ fn migration_to_the_queue_indexes_keeps_every_post() {
     assert_eq!(failed.len(), 100);
     assert!(failed.windows(2).all(|w| (w[0].scheduled_at, w[0].id) < (w[1].scheduled_at, w[1].id)));
 }
+
+/// The requeue's answer comes from its `UPDATE … RETURNING`, whose rows SQLite gives in no
+/// promised order: sq sorts them into line order (profile as SQLite compares text, original
+/// time, id), the same order as the selection of a dry run, and by id for named posts.
+#[test]
+fn requeue_answers_in_the_order_of_its_selection() {
+    use sq::db::queue::{FailedFilter, NewPost, RequeueAt, Selection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    let mut db = Db::open(&path).unwrap();
+    let mut ids = Vec::new();
+    for (profile, at) in [
+        ("facebook:888", 300),
+        ("facebook:777", 200),
+        ("facebook:888", 100),
+        ("facebook:777", 100),
+        ("facebook:1000", 50),
+        ("facebook:777", 200),
+    ] {
+        let post = NewPost {
+            profile: profile.into(),
+            network: Network::Facebook,
+            text: format!("{profile} {at}"),
+            link: None,
+            image_urls: Vec::new(),
+            at,
+        };
+        ids.push(db.add_post(&post, 10).unwrap().id);
+    }
+    let failed = |ids: &[i64]| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let list = serde_json::to_string(ids).unwrap();
+        conn.execute(
+            "UPDATE posts SET state = 'failed', error_class = 'transient', finished_at = 20
+             WHERE id IN (SELECT value FROM json_each(?1))",
+            [list],
+        )
+        .unwrap();
+    };
+    failed(&ids);
+    let filter = FailedFilter::default();
+    let sel = Selection::Failed(&filter);
+    let mut dry = Vec::new();
+    db.each_failed(&sel, None, 30, &mut |id, p, at| dry.push((id, p.to_string(), at))).unwrap();
+    let expect: Vec<(i64, String, i64)> = [
+        (4, "facebook:1000", 50),
+        (3, "facebook:777", 100),
+        (1, "facebook:777", 200),
+        (5, "facebook:777", 200),
+        (2, "facebook:888", 100),
+        (0, "facebook:888", 300),
+    ]
+    .iter()
+    .map(|&(i, p, at)| (ids[i], p.to_string(), at))
+    .collect();
+    assert_eq!(dry, expect);
+    let mut got = Vec::new();
+    let n = db
+        .requeue(
+            &sel,
+            None,
+            RequeueAt::Now,
+            "test",
+            30,
+            &mut |id, p, at| got.push((id, p.to_string(), at)),
+            &mut || true,
+        )
+        .unwrap();
+    assert_eq!(n, Some(ids.len()));
+    assert_eq!(got, expect);
+
+    // By id: in id order, whatever the order named.
+    failed(&ids);
+    let named = [ids[5], ids[0], ids[3]];
+    let mut got = Vec::new();
+    db.requeue(
+        &Selection::Ids(&named),
+        None,
+        RequeueAt::Now,
+        "test",
+        30,
+        &mut |id, _, _| got.push(id),
+        &mut || true,
+    )
+    .unwrap();
+    assert_eq!(got, vec![ids[0], ids[3], ids[5]]);
+
+    // Not confirmed: rolled back, nothing written.
+    failed(&ids);
+    let before: i64 = db_history_count(&path);
+    let r = db.requeue(&sel, None, RequeueAt::Now, "test", 30, &mut |_, _, _| {}, &mut || false).unwrap();
+    assert_eq!(r, None);
+    assert_eq!(db_history_count(&path), before);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let still: i64 =
+        conn.query_row("SELECT count(*) FROM posts WHERE state = 'failed'", [], |r| r.get(0)).unwrap();
+    assert_eq!(still, ids.len() as i64);
+}
+
+fn db_history_count(path: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT count(*) FROM post_history", [], |r| r.get(0)).unwrap()
+}

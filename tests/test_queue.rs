@@ -513,6 +513,10 @@ fn requeue_holds_broken_profiles_with_the_fix_unless_forced() {
     assert!(held["reason"].as_str().unwrap().len() > 10, "{held}");
     assert_eq!(state(&w.post(fb)), "failed");
     assert_eq!(state(&w.post(th)), "queued");
+    // The write that ran during the health check rolled back (a profile was broken) and the
+    // healthy profile's post was requeued after it: once.
+    assert_eq!(w.events(th).iter().filter(|e| *e == "requeued").count(), 1, "{:?}", w.events(th));
+    assert!(!w.events(fb).iter().any(|e| e == "requeued"), "{:?}", w.events(fb));
 
     // Human output lists the fix too.
     let r = w.sq(&["requeue", "--failed"]);
@@ -639,6 +643,18 @@ fn requeue_for_real_touches_exactly_the_selected_posts() {
 
 #[test]
 fn two_requeue_processes_requeue_each_post_once() {
+    two_requeues(&["--force"]);
+}
+
+/// The same with the health check, whose write runs while the Graph requests are in flight and
+/// waits for the verdicts before it commits: the other process waits for the lock, then finds
+/// the posts queued already.
+#[test]
+fn two_health_checked_requeue_processes_requeue_each_post_once() {
+    two_requeues(&[]);
+}
+
+fn two_requeues(extra: &[&str]) {
     let w = World::new();
     let mut all = Vec::new();
     for i in 0..200 {
@@ -648,7 +664,7 @@ fn two_requeue_processes_requeue_each_post_once() {
     w.sql("UPDATE posts SET state = 'failed', error_class = 'transient', finished_at = 1000");
     let spawn = || {
         w.env
-            .command(&["--json", "requeue", "--failed", "--force"])
+            .command(&[&["--json", "requeue", "--failed"][..], extra].concat())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -745,4 +761,39 @@ fn requeue_json_documents() {
     let r = w.requeue(&[&media.to_string(), &th.to_string()]);
     assert_eq!(r.code, 1, "the threads post is queued already: {r:?}");
     insta::assert_json_snapshot!("requeue_by_id", n.json(&r));
+}
+
+/// A health check slower than the write's wait for it (0.5 s once its statements are done):
+/// the write started during the check rolls back and lets the lock go, and the posts are
+/// requeued after the verdicts, each once. Meanwhile another process can write.
+#[test]
+fn a_slow_health_check_still_requeues_each_post_once() {
+    let w = World::new();
+    let a = w.add("facebook:777", "a", &[]);
+    let b = w.add("threads:7000000000000001", "b", &[]);
+    w.fail(a, "auth", 60);
+    w.fail(b, "transient", 60);
+    let c = w.add("facebook:777", "c", &[]);
+    w.control("latency", json!({"ms": 400}));
+    let child = w
+        .env
+        .command(&["--json", "requeue", "--failed"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the health check waits on Meta, another writer gets the lock within its timeout.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let r = w.sq(&["queue", "cancel", &c.to_string()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = child.wait_with_output().unwrap();
+    w.control("latency", json!({"ms": 0}));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&v, "requeued"), vec![a, b], "{v}");
+    for id in [a, b] {
+        assert_eq!(state(&w.post(id)), "queued");
+        assert_eq!(w.events(id).iter().filter(|e| *e == "requeued").count(), 1, "{:?}", w.events(id));
+    }
+    assert_eq!(state(&w.post(c)), "canceled");
 }

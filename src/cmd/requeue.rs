@@ -220,28 +220,54 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     };
     let sel = if args.failed { Selection::Failed(&filter) } else { Selection::Ids(&ids) };
 
+    let at = match args.at {
+        AtArg::Now => RequeueAt::Now,
+        AtArg::Original => RequeueAt::OriginalIfAhead,
+    };
+    let checked = !args.force && !profiles.is_empty();
+    // The health check and the write are independent until the commit, so they overlap: the
+    // requeue's transaction runs its statements on its own connection (a blocking task) while
+    // the Graph requests are in flight, and commits only when every profile it touched checked
+    // healthy; otherwise it rolls back whole and the posts of the healthy profiles are
+    // requeued after the verdicts, as without the overlap. Until it commits nothing of it is
+    // visible or durable, so a post is never requeued for a profile that was not checked.
+    let ahead = (checked && !args.dry_run)
+        .then(|| ctx.db().map(|db| ahead(db, &filter, &ids, args.failed, &profiles, at, now)));
+    let ahead = ahead.transpose()?;
+
     // The health check, once per profile.
-    let verdicts = if args.force || profiles.is_empty() {
-        BTreeMap::new()
-    } else {
+    let verdicts = if checked {
         if !ctx.printer.is_json() {
             ctx.printer
                 .status(format!("checking {} profile(s) with Meta before requeueing…", profiles.len()));
         }
-        health(ctx, &db, &profiles, now).await?
+        health(ctx, &db, &profiles, now).await
+    } else {
+        Ok(BTreeMap::new())
     };
+    let mut picked = Picked::default();
+    let mut written = false;
+    if let Some((go, task)) = ahead {
+        let _ = go.send(matches!(&verdicts, Ok(v) if v.is_empty()));
+        drop(go);
+        let done =
+            task.await.map_err(|e| Error::failure("internal", format!("the requeue's write failed: {e}")))?;
+        // The health check's own error first (below), as when the write came after it.
+        if verdicts.is_ok() {
+            if let Some(p) = done? {
+                picked = p;
+                written = true;
+            }
+        }
+    }
+    let verdicts = verdicts?;
     drop(db);
 
     // Only the posts of profiles that checked healthy are taken (all with --force): a post of
     // a profile that was not checked is never requeued by this run.
     let healthy: Option<Vec<String>> =
         (!args.force).then(|| profiles.iter().filter(|p| !verdicts.contains_key(*p)).cloned().collect());
-    let at = match args.at {
-        AtArg::Now => RequeueAt::Now,
-        AtArg::Original => RequeueAt::OriginalIfAhead,
-    };
-    let mut picked = Picked::default();
-    let take = (args.failed || !ids.is_empty()) && healthy.as_ref().is_none_or(|h| !h.is_empty());
+    let take = !written && (args.failed || !ids.is_empty()) && healthy.as_ref().is_none_or(|h| !h.is_empty());
     if take || !verdicts.is_empty() {
         let mut db = ctx.db()?;
         if take {
@@ -249,12 +275,8 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
             if args.dry_run {
                 db.each_failed(&sel, healthy.as_deref(), now, &mut each)?;
             } else {
-                let reason = if args.force {
-                    "requeued with --force"
-                } else {
-                    "requeued; the profile checked healthy"
-                };
-                db.requeue(&sel, healthy.as_deref(), at, reason, now, &mut each)?;
+                let reason = if args.force { "requeued with --force" } else { HEALTHY };
+                db.requeue(&sel, healthy.as_deref(), at, reason, now, &mut each, &mut || true)?;
             }
         }
         if !verdicts.is_empty() {
@@ -295,6 +317,49 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
     } else {
         Ok(Exit::Success)
     }
+}
+
+/// The history message of a post requeued after its profile's health check.
+const HEALTHY: &str = "requeued; the profile checked healthy";
+
+/// How long the write started ahead of the health check keeps the write lock once its
+/// statements are done, waiting for the verdicts, before it rolls back and lets other sq
+/// processes (`sq publish`, whose busy timeout is `db::BUSY_TIMEOUT`) have the lock.
+const HOLD: Duration = Duration::from_millis(500);
+
+type Ahead =
+    (std::sync::mpsc::Sender<bool>, tokio::task::JoinHandle<Result<Option<Picked>, crate::db::DbError>>);
+
+/// Starts the requeue of every checked profile's posts on `db` (a connection of its own) in a
+/// blocking task; it commits only when `true` comes on the channel (every profile healthy),
+/// and gives back what it moved (`None`: rolled back, nothing written).
+fn ahead(
+    mut db: Db,
+    filter: &FailedFilter,
+    ids: &[i64],
+    failed: bool,
+    profiles: &BTreeSet<String>,
+    at: RequeueAt,
+    now: i64,
+) -> Ahead {
+    let (go, verdict) = std::sync::mpsc::channel::<bool>();
+    let (filter, ids) = (filter.clone(), ids.to_vec());
+    let only: Vec<String> = profiles.iter().cloned().collect();
+    let task = tokio::task::spawn_blocking(move || {
+        let sel = if failed { Selection::Failed(&filter) } else { Selection::Ids(&ids) };
+        let mut picked = Picked::default();
+        let done = db.requeue(
+            &sel,
+            Some(&only),
+            at,
+            HEALTHY,
+            now,
+            &mut |id, profile, original_at| picked.push(id, profile, original_at),
+            &mut || verdict.recv_timeout(HOLD) == Ok(true),
+        )?;
+        Ok(done.map(|_| picked))
+    });
+    (go, task)
 }
 
 /// What requeue checks whole before it reads for its answer: the schema (with the freelist:

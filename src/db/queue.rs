@@ -806,14 +806,19 @@ impl Db {
     }
 
     /// Moves the `failed` posts `sel` names (of the `only` profiles when given: those whose
-    /// health was checked) back to `queued`, in one IMMEDIATE transaction of three set-based
-    /// statements over the same condition: the selection (`each(id, profile, original_at)` in
-    /// line order, for the answer), one `INSERT … SELECT` of their history rows and one
-    /// `UPDATE` (spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
-    /// statement, so the three see the same posts, and a post that stopped being `failed`
+    /// health was checked) back to `queued`, in one IMMEDIATE transaction of two set-based
+    /// statements over the same condition: one `INSERT … SELECT` of their history rows and one
+    /// `UPDATE … RETURNING` whose rows are the answer (`each(id, profile, original_at)` in line
+    /// order; spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
+    /// statement, so the two see the same posts, and a post that stopped being `failed`
     /// meanwhile (another requeue, a cancel) is not among them: two requeues never requeue a
-    /// post twice. `attempts` is kept; the automatic-retry budget restarts. Returns how many
-    /// posts were requeued.
+    /// post twice. `attempts` is kept; the automatic-retry budget restarts.
+    ///
+    /// `confirm` is asked once the statements have run, before the commit: `false` rolls the
+    /// whole transaction back (nothing written, `Ok(None)`), so a caller can run the
+    /// statements while it is still deciding whether it may (requeue's health check). Returns
+    /// how many posts were requeued.
+    #[allow(clippy::too_many_arguments)]
     pub fn requeue(
         &mut self,
         sel: &Selection<'_>,
@@ -822,56 +827,100 @@ impl Db {
         reason: &str,
         now: i64,
         each: &mut dyn FnMut(i64, &str, i64),
-    ) -> Result<usize, DbError> {
+        confirm: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<usize>, DbError> {
         self.check_cells()?;
         // Room for every page the transaction changes (about 24 MB at 100,000 posts), so none
         // is spilled to the WAL before the commit (and written again if it changes after). The
         // cache only grows as pages are used; this connection ends with the command.
         self.conn.pragma_update(None, "cache_size", -65536).map_err(|e| self.err(e))?;
-        self.in_tx(|tx| {
-            let mut selected = 0usize;
-            select_failed(tx, sel, only, now, &mut |id, profile, original_at| {
-                selected += 1;
-                each(id, profile, original_at)
-            })?;
-            if selected == 0 {
-                return Ok(0);
-            }
+        let path = self.path.clone();
+        let tx = self.immediate()?;
+        let moved = (|| {
+            let tx = &tx;
             let (cond, args) = requeue_where(sel, only, now, reason, at);
             // OR FAIL: no statement journal (a copy of every page the statement changes, kept to
             // undo only this statement on an error). Any error here fails the whole
             // transaction, which rolls back, so nothing of a failed statement stays:
             // https://sqlite.org/lang_conflict.html
-            tx.prepare(&format!(
-                "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code, error_subcode,
-                     error_class, message)
-                 SELECT id, ?1, 'requeued', 'failed', 'queued', attempts, error_code, error_subcode, error_class, ?2
-                 FROM posts WHERE {cond}"
-            ))?
-            .execute(rusqlite::params_from_iter(&args))?;
+            let inserted = tx
+                .prepare(&format!(
+                    "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code,
+                         error_subcode, error_class, message)
+                     SELECT id, ?1, 'requeued', 'failed', 'queued', attempts, error_code, error_subcode, error_class, ?2
+                     FROM posts WHERE {cond}"
+                ))?
+                .execute(rusqlite::params_from_iter(&args))?;
+            if inserted == 0 {
+                return Ok(0);
+            }
             // A post that failed as auth/rate_limit/media/content got a definite "no" from Meta,
             // so nothing of it is live: forget when it was sent, or the next publish would wait
             // out the reconcile grace of an outcome that is not unknown. A transient or unknown
             // failure (a 5xx after a Facebook post went out) keeps it, so it is reconciled
             // before anything is sent again. A container id always stays: its status is checked
             // before it is ever published.
-            let updated = tx
-                .prepare(&format!(
-                    "UPDATE OR FAIL posts SET state = 'queued',
-                         scheduled_at = CASE WHEN ?3 AND original_at > ?1 THEN original_at ELSE ?1 END,
-                         auto_retries = 0, updated_at = ?1, finished_at = NULL,
-                         started_at = CASE WHEN error_class IN ('auth', 'rate_limit', 'media', 'content')
-                                           THEN NULL ELSE started_at END
-                     WHERE {cond}"
-                ))?
-                .execute(rusqlite::params_from_iter(&args))?;
-            if updated != selected {
-                // Can't happen under the write lock; if it did, the answer would not match what
-                // was written, so nothing is.
-                return Err(rusqlite::Error::StatementChangedRows(updated));
+            // The answer comes from the update itself (`RETURNING`), not from a selection
+            // before it: one pass over the posts less. Its rows come in no promised order
+            // (https://sqlite.org/lang_returning.html), so they are sorted here into the
+            // order `select_failed` gives (text compares as SQLite's BINARY collation does).
+            let mut stmt = tx.prepare(&format!(
+                "UPDATE OR FAIL posts SET state = 'queued',
+                     scheduled_at = CASE WHEN ?3 AND original_at > ?1 THEN original_at ELSE ?1 END,
+                     auto_retries = 0, updated_at = ?1, finished_at = NULL,
+                     started_at = CASE WHEN error_class IN ('auth', 'rate_limit', 'media', 'content')
+                                       THEN NULL ELSE started_at END
+                 WHERE {cond}
+                 RETURNING id, profile, original_at"
+            ))?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(&args))?;
+            let mut profiles: Vec<String> = Vec::new();
+            let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            // (index in `profiles`, original time, id)
+            let mut moved: Vec<(usize, i64, i64)> = Vec::with_capacity(inserted);
+            while let Some(r) = rows.next()? {
+                let profile = r.get_ref(1)?.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                })?;
+                let p = match profiles.last() {
+                    Some(last) if last == profile => profiles.len() - 1,
+                    _ => *index.entry(profile.to_string()).or_insert_with(|| {
+                        profiles.push(profile.to_string());
+                        profiles.len() - 1
+                    }),
+                };
+                moved.push((p, r.get(2)?, r.get(0)?));
             }
-            Ok(updated)
-        })
+            drop(rows);
+            drop(stmt);
+            if moved.len() != inserted {
+                // Can't happen under the write lock (one condition, one transaction); if it did,
+                // the history would not match what was moved, so nothing is written.
+                return Err(rusqlite::Error::StatementChangedRows(moved.len()));
+            }
+            if matches!(sel, Selection::Ids(_)) {
+                moved.sort_unstable_by_key(|&(_, _, id)| id);
+            } else {
+                let mut by_name: Vec<usize> = (0..profiles.len()).collect();
+                by_name.sort_unstable_by(|&a, &b| profiles[a].cmp(&profiles[b]));
+                let mut rank = vec![0; profiles.len()];
+                for (r, &p) in by_name.iter().enumerate() {
+                    rank[p] = r;
+                }
+                moved.sort_unstable_by_key(|&(p, original_at, id)| (rank[p], original_at, id));
+            }
+            for &(p, original_at, id) in &moved {
+                each(id, &profiles[p], original_at);
+            }
+            Ok(moved.len())
+        })()
+        .map_err(|e| classify(&path, e))?;
+        if moved > 0 && !confirm() {
+            // Dropping the transaction rolls it back: nothing of it was written.
+            return Ok(None);
+        }
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(Some(moved))
     }
 }
 
@@ -904,9 +953,9 @@ pub enum RequeueAt {
     OriginalIfAhead,
 }
 
-/// The condition shared by the selection, the history insert and the update of a requeue, and
-/// its arguments. `?1` is now, `?2` the history message, `?3` whether original times are
-/// kept; the condition's own arguments follow. Lists travel as one JSON array each
+/// The condition shared by the selection (a dry run, the held posts), the history insert and
+/// the update of a requeue, and its arguments. `?1` is now, `?2` the history message, `?3`
+/// whether original times are kept; the condition's own arguments follow. Lists travel as one JSON array each
 /// (`json_each`), so any number of profiles or ids is one parameter and one statement text.
 /// `finished_at <= now`: a post that fails while the health check runs was not selected and
 /// its profile's health may have changed, so it waits for the next requeue.
