@@ -13,6 +13,7 @@ use super::{Account, CredentialStore, SERVICE, StoreError, Unavailable};
 use crate::env::Env;
 use crate::secret::Secret;
 use crate::store::StoreKind;
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -367,12 +368,25 @@ impl CredentialStore for KeyringStore {
 
     /// One read of the bundle for all bundled accounts.
     fn load_many(&self, accounts: &[Account]) -> Result<Vec<Option<Secret>>, StoreError> {
-        let bundle =
+        let mut bundle =
             if accounts.iter().any(|a| self.bundled(a)) { Some(self.bundle_for_read()?) } else { None };
+        // Each value moves out of the bundle into its `Secret` rather than being copied: at
+        // 10,000 Pages a copy of every token was megabytes more (docs/performance.md). An
+        // account asked twice gets the same `Secret` again.
+        let mut taken: HashMap<&str, Secret> = HashMap::new();
         accounts
             .iter()
-            .map(|a| match &bundle {
-                Some(b) if self.bundled(a) => Ok(b.entries.get(a.as_str()).map(|v| Secret::new(v.as_str()))),
+            .map(|a| match &mut bundle {
+                Some(b) if self.bundled(a) => {
+                    if let Some(s) = taken.get(a.as_str()) {
+                        return Ok(Some(s.clone()));
+                    }
+                    let found = b.entries.remove(a.as_str()).map(Secret::new);
+                    if let Some(s) = &found {
+                        taken.insert(a.as_str(), s.clone());
+                    }
+                    Ok(found)
+                }
                 _ => self.load_one(a),
             })
             .collect()
