@@ -468,23 +468,7 @@ fn migration_to_the_queue_indexes_keeps_every_post() {
     use sq::db::queue::{PostFilter, PostState};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sq.db");
-    let dump = |conn: &rusqlite::Connection| -> Vec<String> {
-        let mut out = Vec::new();
-        for table in ["posts", "post_history"] {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((0..n)
-                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap();
-            out.extend(rows.map(Result::unwrap));
-        }
-        out
-    };
+    let dump = crate::common::world::queue_rows;
     let before = {
         let mut raw = rusqlite::Connection::open(&path).unwrap();
         let tx = raw.transaction().unwrap();

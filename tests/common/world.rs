@@ -281,21 +281,7 @@ impl World {
     pub fn queue_snapshot(&self) -> Vec<String> {
         let conn = rusqlite::Connection::open(self.env.data_dir().join("sq.db")).unwrap();
         conn.busy_timeout(Duration::from_secs(5)).unwrap();
-        let mut out = Vec::new();
-        for table in ["posts", "post_history"] {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    let cols: Vec<String> = (0..n)
-                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                        .collect();
-                    Ok(format!("{table}: {}", cols.join(" | ")))
-                })
-                .unwrap();
-            out.extend(rows.map(Result::unwrap));
-        }
-        out
+        queue_rows(&conn)
     }
 }
 
@@ -305,4 +291,22 @@ pub fn applied(kind: Value, path: &str) -> Value {
     f["applied"] = json!(true);
     f["match"] = json!({"path": path, "method": "POST"});
     f
+}
+
+/// Every row of `posts` and `post_history` of an open database, every column, in id order.
+pub fn queue_rows(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in ["posts", "post_history"] {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cols: Vec<String> =
+                    (0..n).map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap())).collect();
+                Ok(format!("{table}: {}", cols.join(" | ")))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out
 }
