@@ -393,7 +393,8 @@ fn debug_data(endpoint: &str, v: Value) -> Result<DebugToken, MetaError> {
     }
 }
 
-fn first_data(endpoint: &str, v: Value) -> Result<PublishingLimit, MetaError> {
+/// `data[0]` of a publishing-limit answer (§7.2, §7.3), direct or a batch item's.
+pub fn first_data(endpoint: &str, v: Value) -> Result<PublishingLimit, MetaError> {
     match take_data(v) {
         Value::Array(mut list) if !list.is_empty() => decode(endpoint, list.swap_remove(0)),
         _ => Err(unexpected(endpoint, "no `data[0]` in the publishing-limit answer")),

@@ -30,6 +30,7 @@ use crate::diagnose::facts::{
     RateUsage, Reachability, RedirectFacts, StoreProbe, StoredToken, TokenFacts, TokenHealth, TokenSource,
     meta_time,
 };
+use crate::meta::api::first_data;
 use crate::meta::types::{self, DebugToken, Page};
 use crate::meta::{AppCredentials, BatchItem, GraphClient, Host, MetaError};
 use crate::model::classify::{self, Classification, FailureClass, Refusal, TokenVerdict};
@@ -849,7 +850,7 @@ impl<'a> Run<'a> {
                     .zip(results)
                     .map(|(i, r)| {
                         reach.note(&r);
-                        (i, r.and_then(|v| limit_data("content_publishing_limit (batched)", v)))
+                        (i, r.and_then(|v| first_data("content_publishing_limit (batched)", v)))
                     })
                     .collect();
                 Ev::Limits(out)
@@ -1086,8 +1087,7 @@ impl<'a> Run<'a> {
                 Err(e) => self.conn_error(conn, "business portfolio Pages", &e),
             },
             Ev::Health(groups) => {
-                for (profiles, mut health) in groups {
-                    self.lists.share(&mut health);
+                for (profiles, health) in groups {
                     for i in profiles {
                         if let TokenHealth::Identity(Err(e)) = &health {
                             self.throttled[i] |= e.verdict() == TokenVerdict::Throttled;
@@ -1261,6 +1261,17 @@ impl Lists {
     }
 }
 
+/// A `debug_token` answer's health, its lists shared as each answer is decoded: the 10,000
+/// answers of a batch job are held until the job ends (the only place many healths are made).
+fn shared_health(lists: &Arc<Lists>) -> impl Fn(DebugToken) -> TokenHealth + Send + Sync + 'static {
+    let lists = lists.clone();
+    move |d| {
+        let mut health = inspection_health(&d);
+        lists.share(&mut health);
+        health
+    }
+}
+
 /// `list`, or the equal list already in `lists`.
 fn shared<T: Eq + std::hash::Hash>(lists: &mut HashSet<Arc<[T]>>, list: &Arc<[T]>) -> Arc<[T]> {
     match lists.get(&**list) {
@@ -1363,16 +1374,7 @@ async fn inspect_many(
     // Each answer becomes its health as its batch returns (the `DebugToken`s are not kept).
     let answers: Vec<Option<Result<TokenHealth, MetaError>>> = match inspector {
         Some(inspector) => client
-            .debug_tokens_with(tokens, inspector, {
-                // Shared as each answer is decoded: the 10,000 answers of a batch job are held
-                // until the job ends.
-                let lists = lists.clone();
-                move |d| {
-                    let mut health = inspection_health(&d);
-                    lists.share(&mut health);
-                    health
-                }
-            })
+            .debug_tokens_with(tokens, inspector, shared_health(lists))
             .await
             .into_iter()
             .map(Some)
@@ -1416,7 +1418,7 @@ async fn inspect_many(
     // A Native/Desktop app's ignored app token (§14): each login's own token, batched.
     for (own, idx) in by_own {
         let batch: Vec<Secret> = idx.iter().map(|&i| tokens[i].clone()).collect();
-        let answers = client.debug_tokens_with(&batch, &own, |d| inspection_health(&d)).await;
+        let answers = client.debug_tokens_with(&batch, &own, shared_health(lists)).await;
         for (&i, answer) in idx.iter().zip(answers) {
             reach.note(&answer);
             out[i] = match answer {
@@ -1562,19 +1564,6 @@ fn inspection(d: &DebugToken) -> Inspection {
             })
             .collect(),
     }
-}
-
-/// `data[0]` of a publishing-limit answer (§7.2, §7.3).
-fn limit_data(endpoint: &str, v: Value) -> Result<types::PublishingLimit, MetaError> {
-    v.get("data")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(|d| serde_json::from_value(d.clone()).ok())
-        .ok_or_else(|| MetaError::Unexpected {
-            endpoint: endpoint.to_string(),
-            status: 200,
-            detail: String::from("no `data[0]` in the publishing-limit answer"),
-        })
 }
 
 fn id_string(v: &Value) -> Option<String> {
