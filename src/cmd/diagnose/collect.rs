@@ -218,6 +218,15 @@ pub async fn collect(client: &GraphClient, input: CollectInput, progress: &dyn F
     facts
 }
 
+/// The store probe's result when it comes after the collection (it runs beside the Graph
+/// requests: `local::facts_for`), made safe to show like the rest of the facts.
+pub fn set_store_probe(facts: &mut Facts, mut probe: StoreProbe) {
+    if let StoreProbe::Failed { backend, reason } = &mut probe {
+        clean_all([backend, reason]);
+    }
+    facts.environment.store = Some(probe);
+}
+
 /// The token kind a pasted token looks like, from Meta's prefixes (meta-platform.md §0:
 /// Instagram Login tokens start `IG`, Threads tokens `TH`, Facebook ones `EA`).
 pub fn network_of_token(token: &Secret) -> Option<Network> {
