@@ -25,6 +25,7 @@ use super::report::*;
 use crate::model::classify::{self, Refusal, TokenDeath, TokenVerdict};
 use crate::model::grant::{self as grant_model, PageReach};
 use crate::model::{Network, ProfileKind};
+use std::collections::HashMap;
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
@@ -38,7 +39,8 @@ const NEAR_PCT: u64 = 80;
 
 /// Turns the collected facts into the report. `now_unix` is the caller's clock.
 pub fn diagnose(facts: &Facts, now_unix: i64) -> Report {
-    let profiles: Vec<ProfileReport> = facts.profiles.iter().map(|p| profile(facts, p, now_unix)).collect();
+    let ix = Index::new(facts);
+    let profiles: Vec<ProfileReport> = facts.profiles.iter().map(|p| profile(facts, &ix, p, now_unix)).collect();
     let environment = EnvironmentReport { findings: environment(facts) };
     let summary = Summary::of(&profiles);
     Report { schema_version: SCHEMA_VERSION, profiles, environment, summary }
@@ -235,7 +237,7 @@ fn token_health(token: &TokenFacts, now: i64) -> Health<'_> {
 /// The profile's health: its own token first, then what its login's user token and (for an
 /// Instagram account via a Page) the Page profile prove.
 fn profile_health<'a>(
-    facts: &'a Facts,
+    ix: &Index<'a>,
     p: &'a ProfileFacts,
     conn: Option<&'a ConnectionFacts>,
     now: i64,
@@ -254,7 +256,7 @@ fn profile_health<'a>(
         }
     }
     if p.kind == ProfileKind::InstagramViaPage {
-        if let Some(page) = p.page_id.as_ref().and_then(|id| facts.profile(&page_reference(id))) {
+        if let Some(page) = p.page_id.as_ref().and_then(|id| ix.profile(&page_reference(id))) {
             // The Page profile's own missing token says nothing about the token this account
             // publishes with; any other death of the Page's connection breaks it too.
             if let Health::Dead(d) = token_health(&page.token, now) {
@@ -291,6 +293,7 @@ fn dead_inspection(i: &Inspection) -> Option<Death> {
 /// What every finding of one profile needs to say its sentences.
 struct Subject<'a> {
     facts: &'a Facts,
+    ix: &'a Index<'a>,
     p: &'a ProfileFacts,
     conn: Option<&'a ConnectionFacts>,
     now: i64,
@@ -324,12 +327,12 @@ impl Subject<'_> {
 
     fn account(&self) -> Option<&PageAccount> {
         let id = self.page_id()?;
-        self.conn?.accounts.as_ref()?.iter().find(|a| a.id == id)
+        self.ix.accounts.get(&(self.conn?.id.as_str(), id)).copied()
     }
 
     fn portfolio_page(&self) -> Option<&PortfolioPage> {
         let id = self.page_id()?;
-        self.conn?.portfolio_pages.as_ref()?.iter().find(|a| a.id == id)
+        self.ix.portfolio.get(&(self.conn?.id.as_str(), id)).copied()
     }
 
     /// "Acme Bakery (facebook:777)" for the Page an Instagram account publishes through.
@@ -337,7 +340,7 @@ impl Subject<'_> {
         let Some(id) = self.page_id() else { return String::from("its Page") };
         let reference = page_reference(id);
         let name = self
-            .facts
+            .ix
             .profile(&reference)
             .map(|p| p.name.as_str())
             .or_else(|| self.account().map(|a| a.name.as_str()))
@@ -388,11 +391,54 @@ fn page_reference(page_id: &str) -> String {
     format!("{}:{page_id}", Network::Facebook.name())
 }
 
-fn profile(facts: &Facts, p: &ProfileFacts, now: i64) -> ProfileReport {
-    let conn = p.connection.as_deref().and_then(|id| facts.connection(id));
-    let s = Subject { facts, p, conn, now, name: p.name.clone() };
+/// The facts' lists by key, built once per run. Each profile looked its connection, its Page's
+/// profile and its Page-list entry up by a linear search: quadratic, and most of the CPU time of
+/// a 10,000-Page `diagnose` (docs/performance.md). The first entry of a key wins, as with the
+/// searches, and a Page-list entry is looked up in the connection a profile is given.
+struct Index<'a> {
+    profiles: HashMap<&'a str, &'a ProfileFacts>,
+    connections: HashMap<&'a str, &'a ConnectionFacts>,
+    /// (connection id, Page id).
+    accounts: HashMap<(&'a str, &'a str), &'a PageAccount>,
+    portfolio: HashMap<(&'a str, &'a str), &'a PortfolioPage>,
+}
+
+impl<'a> Index<'a> {
+    fn new(facts: &'a Facts) -> Index<'a> {
+        let mut ix = Index {
+            profiles: HashMap::with_capacity(facts.profiles.len()),
+            connections: HashMap::with_capacity(facts.connections.len()),
+            accounts: HashMap::new(),
+            portfolio: HashMap::new(),
+        };
+        for p in &facts.profiles {
+            ix.profiles.entry(p.reference.as_str()).or_insert(p);
+        }
+        for c in &facts.connections {
+            if ix.connections.contains_key(c.id.as_str()) {
+                continue;
+            }
+            ix.connections.insert(c.id.as_str(), c);
+            for a in c.accounts.iter().flatten() {
+                ix.accounts.entry((c.id.as_str(), a.id.as_str())).or_insert(a);
+            }
+            for pp in c.portfolio_pages.iter().flatten() {
+                ix.portfolio.entry((c.id.as_str(), pp.id.as_str())).or_insert(pp);
+            }
+        }
+        ix
+    }
+
+    fn profile(&self, reference: &str) -> Option<&'a ProfileFacts> {
+        self.profiles.get(reference).copied()
+    }
+}
+
+fn profile<'a>(facts: &'a Facts, ix: &'a Index<'a>, p: &'a ProfileFacts, now: i64) -> ProfileReport {
+    let conn = p.connection.as_deref().and_then(|id| ix.connections.get(id).copied());
+    let s = Subject { facts, ix, p, conn, now, name: p.name.clone() };
     let mut findings = Vec::new();
-    match profile_health(facts, p, conn, now) {
+    match profile_health(ix, p, conn, now) {
         Health::Dead(death) => findings.push(death_finding(&s, &death)),
         Health::Unreadable => {}
         Health::Unknown { reason, throttled } => {
