@@ -1049,7 +1049,8 @@ impl<'a> Run<'a> {
                     Ok(()) => {
                         self.facts.connections[conn].accounts.get_or_insert_with(Vec::new);
                         // Instagram via a Page the list left out: ask the Page itself (§4.2).
-                        let listed: Vec<String> = self.facts.connections[conn]
+                        // A set: one lookup per profile, not a search of 10,000 ids each.
+                        let listed: HashSet<String> = self.facts.connections[conn]
                             .accounts
                             .iter()
                             .flatten()
@@ -1089,7 +1090,7 @@ impl<'a> Run<'a> {
                             .collect(),
                     );
                     if self.conns[conn].discover {
-                        let known: Vec<String> = self.facts.profiles.iter().map(|p| p.id.clone()).collect();
+                        let known: HashSet<String> = self.facts.profiles.iter().map(|p| p.id.clone()).collect();
                         for p in pages.into_iter().filter(|p| !known.contains(&p.id)) {
                             self.discover_page(conn, p);
                         }
