@@ -70,7 +70,7 @@ impl GraphClient {
         F: Fn(DebugToken) -> T + Send + Sync + 'static,
     {
         let items =
-            inputs.iter().map(|t| BatchItem::get("debug_token").secret_param("input_token", t)).collect();
+            inputs.iter().map(|t| BatchItem::get("debug_token").token_param("input_token", t)).collect();
         self.batch_with(inspector.as_secret(), items, move |v| {
             debug_data("debug_token (batched)", v).map(&then)
         })
