@@ -273,9 +273,9 @@ fn dead_inspection(i: &Inspection) -> Option<Death> {
     if i.valid {
         return None;
     }
-    match i.error.as_ref().map(GraphError::verdict) {
+    match i.error.as_deref().map(GraphError::verdict) {
         Some(TokenVerdict::Dead(death)) => {
-            Some(Death { cause: death.into(), error: i.error.clone(), witness: Witness::Login })
+            Some(Death { cause: death.into(), error: i.error.as_deref().cloned(), witness: Witness::Login })
         }
         Some(
             TokenVerdict::Throttled
@@ -1349,7 +1349,7 @@ fn secret_refused(facts: &Facts, app: Network) -> bool {
     let refused = |h: &TokenHealth| {
         let e = match h {
             TokenHealth::Identity(Err(e)) => Some(e),
-            TokenHealth::Inspected(i) => i.error.as_ref(),
+            TokenHealth::Inspected(i) => i.error.as_deref(),
             _ => None,
         };
         e.is_some_and(|e| e.classification.refusal == Some(Refusal::AppSecret))

@@ -465,7 +465,7 @@ fn clean_health(health: &mut TokenHealth) {
             if list[..] != granular_scopes[..] {
                 *granular_scopes = list.into();
             }
-            error.as_mut()
+            error.as_deref_mut()
         }
         TokenHealth::Identity(result) => result.as_mut().err(),
         TokenHealth::Unreachable { reason } | TokenHealth::Uninspected { reason } => {
@@ -1561,7 +1561,7 @@ fn inspection(d: &DebugToken) -> Inspection {
         valid: d.is_valid,
         error: d.error.as_ref().and_then(|e| {
             // An invalid token without a code is still invalid; the engine says "invalid".
-            Some(GraphError::new(e.code?, e.subcode, e.message.clone()))
+            Some(Box::new(GraphError::new(e.code?, e.subcode, e.message.clone())))
         }),
         token_type: d.token_type.clone(),
         expires_at: meta_time(d.expires_at),
