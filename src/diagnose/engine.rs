@@ -40,7 +40,8 @@ const NEAR_PCT: u64 = 80;
 /// Turns the collected facts into the report. `now_unix` is the caller's clock.
 pub fn diagnose(facts: &Facts, now_unix: i64) -> Report {
     let ix = Index::new(facts);
-    let profiles: Vec<ProfileReport> = facts.profiles.iter().map(|p| profile(facts, &ix, p, now_unix)).collect();
+    let profiles: Vec<ProfileReport> =
+        facts.profiles.iter().map(|p| profile(facts, &ix, p, now_unix)).collect();
     let environment = EnvironmentReport { findings: environment(facts) };
     let summary = Summary::of(&profiles);
     Report { schema_version: SCHEMA_VERSION, profiles, environment, summary }

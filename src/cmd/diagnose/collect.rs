@@ -908,7 +908,9 @@ impl<'a> Run<'a> {
             let (idx, items): (Vec<usize>, Vec<BatchItem>) = items.into_iter().unzip();
             let results = client
                 .batch_with(&top, items, |v| {
-                    Ok(v.pointer("/instagram_business_account/id").and_then(id_string).filter(|s| !s.is_empty()))
+                    Ok(v.pointer("/instagram_business_account/id")
+                        .and_then(id_string)
+                        .filter(|s| !s.is_empty()))
                 })
                 .await;
             Ev::Links(
@@ -1090,7 +1092,8 @@ impl<'a> Run<'a> {
                             .collect(),
                     );
                     if self.conns[conn].discover {
-                        let known: HashSet<String> = self.facts.profiles.iter().map(|p| p.id.clone()).collect();
+                        let known: HashSet<String> =
+                            self.facts.profiles.iter().map(|p| p.id.clone()).collect();
                         for p in pages.into_iter().filter(|p| !known.contains(&p.id)) {
                             self.discover_page(conn, p);
                         }

@@ -159,9 +159,10 @@ pub async fn input_for(
             let probe = report.then(|| tokio::task::spawn_blocking(move || store::probe(store.as_ref())));
             // One batched read (one round trip to either backend); a store that fails makes
             // every secret unreadable for the same reason.
-            let found = tokio::task::spawn_blocking(move || reader.load_many(&list).map_err(|e| e.to_string()))
-                .await
-                .map_err(|e| Error::failure("internal", format!("credential store task failed: {e}")))?;
+            let found =
+                tokio::task::spawn_blocking(move || reader.load_many(&list).map_err(|e| e.to_string()))
+                    .await
+                    .map_err(|e| Error::failure("internal", format!("credential store task failed: {e}")))?;
             match (found, probe) {
                 (Ok(found), probe) => {
                     pending = probe;
