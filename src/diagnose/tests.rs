@@ -714,3 +714,58 @@ fn json_snapshot() {
     });
     assert_eq!(value, want, "{}", serde_json::to_string_pretty(&value).unwrap_or_default());
 }
+
+/// Many Pages on one login: each profile is judged by its own entry of the Page list and its own
+/// Page (the engine looks them up through an index built once per run), and where an id comes
+/// twice the first entry counts, as a search in list order gives.
+#[test]
+fn each_of_many_pages_is_judged_by_its_own_entry() {
+    use Code::*;
+    const N: usize = 300;
+    let mut profiles = Vec::new();
+    let mut accounts = Vec::new();
+    for i in 0..N {
+        let id = format!("{}", 1000 + i);
+        let mut p = page();
+        p.id.clone_from(&id);
+        p.reference = format!("facebook:{id}");
+        p.name = format!("Page {i}");
+        profiles.push(p);
+        let tasks: &[&str] = match i % 3 {
+            0 => ALL_TASKS,
+            1 => &["CREATE_CONTENT", "MODERATE"],
+            _ => &["ANALYZE"],
+        };
+        if i != 7 {
+            accounts.push(PageAccount {
+                id,
+                name: format!("Page {i}"),
+                tasks: strings(tasks),
+                instagram_id: None,
+            });
+        }
+    }
+    // A later, second entry of Page 1000 with no tasks: the first one (every task) counts.
+    accounts.push(PageAccount {
+        id: String::from("1000"),
+        name: String::from("Page 0"),
+        tasks: Vec::new(),
+        instagram_id: None,
+    });
+    let mut f = facts(profiles);
+    fb(&mut f).accounts = Some(accounts);
+    // A second connection with the same id and no Page list: the first connection counts.
+    let mut shadow = ConnectionFacts::new("fb:1", Network::Facebook);
+    shadow.accounts = Some(Vec::new());
+    f.connections.push(shadow);
+    let report = diagnose(&f, NOW);
+    for (i, pr) in report.profiles.iter().enumerate() {
+        let want: &[Code] = match i {
+            7 => &[PageNotListed],
+            _ if i % 3 == 0 => &[],
+            _ if i % 3 == 1 => &[NotPageAdmin],
+            _ => &[CannotPublish],
+        };
+        assert_eq!(codes(&pr.findings), want, "profile {i} ({})", pr.profile);
+    }
+}
