@@ -106,8 +106,9 @@ pub enum Scope {
     Health,
 }
 
-/// The [`CollectInput`] for stored profiles: their tokens from the store (probed first, bounded
-/// by its timeout), their connections, failed-post counts, app credentials and the redirect URI.
+/// The [`CollectInput`] for stored profiles: their tokens from the store (one batched read,
+/// bounded by its timeout), their connections, failed-post counts, app credentials and the
+/// redirect URI.
 ///
 /// With [`Scope::Report`] the store's probe may still be running when the input is ready: it is
 /// handed back to be awaited once the collection is done (as [`facts_for`] does).
