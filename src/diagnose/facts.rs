@@ -29,16 +29,6 @@ pub struct Facts {
     pub environment: EnvironmentFacts,
 }
 
-impl Facts {
-    pub fn connection(&self, id: &str) -> Option<&ConnectionFacts> {
-        self.connections.iter().find(|c| c.id == id)
-    }
-
-    pub fn profile(&self, reference: &str) -> Option<&ProfileFacts> {
-        self.profiles.iter().find(|p| p.reference == reference)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ProfileFacts {
     /// `facebook:777`, `instagram:17841…`, `threads:…` (spec §1).
