@@ -461,10 +461,11 @@ fn migration_from_v3_keeps_profiles_and_adds_masks() {
     assert_eq!(rows[0].profile.token_masked.as_deref(), Some("EAAG…tHlk"));
 }
 
-/// A database at V4 with a queue opens at V5 (the queue's new indexes) with every post and
-/// history row as it was, the old indexes gone, the new ones in use, and the file sound.
+/// A database at V4 with a queue opens at the latest schema (V5's indexes, then V6's line)
+/// with every post and history row as it was, published and canceled posts closed when they
+/// finished, the old indexes gone, the new ones in use, and the file sound.
 #[test]
-fn migration_to_the_queue_indexes_keeps_every_post() {
+fn migration_to_the_queue_line_keeps_every_post() {
     use sq::db::queue::{PostFilter, PostState};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sq.db");
@@ -499,11 +500,31 @@ fn migration_to_the_queue_indexes_keeps_every_post() {
     assert_eq!(before.len(), 1200);
 
     let db = Db::open(&path).unwrap();
-    assert_eq!(db.schema_version().unwrap(), 5);
+    assert_eq!(db.schema_version().unwrap(), 6);
     assert_eq!(db.integrity_check().unwrap(), "ok");
     drop(db);
     let raw = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(dump(&raw), before, "the migration changed a row");
+    // Every row as it was, with the new column last: closed when it finished for published
+    // and canceled posts, in line (NULL) for every other.
+    let after: Vec<String> = dump(&raw)
+        .into_iter()
+        .map(|row| match row.strip_prefix("posts: ") {
+            Some(cols) => {
+                let (kept, closed) = cols.rsplit_once(" | ").unwrap();
+                let finished = kept.split(" | ").nth(23).unwrap();
+                let state = kept.split(" | ").nth(8).unwrap();
+                let expect = if matches!(state, "Text(\"published\")" | "Text(\"canceled\")") {
+                    finished.to_string()
+                } else {
+                    "Null".to_string()
+                };
+                assert_eq!(closed, expect, "closed_at of {kept}");
+                format!("posts: {kept}")
+            }
+            None => row,
+        })
+        .collect();
+    assert_eq!(after, before, "the migration changed a row");
     let indexes: Vec<String> = raw
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'posts' ORDER BY name")
         .unwrap()
@@ -511,7 +532,7 @@ fn migration_to_the_queue_indexes_keeps_every_post() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(indexes, ["posts_by_state", "posts_due"]);
+    assert_eq!(indexes, ["posts_in_flight", "posts_line"]);
     let plan = |sql: &str| -> String {
         raw.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
@@ -521,21 +542,31 @@ fn migration_to_the_queue_indexes_keeps_every_post() {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    // The due query takes the partial index's range; the per-profile head of line and the
-    // failed posts by profile take the state index.
-    let due = plan(
-        "SELECT DISTINCT profile FROM posts WHERE state = 'unknown' OR (state = 'queued' AND scheduled_at <= 5)",
-    );
-    assert!(due.contains("posts_due (state=? AND scheduled_at<?)"), "{due}");
+    // The per-profile head of line and the failed posts by profile take the line, in its
+    // order; a claim's look for a post being published or reconciled takes the small index.
     let head = plan(
-        "SELECT id FROM posts WHERE profile = 'facebook:777' AND state = 'queued' ORDER BY original_at, id LIMIT 1",
+        "SELECT id FROM posts WHERE closed_at IS NULL AND profile = 'facebook:777' AND state = 'queued'
+         ORDER BY original_at, id LIMIT 1",
+    );
+    assert!(head.contains("posts_line (profile=?)") && !head.contains("TEMP B-TREE"), "{head}");
+    let failed = plan(
+        "SELECT profile, count(*) FROM posts WHERE closed_at IS NULL AND state = 'failed' GROUP BY profile",
+    );
+    assert!(failed.contains("posts_line") && !failed.contains("TEMP B-TREE"), "{failed}");
+    let busy =
+        plan("SELECT EXISTS (SELECT 1 FROM posts WHERE profile = 'facebook:777' AND state = 'publishing')");
+    assert!(busy.contains("COVERING INDEX posts_in_flight (state=? AND profile=?)"), "{busy}");
+    let unknown = plan(
+        "SELECT id FROM posts WHERE profile = 'facebook:777' AND state = 'unknown' ORDER BY original_at, id LIMIT 1",
     );
     assert!(
-        head.contains("posts_by_state (state=? AND profile=?)") && !head.contains("TEMP B-TREE"),
-        "{head}"
+        unknown.contains("posts_in_flight (state=? AND profile=?)") && !unknown.contains("TEMP B-TREE"),
+        "{unknown}"
     );
-    let failed = plan("SELECT profile, count(*) FROM posts WHERE state = 'failed' GROUP BY profile");
-    assert!(failed.contains("COVERING INDEX posts_by_state (state=?)"), "{failed}");
+
+    // A post in line can't be closed; a closed one can be written only as published or canceled.
+    let refused = raw.execute("UPDATE posts SET closed_at = 5 WHERE state = 'queued'", []);
+    assert!(refused.unwrap_err().to_string().contains("CHECK constraint failed"));
 
     let db = Db::open(&path).unwrap();
     let queued = db.list_posts(&PostFilter { states: vec![PostState::Queued], profiles: vec![] }).unwrap();
@@ -545,17 +576,39 @@ fn migration_to_the_queue_indexes_keeps_every_post() {
         .unwrap();
     assert_eq!(failed.len(), 100);
     assert!(failed.windows(2).all(|w| (w[0].scheduled_at, w[0].id) < (w[1].scheduled_at, w[1].id)));
+    let published =
+        db.list_posts(&PostFilter { states: vec![PostState::Published], profiles: vec![] }).unwrap();
+    assert_eq!(published.len(), 100);
 }
 
-/// The requeue's answer comes from its `UPDATE … RETURNING`, whose rows SQLite gives in no
-/// promised order: sq sorts them into line order (profile as SQLite compares text, original
-/// time, id), the same order as the selection of a dry run, and by id for named posts.
+/// The requeue's answer is in line order (profile as SQLite compares text, original time, id),
+/// the same order as the selection of a dry run, and by id for named posts; the same whether
+/// its statements go through the line (a long published history: most posts are closed) or
+/// through the whole table (most posts in line), whose rows sq sorts itself.
 #[test]
 fn requeue_answers_in_the_order_of_its_selection() {
+    for published in [0, 100] {
+        requeue_answers_in_line_order(published);
+    }
+}
+
+fn requeue_answers_in_line_order(published: i64) {
     use sq::db::queue::{FailedFilter, NewPost, RequeueAt, Selection};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sq.db");
     let mut db = Db::open(&path).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for i in 0..published {
+            conn.execute(
+                "INSERT INTO posts (profile, network, text, original_at, scheduled_at, state, created_at, updated_at,
+                     finished_at, closed_at)
+                 VALUES ('facebook:777', 'facebook', 'old', ?1, ?1, 'published', 1, 1, ?1, ?1)",
+                [i],
+            )
+            .unwrap();
+        }
+    }
     let mut ids = Vec::new();
     for (profile, at) in [
         ("facebook:888", 300),

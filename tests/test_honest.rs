@@ -518,7 +518,7 @@ fn a_damaged_queue_page_is_reported_by_requeue_and_changes_nothing() {
     let good = std::fs::read(&path).unwrap();
     let (roots, page_size): (Vec<(String, i64)>, i64) = {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        let roots = ["posts", "posts_by_state", "posts_due", "post_history"]
+        let roots = ["posts", "posts_line", "posts_in_flight", "post_history"]
             .iter()
             .map(|name| {
                 let root = conn
@@ -531,8 +531,8 @@ fn a_damaged_queue_page_is_reported_by_requeue_and_changes_nothing() {
     };
     drop(checkpoint(&env));
     assert_eq!(std::fs::read(&path).unwrap(), good);
-    // Those that write read every b-tree they change; a dry run reads the posts and the state
-    // index only.
+    // Those that write read every b-tree of the queue (the indexes of posts whole, before
+    // anything is written); a dry run reads the posts and the line only.
     let writes: [&[&str]; 3] =
         [&["requeue", "--failed"], &["requeue", "--failed", "--force"], &["requeue", "1"]];
     let reads: [&[&str]; 1] = [&["requeue", "--failed", "--dry-run"]];
@@ -541,7 +541,7 @@ fn a_damaged_queue_page_is_reported_by_requeue_and_changes_nothing() {
         let at = ((root - 1) * page_size) as usize;
         bad[at..at + page_size as usize].fill(0xA5);
         std::fs::write(&path, &bad).unwrap();
-        let reading = matches!(name.as_str(), "posts" | "posts_by_state");
+        let reading = matches!(name.as_str(), "posts" | "posts_line");
         for args in writes.iter().chain(reads.iter().filter(|_| reading)) {
             let j = env.run(&[&["--json"][..], args].concat());
             assert_eq!(j.code, 1, "{name} damaged, {args:?}: {j:?}");

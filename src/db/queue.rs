@@ -351,6 +351,10 @@ impl Db {
                 })
                 .collect();
             sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+            // Posts in line only: through `posts_line` instead of every post ever published.
+            if filter.states.iter().all(|s| !matches!(s, PostState::Published | PostState::Canceled)) {
+                sql.push_str(" AND closed_at IS NULL");
+            }
         }
         if !filter.profiles.is_empty() {
             let marks: Vec<String> = filter
@@ -412,7 +416,7 @@ impl Db {
                 return Ok(CancelOutcome::Refused(Box::new(post)));
             }
             tx.execute(
-                "UPDATE posts SET state = 'canceled', updated_at = ?2, finished_at = ?2 WHERE id = ?1",
+                "UPDATE posts SET state = 'canceled', updated_at = ?2, finished_at = ?2, closed_at = ?2 WHERE id = ?1",
                 params![id, now],
             )?;
             history(tx, id, now, "canceled", Some(post.state), Some(PostState::Canceled), None, None, None)?;
@@ -476,12 +480,24 @@ impl Db {
     /// Profiles that have something for `publish` to do now: an `unknown` post to reconcile,
     /// or a due head-of-line `queued` post. Sorted.
     pub fn profiles_with_work(&self, now: i64) -> Result<Vec<String>, DbError> {
+        // From one profile in line to the next (one seek each in `posts_line`), then whether it
+        // has a post to reconcile (`posts_in_flight`) or a due head of line, the only queued
+        // post `claim_next` may take: https://sqlite.org/lang_with.html
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT DISTINCT profile FROM posts WHERE state = 'unknown'
-                    OR (state = 'queued' AND scheduled_at <= ?1)
-                 ORDER BY profile",
+                "WITH RECURSIVE line(profile) AS (
+                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
+                     UNION ALL
+                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
+                     FROM line WHERE line.profile IS NOT NULL
+                 )
+                 SELECT profile FROM line AS l
+                 WHERE l.profile IS NOT NULL
+                   AND (EXISTS (SELECT 1 FROM posts WHERE state = 'unknown' AND posts.profile = l.profile)
+                        OR (SELECT scheduled_at FROM posts
+                            WHERE closed_at IS NULL AND posts.profile = l.profile AND state = 'queued'
+                            ORDER BY original_at, id LIMIT 1) <= ?1)",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([now], |r| r.get(0)).map_err(|e| self.err(e))?;
@@ -525,7 +541,7 @@ impl Db {
                 None => {
                     let head: Option<(i64, i64)> = tx
                         .query_row(
-                            "SELECT id, scheduled_at FROM posts WHERE profile = ?1 AND state = 'queued'
+                            "SELECT id, scheduled_at FROM posts WHERE closed_at IS NULL AND profile = ?1 AND state = 'queued'
                              ORDER BY original_at, id LIMIT 1",
                             [profile],
                             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -608,7 +624,7 @@ impl Db {
                 Outcome::Published { remote_id, container_id, already } => {
                     tx.execute(
                         &format!(
-                            "UPDATE posts SET state = 'published', {release}, finished_at = ?2, remote_id = ?3,
+                            "UPDATE posts SET state = 'published', {release}, finished_at = ?2, closed_at = ?2, remote_id = ?3,
                                  container_id = coalesce(?4, container_id) WHERE id = ?1"
                         ),
                         params![id, now, remote_id, container_id],
@@ -685,7 +701,7 @@ impl Db {
         self.conn
             .query_row(
                 &format!(
-                    "SELECT {POST_COLUMNS} FROM posts WHERE profile = ?1 AND state = 'failed' AND error_class = 'auth'
+                    "SELECT {POST_COLUMNS} FROM posts WHERE closed_at IS NULL AND profile = ?1 AND state = 'failed' AND error_class = 'auth'
                        AND finished_at >= ?2 ORDER BY finished_at DESC, id DESC LIMIT 1"
                 ),
                 params![profile, profile_updated_at.unwrap_or(i64::MIN)],
@@ -699,7 +715,7 @@ impl Db {
     pub fn due_count(&self, profile: &str, now: i64) -> Result<i64, DbError> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM posts WHERE profile = ?1 AND state = 'queued' AND scheduled_at <= ?2",
+                "SELECT count(*) FROM posts WHERE closed_at IS NULL AND profile = ?1 AND state = 'queued' AND scheduled_at <= ?2",
                 params![profile, now],
                 |r| r.get(0),
             )
@@ -707,11 +723,11 @@ impl Db {
     }
 
     /// The number of `failed` posts per profile reference (diagnose's `failed_posts`): one
-    /// grouped count over the index, not a row per post.
+    /// grouped count over the posts in line, in line order (no sort).
     pub fn failed_counts(&self) -> Result<std::collections::HashMap<String, u64>, DbError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT profile, count(*) FROM posts WHERE state = 'failed' GROUP BY profile")
+            .prepare("SELECT profile, count(*) FROM posts WHERE closed_at IS NULL AND state = 'failed' GROUP BY profile")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
@@ -736,20 +752,21 @@ impl Db {
     /// the requeue checks before it writes.
     pub fn failed_profiles(&self, filter: &FailedFilter, now: i64) -> Result<Vec<String>, DbError> {
         self.check_cells()?;
-        let (cond, args) = requeue_where(&Selection::Failed(filter), None, now, "", RequeueAt::Now);
-        // From one failed profile to the next through the state index (one seek each), then
-        // whether any of that profile's posts passes the filters (the first found will do),
-        // instead of reading every failed post: https://sqlite.org/lang_with.html
+        let (cond, args) =
+            requeue_where(&Selection::Failed(filter), None, now, "", RequeueAt::Now, Route::Line);
+        // From one profile in line to the next through `posts_line` (one seek each), then
+        // whether any of that profile's posts passes the filters (the first found will do):
+        // https://sqlite.org/lang_with.html
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "WITH RECURSIVE failed(profile) AS (
-                     SELECT (SELECT min(profile) FROM posts WHERE state = 'failed')
+                "WITH RECURSIVE line(profile) AS (
+                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
                      UNION ALL
-                     SELECT (SELECT min(profile) FROM posts WHERE state = 'failed' AND profile > failed.profile)
-                     FROM failed WHERE failed.profile IS NOT NULL
+                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
+                     FROM line WHERE line.profile IS NOT NULL
                  )
-                 SELECT profile FROM failed AS f
+                 SELECT profile FROM line AS f
                  WHERE f.profile IS NOT NULL
                    AND EXISTS (SELECT 1 FROM posts WHERE {cond} AND posts.profile = f.profile)"
             ))
@@ -769,7 +786,7 @@ impl Db {
         each: &mut dyn FnMut(i64, &str, i64),
     ) -> Result<(), DbError> {
         self.check_cells()?;
-        select_failed(&self.conn, sel, only, now, each).map_err(|e| self.err(e))
+        select_failed(&self.conn, sel, only, now, Route::Line, true, each).map_err(|e| self.err(e))
     }
 
     /// The named posts, whatever their state (`requeue <POST-ID>...`).
@@ -806,13 +823,15 @@ impl Db {
     }
 
     /// Moves the `failed` posts `sel` names (of the `only` profiles when given: those whose
-    /// health was checked) back to `queued`, in one IMMEDIATE transaction of two set-based
-    /// statements over the same condition: one `INSERT … SELECT` of their history rows and one
-    /// `UPDATE … RETURNING` whose rows are the answer (`each(id, profile, original_at)` in line
-    /// order; spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
-    /// statement, so the two see the same posts, and a post that stopped being `failed`
+    /// health was checked) back to `queued`, in one IMMEDIATE transaction of three set-based
+    /// statements over the same condition: the selection (in line order: the answer,
+    /// `each(id, profile, original_at)`), one `INSERT … SELECT` of their history rows and one
+    /// `UPDATE` (spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
+    /// statement, so the three see the same posts, and a post that stopped being `failed`
     /// meanwhile (another requeue, a cancel) is not among them: two requeues never requeue a
-    /// post twice. `attempts` is kept; the automatic-retry budget restarts.
+    /// post twice. `attempts` is kept; the automatic-retry budget restarts. The update sets no
+    /// column an index of posts names, so it rewrites each row and nothing else
+    /// (docs/performance.md).
     ///
     /// `confirm` is asked once the statements have run, before the commit: `false` rolls the
     /// whole transaction back (nothing written, `Ok(None)`), so a caller can run the
@@ -830,15 +849,70 @@ impl Db {
         confirm: &mut dyn FnMut() -> bool,
     ) -> Result<Option<usize>, DbError> {
         self.check_cells()?;
-        // Room for every page the transaction changes (about 24 MB at 100,000 posts), so none
+        // Room for every page the transaction changes (about 20 MB at 100,000 posts), so none
         // is spilled to the WAL before the commit (and written again if it changes after). The
         // cache only grows as pages are used; this connection ends with the command.
         self.conn.pragma_update(None, "cache_size", -65536).map_err(|e| self.err(e))?;
+        // Each history row names a post the same statement reads under the write lock, and the
+        // update changes no id: the foreign key holds by construction, so its check (a seek
+        // into posts per history row) is left out of this transaction. The pragma can't change
+        // inside a transaction, so it is set around it:
+        // https://sqlite.org/pragma.html#pragma_foreign_keys
+        self.conn.pragma_update(None, "foreign_keys", false).map_err(|e| self.err(e))?;
+        let done = self.requeue_tx(sel, only, at, reason, now, each, confirm);
+        let back = self.conn.pragma_update(None, "foreign_keys", true).map_err(|e| self.err(e));
+        let done = done?;
+        back?;
+        Ok(done)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn requeue_tx(
+        &mut self,
+        sel: &Selection<'_>,
+        only: Option<&[String]>,
+        at: RequeueAt,
+        reason: &str,
+        now: i64,
+        each: &mut dyn FnMut(i64, &str, i64),
+        confirm: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<usize>, DbError> {
         let path = self.path.clone();
         let tx = self.immediate()?;
         let moved = (|| {
             let tx = &tx;
-            let (cond, args) = requeue_where(sel, only, now, reason, at);
+            // (id, index in `profiles`, original time), in the order of the answer.
+            let mut profiles: Vec<String> = Vec::new();
+            let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            let mut moved: Vec<(i64, usize, i64)> = Vec::new();
+            let route = Route::for_requeue(tx)?;
+            // Through the table, the rows come in storage order and are sorted here into line
+            // order: much quicker than SQLite's sorter (docs/performance.md). Text compares
+            // byte by byte, as SQLite's BINARY collation does.
+            let sorted = route == Route::Line || matches!(sel, Selection::Ids(_));
+            select_failed(tx, sel, only, now, route, sorted, &mut |id, profile, original_at| {
+                let p = match profiles.last() {
+                    Some(last) if last == profile => profiles.len() - 1,
+                    _ => *index.entry(profile.to_string()).or_insert_with(|| {
+                        profiles.push(profile.to_string());
+                        profiles.len() - 1
+                    }),
+                };
+                moved.push((id, p, original_at));
+            })?;
+            if moved.is_empty() {
+                return Ok(0);
+            }
+            if !sorted {
+                let mut by_name: Vec<usize> = (0..profiles.len()).collect();
+                by_name.sort_unstable_by(|&a, &b| profiles[a].cmp(&profiles[b]));
+                let mut rank = vec![0; profiles.len()];
+                for (r, &p) in by_name.iter().enumerate() {
+                    rank[p] = r;
+                }
+                moved.sort_unstable_by_key(|&(id, p, original_at)| (rank[p], original_at, id));
+            }
+            let (cond, args) = requeue_where(sel, only, now, reason, at, route);
             // OR FAIL: no statement journal (a copy of every page the statement changes, kept to
             // undo only this statement on an error). Any error here fails the whole
             // transaction, which rolls back, so nothing of a failed statement stays:
@@ -851,65 +925,37 @@ impl Db {
                      FROM posts WHERE {cond}"
                 ))?
                 .execute(rusqlite::params_from_iter(&args))?;
-            if inserted == 0 {
-                return Ok(0);
-            }
             // A post that failed as auth/rate_limit/media/content got a definite "no" from Meta,
             // so nothing of it is live: forget when it was sent, or the next publish would wait
             // out the reconcile grace of an outcome that is not unknown. A transient or unknown
             // failure (a 5xx after a Facebook post went out) keeps it, so it is reconciled
             // before anything is sent again. A container id always stays: its status is checked
             // before it is ever published.
-            // The answer comes from the update itself (`RETURNING`), not from a selection
-            // before it: one pass over the posts less. Its rows come in no promised order
-            // (https://sqlite.org/lang_returning.html), so they are sorted here into the
-            // order `select_failed` gives (text compares as SQLite's BINARY collation does).
-            let mut stmt = tx.prepare(&format!(
+            let sql = format!(
                 "UPDATE OR FAIL posts SET state = 'queued',
                      scheduled_at = CASE WHEN ?3 AND original_at > ?1 THEN original_at ELSE ?1 END,
                      auto_retries = 0, updated_at = ?1, finished_at = NULL,
                      started_at = CASE WHEN error_class IN ('auth', 'rate_limit', 'media', 'content')
                                        THEN NULL ELSE started_at END
-                 WHERE {cond}
-                 RETURNING id, profile, original_at"
-            ))?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(&args))?;
-            let mut profiles: Vec<String> = Vec::new();
-            let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-            // (index in `profiles`, original time, id)
-            let mut moved: Vec<(usize, i64, i64)> = Vec::with_capacity(inserted);
-            while let Some(r) = rows.next()? {
-                let profile = r.get_ref(1)?.as_str().map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-                })?;
-                let p = match profiles.last() {
-                    Some(last) if last == profile => profiles.len() - 1,
-                    _ => *index.entry(profile.to_string()).or_insert_with(|| {
-                        profiles.push(profile.to_string());
-                        profiles.len() - 1
-                    }),
-                };
-                moved.push((p, r.get(2)?, r.get(0)?));
-            }
-            drop(rows);
-            drop(stmt);
-            if moved.len() != inserted {
+                 WHERE {cond}"
+            );
+            // The CHECKs this update would run on each row (about half of its time) hold by
+            // its text: the state it writes is the constant 'queued', and it sets no other
+            // checked column (closed_at stays NULL). So they are left out of this one
+            // statement: https://sqlite.org/pragma.html#pragma_ignore_check_constraints
+            // SQLite compiles them into a statement, and changing the pragma makes every
+            // prepared statement compile again before its next step, so the pragma is set
+            // back only once the statement has run.
+            tx.pragma_update(None, "ignore_check_constraints", true)?;
+            let updated = tx.prepare(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&args)));
+            tx.pragma_update(None, "ignore_check_constraints", false)?;
+            let updated = updated?;
+            if inserted != moved.len() || updated != moved.len() {
                 // Can't happen under the write lock (one condition, one transaction); if it did,
                 // the history would not match what was moved, so nothing is written.
-                return Err(rusqlite::Error::StatementChangedRows(moved.len()));
+                return Err(rusqlite::Error::StatementChangedRows(updated));
             }
-            if matches!(sel, Selection::Ids(_)) {
-                moved.sort_unstable_by_key(|&(_, _, id)| id);
-            } else {
-                let mut by_name: Vec<usize> = (0..profiles.len()).collect();
-                by_name.sort_unstable_by(|&a, &b| profiles[a].cmp(&profiles[b]));
-                let mut rank = vec![0; profiles.len()];
-                for (r, &p) in by_name.iter().enumerate() {
-                    rank[p] = r;
-                }
-                moved.sort_unstable_by_key(|&(p, original_at, id)| (rank[p], original_at, id));
-            }
-            for &(p, original_at, id) in &moved {
+            for &(id, p, original_at) in &moved {
                 each(id, &profiles[p], original_at);
             }
             Ok(moved.len())
@@ -953,6 +999,42 @@ pub enum RequeueAt {
     OriginalIfAhead,
 }
 
+/// How the statements of a requeue reach the failed posts. Both give the same posts: a
+/// `failed` post is always in line (`closed_at IS NULL`, by the CHECK of migration V6 in
+/// `src/db/schema.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Through `posts_line`, in line order: a seek for each post in line to read its row.
+    Line,
+    /// Every row of the table in storage order, no seek: the statements leave
+    /// `closed_at IS NULL` out of their condition, so no index applies.
+    Table,
+}
+
+impl Route {
+    /// Through the line unless it is a large part of the table. A post reached through the
+    /// line costs about three rows of a scan (0.48 µs against 0.17 µs here, docs/performance.md),
+    /// so the table is read whole once a third or more of all posts are in line (a requeue
+    /// after a bad day); with a long published history the line is much shorter and is taken.
+    /// Counting the line reads only its index; the row count is the last id (sq never deletes
+    /// a post).
+    ///
+    /// The counts also read both indexes of posts whole (every page: `posts_in_flight` is
+    /// small), so a damaged page in one stops the requeue before it writes, even when its
+    /// statements would not touch that index (docs/queue.md, "A damaged database").
+    fn for_requeue(conn: &rusqlite::Connection) -> rusqlite::Result<Route> {
+        let (in_line, last): (i64, i64) = conn.query_row(
+            "SELECT (SELECT count(*) FROM posts WHERE closed_at IS NULL)
+                        + 0 * (SELECT count(*) FROM posts WHERE state = 'publishing')
+                        + 0 * (SELECT count(*) FROM posts WHERE state = 'unknown'),
+                    (SELECT coalesce(max(id), 0) FROM posts)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(if in_line.saturating_mul(3) >= last { Route::Table } else { Route::Line })
+    }
+}
+
 /// The condition shared by the selection (a dry run, the held posts), the history insert and
 /// the update of a requeue, and its arguments. `?1` is now, `?2` the history message, `?3`
 /// whether original times are kept; the condition's own arguments follow. Lists travel as one JSON array each
@@ -965,20 +1047,23 @@ fn requeue_where(
     now: i64,
     reason: &str,
     at: RequeueAt,
+    route: Route,
 ) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut args: Vec<Value> =
         vec![now.into(), reason.to_string().into(), i64::from(at == RequeueAt::OriginalIfAhead).into()];
-    // By id, the ids lead: a unary `+` keeps SQLite from scanning every failed post through
-    // the state index instead (https://sqlite.org/optoverview.html, on the unary "+").
-    let by_id = matches!(sel, Selection::Ids(_));
-    let mut cond = String::from(if by_id { "+state = 'failed'" } else { "state = 'failed'" });
+    // By id, the ids lead (a rowid lookup each): the condition names no `closed_at`, so no
+    // index of posts applies.
+    let mut cond = String::from("state = 'failed'");
     let mut arg = |cond: &mut String, sql: &str, v: Value| {
         args.push(v);
         cond.push_str(&sql.replace('#', &format!("?{}", args.len())));
     };
     match sel {
         Selection::Failed(f) => {
+            if route == Route::Line {
+                cond.push_str(" AND closed_at IS NULL");
+            }
             arg(&mut cond, " AND finished_at >= #", f.since.unwrap_or(i64::MIN).into());
             cond.push_str(" AND finished_at <= ?1");
             // The health-checked profiles are among these already.
@@ -1001,8 +1086,7 @@ fn requeue_where(
         }
     }
     if let Some(only) = only {
-        let column = if by_id { "+profile" } else { "profile" };
-        arg(&mut cond, &format!(" AND {column} IN (SELECT value FROM json_each(#))"), json_list(&only));
+        arg(&mut cond, " AND profile IN (SELECT value FROM json_each(#))", json_list(&only));
     }
     (cond, args)
 }
@@ -1017,13 +1101,20 @@ fn select_failed(
     sel: &Selection<'_>,
     only: Option<&[String]>,
     now: i64,
+    route: Route,
+    sorted: bool,
     each: &mut dyn FnMut(i64, &str, i64),
 ) -> rusqlite::Result<()> {
-    let (cond, args) = requeue_where(sel, only, now, "", RequeueAt::Now);
-    // The order of the answer: line order for --failed, as named (by id) otherwise.
-    let order = if matches!(sel, Selection::Ids(_)) { "id" } else { "profile, original_at, id" };
+    let (cond, args) = requeue_where(sel, only, now, "", RequeueAt::Now, route);
+    // The order of the answer: line order for --failed, as named (by id) otherwise; none when
+    // the caller sorts.
+    let order = match (sorted, sel) {
+        (false, _) => "",
+        (true, Selection::Ids(_)) => " ORDER BY id",
+        (true, Selection::Failed(_)) => " ORDER BY profile, original_at, id",
+    };
     let mut stmt =
-        conn.prepare(&format!("SELECT id, profile, original_at FROM posts WHERE {cond} ORDER BY {order}"))?;
+        conn.prepare(&format!("SELECT id, profile, original_at FROM posts WHERE {cond}{order}"))?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         let profile = r.get_ref(1)?.as_str().map_err(|e| {

@@ -7,7 +7,7 @@
 //!
 //! Citations: spec §n of docs/reference/spec.md.
 
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = r#"
 CREATE TABLE connections (
@@ -148,4 +148,35 @@ DROP INDEX posts_due;
 DROP INDEX posts_by_profile;
 CREATE INDEX posts_by_state ON posts (state, profile, original_at, id);
 CREATE INDEX posts_due ON posts (state, scheduled_at, id) WHERE state = 'queued';
+"#;
+
+/// The queue's line, so that a requeue moves no index entry (spec §8: 100,000 posts in
+/// ≤ 0.5 s).
+///
+/// V5's state index still had `state` in its key, so a requeue moved each post in it (a
+/// delete and an insert) and added it to the due index: most of a requeue's time. Now:
+/// - `closed_at`: when the post left its profile's line for good (`published` or `canceled`,
+///   both final); NULL while it is in line (`queued`, `publishing`, `failed`, `unknown`). Its
+///   CHECK keeps a post in line from ever being hidden by it.
+/// - `posts_line` holds the posts in line in line order (profile, original time, id). Neither
+///   its key nor its condition changes when a post fails or is requeued, so SQLite leaves it
+///   alone then: it touches an index only when the UPDATE sets a column the index names (the
+///   costs are in docs/performance.md). A query uses it only when its WHERE says
+///   `closed_at IS NULL` (https://sqlite.org/partialindex.html), which is why the queue's
+///   queries on posts in line all say so. A query by state reads each entry's row.
+/// - `posts_in_flight` holds the few posts being published or waiting for reconciliation, the
+///   ones a claim must see at once. A requeue (`failed` → `queued`) is in neither its old nor
+///   its new condition, so it adds or removes nothing there.
+/// - The due index is gone: `sq publish` looks at each profile's head of line (one seek per
+///   profile in `posts_line`), which is the only post it may claim.
+///
+/// Published and canceled posts get their `closed_at` from when they finished. SQLite builds
+/// the new indexes from the rows inside the migration's transaction.
+const V6: &str = r#"
+ALTER TABLE posts ADD COLUMN closed_at INTEGER CHECK (closed_at IS NULL OR state IN ('published', 'canceled'));
+UPDATE posts SET closed_at = coalesce(finished_at, updated_at) WHERE state IN ('published', 'canceled');
+DROP INDEX posts_by_state;
+DROP INDEX posts_due;
+CREATE INDEX posts_line ON posts (profile, original_at, id) WHERE closed_at IS NULL;
+CREATE INDEX posts_in_flight ON posts (state, profile, original_at, id) WHERE state = 'publishing' OR state = 'unknown';
 "#;
