@@ -698,6 +698,83 @@ fn requeue_answers_in_line_order(published: i64) {
     assert_eq!(still, ids.len() as i64);
 }
 
+/// A requeue limited to the profiles whose health was checked moves only their posts: when a
+/// profile with failed posts was not checked (it failed since the check began), its posts stay
+/// `failed`; when every such profile was checked, the limit selects nothing less (and sq
+/// leaves it out of its statements). Through the line and through the whole table alike.
+#[test]
+fn requeue_moves_only_the_posts_of_the_profiles_checked() {
+    use sq::db::queue::{FailedFilter, NewPost, RequeueAt, Selection};
+    // (profiles checked, published posts before: which route, posts requeued per profile)
+    let cases: [(&[&str], i64, [usize; 3]); 6] = [
+        (&["facebook:777"], 0, [2, 0, 0]),
+        (&["facebook:777", "facebook:888"], 0, [2, 1, 0]),
+        (&["facebook:777", "facebook:888", "facebook:999"], 0, [2, 1, 3]),
+        (&["facebook:777"], 100, [2, 0, 0]),
+        (&["facebook:888", "facebook:999"], 100, [0, 1, 3]),
+        (&["facebook:777", "facebook:888", "facebook:999", "facebook:1"], 100, [2, 1, 3]),
+    ];
+    for (checked, published, expect) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sq.db");
+        let mut db = Db::open(&path).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for i in 0..published {
+            conn.execute(
+                "INSERT INTO posts (profile, network, text, original_at, scheduled_at, state, created_at, updated_at,
+                     finished_at, closed_at)
+                 VALUES ('facebook:777', 'facebook', 'old', ?1, ?1, 'published', 1, 1, ?1, ?1)",
+                [i],
+            )
+            .unwrap();
+        }
+        let profiles = ["facebook:777", "facebook:888", "facebook:999"];
+        for (n, profile) in [2, 1, 3].iter().zip(profiles) {
+            for at in 0..*n {
+                let post = NewPost {
+                    profile: profile.into(),
+                    network: Network::Facebook,
+                    text: format!("{profile} {at}"),
+                    link: None,
+                    image_urls: Vec::new(),
+                    at: 200 + at,
+                };
+                db.add_post(&post, 10).unwrap();
+            }
+        }
+        conn.execute("UPDATE posts SET state = 'failed', error_class = 'auth', finished_at = 20 WHERE state = 'queued'", [])
+            .unwrap();
+        let only: Vec<String> = checked.iter().map(|p| p.to_string()).collect();
+        let mut got = [0; 3];
+        let filter = FailedFilter::default();
+        db.requeue(
+            &Selection::Failed(&filter),
+            Some(&only),
+            RequeueAt::Now,
+            "test",
+            30,
+            &mut |_, p, _| got[profiles.iter().position(|x| *x == p).unwrap()] += 1,
+            &mut || true,
+        )
+        .unwrap();
+        assert_eq!(got, expect, "checked {checked:?}, {published} published");
+        for (i, profile) in profiles.iter().enumerate() {
+            let left: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM posts WHERE profile = ?1 AND state = 'failed'",
+                    [profile],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(
+                left,
+                ([2, 1, 3][i] - expect[i]) as i64,
+                "{profile}: checked {checked:?}, {published} published"
+            );
+        }
+    }
+}
+
 fn db_history_count(path: &Path) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.query_row("SELECT count(*) FROM post_history", [], |r| r.get(0)).unwrap()

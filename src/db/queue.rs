@@ -752,27 +752,7 @@ impl Db {
     /// the requeue checks before it writes.
     pub fn failed_profiles(&self, filter: &FailedFilter, now: i64) -> Result<Vec<String>, DbError> {
         self.check_cells()?;
-        let (cond, args) =
-            requeue_where(&Selection::Failed(filter), None, now, "", RequeueAt::Now, Route::Line);
-        // From one profile in line to the next through `posts_line` (one seek each), then
-        // whether any of that profile's posts passes the filters (the first found will do):
-        // https://sqlite.org/lang_with.html
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "WITH RECURSIVE line(profile) AS (
-                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
-                     UNION ALL
-                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
-                     FROM line WHERE line.profile IS NOT NULL
-                 )
-                 SELECT profile FROM line AS f
-                 WHERE f.profile IS NOT NULL
-                   AND EXISTS (SELECT 1 FROM posts WHERE {cond} AND posts.profile = f.profile)"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(|e| self.err(e))
+        failed_profiles(&self.conn, filter, now).map_err(|e| self.err(e))
     }
 
     /// Calls `each(id, profile, original_at)` for the `failed` posts `sel` names (of the `only`
@@ -886,6 +866,18 @@ impl Db {
             let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
             let mut moved: Vec<(i64, usize, i64)> = Vec::new();
             let route = Route::for_requeue(tx)?;
+            // When the profiles checked include every profile with a post to move (as they do
+            // unless one failed since the check began), naming them selects nothing less, and
+            // each statement is spared a look-up in the list for every row.
+            let only = match (sel, only) {
+                (Selection::Failed(filter), Some(checked)) => {
+                    let checked: std::collections::HashSet<&str> = checked.iter().map(String::as_str).collect();
+                    let all_checked =
+                        failed_profiles(tx, filter, now)?.iter().all(|p| checked.contains(p.as_str()));
+                    if all_checked { None } else { only }
+                }
+                (_, only) => only,
+            };
             // Through the table, the rows come in storage order and are sorted here into line
             // order: much quicker than SQLite's sorter (docs/performance.md). Text compares
             // byte by byte, as SQLite's BINARY collation does.
@@ -1094,6 +1086,31 @@ fn requeue_where(
 /// A list as one JSON array parameter (serializing strings and integers can't fail).
 fn json_list<T: serde::Serialize + ?Sized>(v: &T) -> rusqlite::types::Value {
     rusqlite::types::Value::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
+}
+
+/// See [`Db::failed_profiles`].
+fn failed_profiles(
+    conn: &rusqlite::Connection,
+    filter: &FailedFilter,
+    now: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let (cond, args) = requeue_where(&Selection::Failed(filter), None, now, "", RequeueAt::Now, Route::Line);
+    // From one profile in line to the next through `posts_line` (one seek each), then
+    // whether any of that profile's posts passes the filters (the first found will do):
+    // https://sqlite.org/lang_with.html
+    let mut stmt = conn.prepare(&format!(
+        "WITH RECURSIVE line(profile) AS (
+             SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
+             UNION ALL
+             SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
+             FROM line WHERE line.profile IS NOT NULL
+         )
+         SELECT profile FROM line AS f
+         WHERE f.profile IS NOT NULL
+           AND EXISTS (SELECT 1 FROM posts WHERE {cond} AND posts.profile = f.profile)"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get(0))?;
+    rows.collect()
 }
 
 fn select_failed(
