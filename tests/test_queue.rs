@@ -116,6 +116,33 @@ fn dry_run_and_limit() {
     assert_eq!(posted[0]["text"], "one");
 }
 
+/// A profile's posts go out in line order, so when its head of line is not due yet (waiting
+/// out a retry) nothing of it is due, even a later post whose own time has come: the dry run
+/// says so, and `sq publish` sends nothing until the head is due, then both in order.
+#[test]
+fn a_later_post_waits_for_its_head_of_line() {
+    let w = World::new();
+    let head = w.add("facebook:777", "one", &[]);
+    let later = w.add("facebook:777", "two", &[]);
+    w.sql(&format!("UPDATE posts SET scheduled_at = scheduled_at + 3600 WHERE id = {head}"));
+    let r = w.publish(&["--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["due"].as_array().map_or(0, Vec::len), 0, "{r:?}");
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(state(&w.post(head)), "queued");
+    assert_eq!(state(&w.post(later)), "queued");
+    assert!(w.published("facebook", PAGE).is_empty());
+
+    w.sql(&format!("UPDATE posts SET scheduled_at = scheduled_at - 3600 WHERE id = {head}"));
+    assert_eq!(w.publish(&["--dry-run"]).json()["due"].as_array().unwrap().len(), 2);
+    let r = w.publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let posted: Vec<String> =
+        w.published("facebook", PAGE).iter().map(|p| p["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(posted, ["one", "two"]);
+}
+
 #[test]
 fn help_has_examples() {
     let w = World::new();

@@ -953,6 +953,14 @@ impl Db {
             Ok(moved.len())
         })()
         .map_err(|e| classify(&path, e))?;
+        // The changed pages go to the WAL now, before `confirm` waits for the health check,
+        // instead of at the commit after it: what is left for the commit is its last frame
+        // and the checkpoint. Pages written so are not committed: no reader sees them, and a
+        // rollback drops them (https://sqlite.org/c3ref/db_cacheflush.html,
+        // https://sqlite.org/wal.html).
+        if moved > 0 {
+            tx.cache_flush().map_err(|e| classify(&path, e))?;
+        }
         if moved > 0 && !confirm() {
             // Dropping the transaction rolls it back: nothing of it was written.
             return Ok(None);
