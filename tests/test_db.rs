@@ -593,22 +593,11 @@ fn requeue_answers_in_the_order_of_its_selection() {
 }
 
 fn requeue_answers_in_line_order(published: i64) {
-    use sq::db::queue::{FailedFilter, NewPost, RequeueAt, Selection};
+    use sq::db::queue::{FailedFilter, RequeueAt, Selection};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sq.db");
     let mut db = Db::open(&path).unwrap();
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for i in 0..published {
-            conn.execute(
-                "INSERT INTO posts (profile, network, text, original_at, scheduled_at, state, created_at, updated_at,
-                     finished_at, closed_at)
-                 VALUES ('facebook:777', 'facebook', 'old', ?1, ?1, 'published', 1, 1, ?1, ?1)",
-                [i],
-            )
-            .unwrap();
-        }
-    }
+    add_published(&rusqlite::Connection::open(&path).unwrap(), published);
     let mut ids = Vec::new();
     for (profile, at) in [
         ("facebook:888", 300),
@@ -618,15 +607,7 @@ fn requeue_answers_in_line_order(published: i64) {
         ("facebook:1000", 50),
         ("facebook:777", 200),
     ] {
-        let post = NewPost {
-            profile: profile.into(),
-            network: Network::Facebook,
-            text: format!("{profile} {at}"),
-            link: None,
-            image_urls: Vec::new(),
-            at,
-        };
-        ids.push(db.add_post(&post, 10).unwrap().id);
+        ids.push(db.add_post(&new_post(profile, at), 10).unwrap().id);
     }
     let failed = |ids: &[i64]| {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -704,7 +685,7 @@ fn requeue_answers_in_line_order(published: i64) {
 /// leaves it out of its statements). Through the line and through the whole table alike.
 #[test]
 fn requeue_moves_only_the_posts_of_the_profiles_checked() {
-    use sq::db::queue::{FailedFilter, NewPost, RequeueAt, Selection};
+    use sq::db::queue::{FailedFilter, RequeueAt, Selection};
     // (profiles checked, published posts before: which route, posts requeued per profile)
     let cases: [(&[&str], i64, [usize; 3]); 6] = [
         (&["facebook:777"], 0, [2, 0, 0]),
@@ -719,27 +700,11 @@ fn requeue_moves_only_the_posts_of_the_profiles_checked() {
         let path = dir.path().join("sq.db");
         let mut db = Db::open(&path).unwrap();
         let conn = rusqlite::Connection::open(&path).unwrap();
-        for i in 0..published {
-            conn.execute(
-                "INSERT INTO posts (profile, network, text, original_at, scheduled_at, state, created_at, updated_at,
-                     finished_at, closed_at)
-                 VALUES ('facebook:777', 'facebook', 'old', ?1, ?1, 'published', 1, 1, ?1, ?1)",
-                [i],
-            )
-            .unwrap();
-        }
+        add_published(&conn, published);
         let profiles = ["facebook:777", "facebook:888", "facebook:999"];
         for (n, profile) in [2, 1, 3].iter().zip(profiles) {
             for at in 0..*n {
-                let post = NewPost {
-                    profile: profile.into(),
-                    network: Network::Facebook,
-                    text: format!("{profile} {at}"),
-                    link: None,
-                    image_urls: Vec::new(),
-                    at: 200 + at,
-                };
-                db.add_post(&post, 10).unwrap();
+                db.add_post(&new_post(profile, 200 + at), 10).unwrap();
             }
         }
         conn.execute("UPDATE posts SET state = 'failed', error_class = 'auth', finished_at = 20 WHERE state = 'queued'", [])
@@ -772,6 +737,31 @@ fn requeue_moves_only_the_posts_of_the_profiles_checked() {
                 "{profile}: checked {checked:?}, {published} published"
             );
         }
+    }
+}
+
+/// A Facebook post of `profile` for time `at`.
+fn new_post(profile: &str, at: i64) -> sq::db::queue::NewPost {
+    sq::db::queue::NewPost {
+        profile: profile.into(),
+        network: Network::Facebook,
+        text: format!("{profile} {at}"),
+        link: None,
+        image_urls: Vec::new(),
+        at,
+    }
+}
+
+/// `n` published posts of `facebook:777`: a published history, so the posts in line are few.
+fn add_published(conn: &rusqlite::Connection, n: i64) {
+    for i in 0..n {
+        conn.execute(
+            "INSERT INTO posts (profile, network, text, original_at, scheduled_at, state, created_at, updated_at,
+                 finished_at, closed_at)
+             VALUES ('facebook:777', 'facebook', 'old', ?1, ?1, 'published', 1, 1, ?1, ?1)",
+            [i],
+        )
+        .unwrap();
     }
 }
 

@@ -485,20 +485,15 @@ impl Db {
         // post `claim_next` may take: https://sqlite.org/lang_with.html
         let mut stmt = self
             .conn
-            .prepare(
-                "WITH RECURSIVE line(profile) AS (
-                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
-                     UNION ALL
-                     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
-                     FROM line WHERE line.profile IS NOT NULL
-                 )
+            .prepare(&format!(
+                "{PROFILES_IN_LINE}
                  SELECT profile FROM line AS l
                  WHERE l.profile IS NOT NULL
                    AND (EXISTS (SELECT 1 FROM posts WHERE state = 'unknown' AND posts.profile = l.profile)
                         OR (SELECT scheduled_at FROM posts
                             WHERE closed_at IS NULL AND posts.profile = l.profile AND state = 'queued'
-                            ORDER BY original_at, id LIMIT 1) <= ?1)",
-            )
+                            ORDER BY original_at, id LIMIT 1) <= ?1)"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([now], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<String>>>().map_err(|e| self.err(e))
@@ -839,27 +834,10 @@ impl Db {
         // inside a transaction, so it is set around it:
         // https://sqlite.org/pragma.html#pragma_foreign_keys
         self.conn.pragma_update(None, "foreign_keys", false).map_err(|e| self.err(e))?;
-        let done = self.requeue_tx(sel, only, at, reason, now, each, confirm);
-        let back = self.conn.pragma_update(None, "foreign_keys", true).map_err(|e| self.err(e));
-        let done = done?;
-        back?;
-        Ok(done)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn requeue_tx(
-        &mut self,
-        sel: &Selection<'_>,
-        only: Option<&[String]>,
-        at: RequeueAt,
-        reason: &str,
-        now: i64,
-        each: &mut dyn FnMut(i64, &str, i64),
-        confirm: &mut dyn FnMut() -> bool,
-    ) -> Result<Option<usize>, DbError> {
         let path = self.path.clone();
-        let tx = self.immediate()?;
-        let moved = (|| {
+        let done = (|| -> Result<Option<usize>, DbError> {
+            let tx = self.immediate()?;
+            let moved = (|| {
             let tx = &tx;
             // (id, index in `profiles`, original time), in the order of the answer.
             let mut profiles: Vec<String> = Vec::new();
@@ -953,20 +931,25 @@ impl Db {
             Ok(moved.len())
         })()
         .map_err(|e| classify(&path, e))?;
-        // The changed pages go to the WAL now, before `confirm` waits for the health check,
-        // instead of at the commit after it: what is left for the commit is its last frame
-        // and the checkpoint. Pages written so are not committed: no reader sees them, and a
-        // rollback drops them (https://sqlite.org/c3ref/db_cacheflush.html,
-        // https://sqlite.org/wal.html).
-        if moved > 0 {
-            tx.cache_flush().map_err(|e| classify(&path, e))?;
-        }
-        if moved > 0 && !confirm() {
-            // Dropping the transaction rolls it back: nothing of it was written.
-            return Ok(None);
-        }
-        tx.commit().map_err(|e| classify(&path, e))?;
-        Ok(Some(moved))
+            // The changed pages go to the WAL now, before `confirm` waits for the health check,
+            // instead of at the commit after it: what is left for the commit is its last frame
+            // and the checkpoint. Pages written so are not committed: no reader sees them, and a
+            // rollback drops them (https://sqlite.org/c3ref/db_cacheflush.html,
+            // https://sqlite.org/wal.html).
+            if moved > 0 {
+                tx.cache_flush().map_err(|e| classify(&path, e))?;
+            }
+            if moved > 0 && !confirm() {
+                // Dropping the transaction rolls it back: nothing of it was written.
+                return Ok(None);
+            }
+            tx.commit().map_err(|e| classify(&path, e))?;
+            Ok(Some(moved))
+        })();
+        let back = self.conn.pragma_update(None, "foreign_keys", true).map_err(|e| self.err(e));
+        let done = done?;
+        back?;
+        Ok(done)
     }
 }
 
@@ -1096,6 +1079,15 @@ fn json_list<T: serde::Serialize + ?Sized>(v: &T) -> rusqlite::types::Value {
     rusqlite::types::Value::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
 }
 
+/// `line(profile)`: each profile with a post in line, once, in order (NULL last), from one to
+/// the next through `posts_line` (one seek each): https://sqlite.org/lang_with.html
+const PROFILES_IN_LINE: &str = "WITH RECURSIVE line(profile) AS (
+     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
+     UNION ALL
+     SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
+     FROM line WHERE line.profile IS NOT NULL
+ )";
+
 /// See [`Db::failed_profiles`].
 fn failed_profiles(
     conn: &rusqlite::Connection,
@@ -1107,12 +1099,7 @@ fn failed_profiles(
     // whether any of that profile's posts passes the filters (the first found will do):
     // https://sqlite.org/lang_with.html
     let mut stmt = conn.prepare(&format!(
-        "WITH RECURSIVE line(profile) AS (
-             SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL)
-             UNION ALL
-             SELECT (SELECT min(profile) FROM posts WHERE closed_at IS NULL AND profile > line.profile)
-             FROM line WHERE line.profile IS NOT NULL
-         )
+        "{PROFILES_IN_LINE}
          SELECT profile FROM line AS f
          WHERE f.profile IS NOT NULL
            AND EXISTS (SELECT 1 FROM posts WHERE {cond} AND posts.profile = f.profile)"
