@@ -761,7 +761,7 @@ impl Db {
         each: &mut dyn FnMut(i64, &str, i64),
     ) -> Result<(), DbError> {
         self.check_cells()?;
-        select_failed(&self.conn, sel, only, now, Route::Line, true, each).map_err(|e| self.err(e))
+        select_failed(&self.conn, sel, only, now, Route::Line, each).map_err(|e| self.err(e))
     }
 
     /// The named posts, whatever their state (`requeue <POST-ID>...`).
@@ -837,100 +837,8 @@ impl Db {
         let path = self.path.clone();
         let done = (|| -> Result<Option<usize>, DbError> {
             let tx = self.immediate()?;
-            let moved = (|| {
-                let tx = &tx;
-                // (id, index in `profiles`, original time), in the order of the answer.
-                let mut profiles: Vec<String> = Vec::new();
-                let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-                let mut moved: Vec<(i64, usize, i64)> = Vec::new();
-                let route = Route::for_requeue(tx)?;
-                // When the profiles checked include every profile with a post to move (as they do
-                // unless one failed since the check began), naming them selects nothing less, and
-                // each statement is spared a look-up in the list for every row.
-                let only = match (sel, only) {
-                    (Selection::Failed(filter), Some(checked)) => {
-                        let checked: std::collections::HashSet<&str> = checked.iter().map(String::as_str).collect();
-                        let all_checked =
-                            failed_profiles(tx, filter, now)?.iter().all(|p| checked.contains(p.as_str()));
-                        if all_checked { None } else { only }
-                    }
-                    (_, only) => only,
-                };
-                // Through the table, the rows come in storage order and are sorted here into line
-                // order: much quicker than SQLite's sorter (docs/performance.md). Text compares
-                // byte by byte, as SQLite's BINARY collation does.
-                let sorted = route == Route::Line || matches!(sel, Selection::Ids(_));
-                select_failed(tx, sel, only, now, route, sorted, &mut |id, profile, original_at| {
-                    let p = match profiles.last() {
-                        Some(last) if last == profile => profiles.len() - 1,
-                        _ => *index.entry(profile.to_string()).or_insert_with(|| {
-                            profiles.push(profile.to_string());
-                            profiles.len() - 1
-                        }),
-                    };
-                    moved.push((id, p, original_at));
-                })?;
-                if moved.is_empty() {
-                    return Ok(0);
-                }
-                if !sorted {
-                    let mut by_name: Vec<usize> = (0..profiles.len()).collect();
-                    by_name.sort_unstable_by(|&a, &b| profiles[a].cmp(&profiles[b]));
-                    let mut rank = vec![0; profiles.len()];
-                    for (r, &p) in by_name.iter().enumerate() {
-                        rank[p] = r;
-                    }
-                    moved.sort_unstable_by_key(|&(id, p, original_at)| (rank[p], original_at, id));
-                }
-                let (cond, args) = requeue_where(sel, only, now, reason, at, route);
-                // OR FAIL: no statement journal (a copy of every page the statement changes, kept to
-                // undo only this statement on an error). Any error here fails the whole
-                // transaction, which rolls back, so nothing of a failed statement stays:
-                // https://sqlite.org/lang_conflict.html
-                let inserted = tx
-                    .prepare(&format!(
-                        "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code,
-                             error_subcode, error_class, message)
-                         SELECT id, ?1, 'requeued', 'failed', 'queued', attempts, error_code, error_subcode, error_class, ?2
-                         FROM posts WHERE {cond}"
-                    ))?
-                    .execute(rusqlite::params_from_iter(&args))?;
-                // A post that failed as auth/rate_limit/media/content got a definite "no" from Meta,
-                // so nothing of it is live: forget when it was sent, or the next publish would wait
-                // out the reconcile grace of an outcome that is not unknown. A transient or unknown
-                // failure (a 5xx after a Facebook post went out) keeps it, so it is reconciled
-                // before anything is sent again. A container id always stays: its status is checked
-                // before it is ever published.
-                let sql = format!(
-                    "UPDATE OR FAIL posts SET state = 'queued',
-                         scheduled_at = CASE WHEN ?3 AND original_at > ?1 THEN original_at ELSE ?1 END,
-                         auto_retries = 0, updated_at = ?1, finished_at = NULL,
-                         started_at = CASE WHEN error_class IN ('auth', 'rate_limit', 'media', 'content')
-                                           THEN NULL ELSE started_at END
-                     WHERE {cond}"
-                );
-                // The CHECKs this update would run on each row (about half of its time) hold by
-                // its text: the state it writes is the constant 'queued', and it sets no other
-                // checked column (closed_at stays NULL). So they are left out of this one
-                // statement: https://sqlite.org/pragma.html#pragma_ignore_check_constraints
-                // SQLite compiles them into a statement, and changing the pragma makes every
-                // prepared statement compile again before its next step, so the pragma is set
-                // back only once the statement has run.
-                tx.pragma_update(None, "ignore_check_constraints", true)?;
-                let updated = tx.prepare(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&args)));
-                tx.pragma_update(None, "ignore_check_constraints", false)?;
-                let updated = updated?;
-                if inserted != moved.len() || updated != moved.len() {
-                    // Can't happen under the write lock (one condition, one transaction); if it did,
-                    // the history would not match what was moved, so nothing is written.
-                    return Err(rusqlite::Error::StatementChangedRows(updated));
-                }
-                for &(id, p, original_at) in &moved {
-                    each(id, &profiles[p], original_at);
-                }
-                Ok(moved.len())
-            })()
-            .map_err(|e| classify(&path, e))?;
+            let moved =
+                requeue_statements(&tx, sel, only, at, reason, now, each).map_err(|e| classify(&path, e))?;
             // The changed pages go to the WAL now, before `confirm` waits for the health check,
             // instead of at the commit after it: what is left for the commit is its last frame
             // and the checkpoint. Pages written so are not committed: no reader sees them, and a
@@ -951,6 +859,107 @@ impl Db {
         back?;
         Ok(done)
     }
+}
+
+/// The three statements of [`Db::requeue`] on its open transaction; returns how many posts
+/// they moved, after calling `each` for each in the order of the answer.
+fn requeue_statements(
+    tx: &rusqlite::Connection,
+    sel: &Selection<'_>,
+    only: Option<&[String]>,
+    at: RequeueAt,
+    reason: &str,
+    now: i64,
+    each: &mut dyn FnMut(i64, &str, i64),
+) -> rusqlite::Result<usize> {
+    // (id, index in `profiles`, original time), in the order of the answer.
+    let mut profiles: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut moved: Vec<(i64, usize, i64)> = Vec::new();
+    let route = Route::for_requeue(tx)?;
+    // When the profiles checked include every profile with a post to move (as they do
+    // unless one failed since the check began), naming them selects nothing less, and
+    // each statement is spared a look-up in the list for every row.
+    let only = match (sel, only) {
+        (Selection::Failed(filter), Some(checked)) => {
+            let checked: std::collections::HashSet<&str> = checked.iter().map(String::as_str).collect();
+            let all_checked = failed_profiles(tx, filter, now)?.iter().all(|p| checked.contains(p.as_str()));
+            if all_checked { None } else { only }
+        }
+        (_, only) => only,
+    };
+    select_failed(tx, sel, only, now, route, &mut |id, profile, original_at| {
+        let p = match profiles.last() {
+            Some(last) if last == profile => profiles.len() - 1,
+            _ => *index.entry(profile.to_string()).or_insert_with(|| {
+                profiles.push(profile.to_string());
+                profiles.len() - 1
+            }),
+        };
+        moved.push((id, p, original_at));
+    })?;
+    if moved.is_empty() {
+        return Ok(0);
+    }
+    // Through the table, the rows of --failed come in storage order and are sorted here into
+    // line order: much quicker than SQLite's sorter (docs/performance.md). Text compares byte
+    // by byte, as SQLite's BINARY collation does.
+    if route == Route::Table && matches!(sel, Selection::Failed(_)) {
+        let mut by_name: Vec<usize> = (0..profiles.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| profiles[a].cmp(&profiles[b]));
+        let mut rank = vec![0; profiles.len()];
+        for (r, &p) in by_name.iter().enumerate() {
+            rank[p] = r;
+        }
+        moved.sort_unstable_by_key(|&(id, p, original_at)| (rank[p], original_at, id));
+    }
+    let (cond, args) = requeue_where(sel, only, now, reason, at, route);
+    // OR FAIL: no statement journal (a copy of every page the statement changes, kept to
+    // undo only this statement on an error). Any error here fails the whole
+    // transaction, which rolls back, so nothing of a failed statement stays:
+    // https://sqlite.org/lang_conflict.html
+    let inserted = tx
+            .prepare(&format!(
+                "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code,
+                     error_subcode, error_class, message)
+                 SELECT id, ?1, 'requeued', 'failed', 'queued', attempts, error_code, error_subcode, error_class, ?2
+                 FROM posts WHERE {cond}"
+            ))?
+            .execute(rusqlite::params_from_iter(&args))?;
+    // A post that failed as auth/rate_limit/media/content got a definite "no" from Meta,
+    // so nothing of it is live: forget when it was sent, or the next publish would wait
+    // out the reconcile grace of an outcome that is not unknown. A transient or unknown
+    // failure (a 5xx after a Facebook post went out) keeps it, so it is reconciled
+    // before anything is sent again. A container id always stays: its status is checked
+    // before it is ever published.
+    let sql = format!(
+        "UPDATE OR FAIL posts SET state = 'queued',
+                 scheduled_at = CASE WHEN ?3 AND original_at > ?1 THEN original_at ELSE ?1 END,
+                 auto_retries = 0, updated_at = ?1, finished_at = NULL,
+                 started_at = CASE WHEN error_class IN ('auth', 'rate_limit', 'media', 'content')
+                                   THEN NULL ELSE started_at END
+             WHERE {cond}"
+    );
+    // The CHECKs this update would run on each row (about half of its time) hold by
+    // its text: the state it writes is the constant 'queued', and it sets no other
+    // checked column (closed_at stays NULL). So they are left out of this one
+    // statement: https://sqlite.org/pragma.html#pragma_ignore_check_constraints
+    // SQLite compiles them into a statement, and changing the pragma makes every
+    // prepared statement compile again before its next step, so the pragma is set
+    // back only once the statement has run.
+    tx.pragma_update(None, "ignore_check_constraints", true)?;
+    let updated = tx.prepare(&sql).and_then(|mut s| s.execute(rusqlite::params_from_iter(&args)));
+    tx.pragma_update(None, "ignore_check_constraints", false)?;
+    let updated = updated?;
+    if inserted != moved.len() || updated != moved.len() {
+        // Can't happen under the write lock (one condition, one transaction); if it did,
+        // the history would not match what was moved, so nothing is written.
+        return Err(rusqlite::Error::StatementChangedRows(updated));
+    }
+    for &(id, p, original_at) in &moved {
+        each(id, &profiles[p], original_at);
+    }
+    Ok(moved.len())
 }
 
 /// Which posts a requeue takes.
@@ -1007,10 +1016,10 @@ impl Route {
     /// statements would not touch that index (docs/queue.md, "A damaged database").
     fn for_requeue(conn: &rusqlite::Connection) -> rusqlite::Result<Route> {
         let (in_line, last): (i64, i64) = conn.query_row(
-            "SELECT (SELECT count(*) FROM posts WHERE closed_at IS NULL)
-                        + 0 * (SELECT count(*) FROM posts WHERE state = 'publishing')
-                        + 0 * (SELECT count(*) FROM posts WHERE state = 'unknown'),
-                    (SELECT coalesce(max(id), 0) FROM posts)",
+            "SELECT (SELECT count(*) FROM posts WHERE closed_at IS NULL),
+                    (SELECT coalesce(max(id), 0) FROM posts),
+                    (SELECT count(*) FROM posts WHERE state = 'publishing'),
+                    (SELECT count(*) FROM posts WHERE state = 'unknown')",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
@@ -1114,16 +1123,15 @@ fn select_failed(
     only: Option<&[String]>,
     now: i64,
     route: Route,
-    sorted: bool,
     each: &mut dyn FnMut(i64, &str, i64),
 ) -> rusqlite::Result<()> {
     let (cond, args) = requeue_where(sel, only, now, "", RequeueAt::Now, route);
-    // The order of the answer: line order for --failed, as named (by id) otherwise; none when
-    // the caller sorts.
-    let order = match (sorted, sel) {
-        (false, _) => "",
-        (true, Selection::Ids(_)) => " ORDER BY id",
-        (true, Selection::Failed(_)) => " ORDER BY profile, original_at, id",
+    // The order of the answer: line order for --failed, as named (by id) otherwise; none
+    // through the table, whose rows the requeue sorts itself.
+    let order = match (route, sel) {
+        (_, Selection::Ids(_)) => " ORDER BY id",
+        (Route::Line, Selection::Failed(_)) => " ORDER BY profile, original_at, id",
+        (Route::Table, Selection::Failed(_)) => "",
     };
     let mut stmt =
         conn.prepare(&format!("SELECT id, profile, original_at FROM posts WHERE {cond}{order}"))?;
