@@ -15,6 +15,10 @@ use rusqlite::{ErrorCode, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The WAL size, in pages, at which a commit copies the WAL back into the file: SQLite's
+/// default (https://sqlite.org/pragma.html#pragma_wal_autocheckpoint).
+pub const WAL_AUTOCHECKPOINT: i64 = 1000;
+
 /// How long a writer waits for another sq process before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -136,6 +140,15 @@ impl Db {
             self.check(&format!("PRAGMA quick_check(\"{table}\")"))?;
         }
         Ok(())
+    }
+
+    /// Copies the pages committed to the WAL back into the database file, as far as no
+    /// reader still needs the old ones (`PRAGMA wal_checkpoint(PASSIVE)`: it never waits for
+    /// another process). Commits do this themselves once the WAL holds
+    /// [`WAL_AUTOCHECKPOINT`] pages; [`Db::requeue`] leaves it to its caller. What was
+    /// committed is in the WAL whether or not this runs: https://sqlite.org/wal.html#ckpt
+    pub fn checkpoint(&self) -> Result<(), DbError> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).map_err(|e| self.err(e))
     }
 
     fn check(&self, pragma: &str) -> Result<(), DbError> {
