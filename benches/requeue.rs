@@ -31,6 +31,7 @@ fn fill(data: &std::path::Path) -> Res<()> {
     let mut conn = rusqlite::Connection::open(data.join("sq.db"))?;
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM post_history", [])?;
+    tx.execute("DELETE FROM post_requeues", [])?;
     tx.execute("DELETE FROM posts", [])?;
     {
         let mut ins = tx.prepare(

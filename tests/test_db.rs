@@ -500,7 +500,7 @@ fn migration_to_the_queue_line_keeps_every_post() {
     assert_eq!(before.len(), 1200);
 
     let db = Db::open(&path).unwrap();
-    assert_eq!(db.schema_version().unwrap(), 6);
+    assert_eq!(db.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
     assert_eq!(db.integrity_check().unwrap(), "ok");
     drop(db);
     let raw = rusqlite::Connection::open(&path).unwrap();
@@ -741,6 +741,71 @@ fn requeue_moves_only_the_posts_of_the_profiles_checked() {
 }
 
 /// A Facebook post of `profile` for time `at`.
+/// A requeue of many posts writes its event once and links the other posts to it (schema V7):
+/// each post's history still shows every requeue that moved it, in the order things happened,
+/// with its own attempt and failure, whether it got the row or a link.
+#[test]
+fn each_post_shows_the_requeues_that_moved_it_in_order() {
+    use sq::db::queue::{FailedFilter, PostState, RequeueAt, Selection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sq.db");
+    let mut db = Db::open(&path).unwrap();
+    let ids: Vec<i64> = ["facebook:777", "facebook:888", "facebook:999"]
+        .iter()
+        .map(|p| db.add_post(&new_post(p, 5), 1).unwrap().id)
+        .collect();
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let fail = |id: i64, attempts: i64, class: &str, code: i64, at: i64| {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE posts SET state = 'failed', attempts = ?2, error_class = ?3, error_code = ?4,
+                     finished_at = ?5 WHERE id = ?1",
+                rusqlite::params![id, attempts, class, code, at],
+            )
+            .unwrap();
+    };
+    let requeue = |db: &mut Db, sel: &Selection<'_>, reason: &str, now: i64| {
+        db.requeue(sel, None, RequeueAt::Now, reason, now, &mut |_, _, _| {}, &mut || true).unwrap()
+    };
+    let all = FailedFilter::default();
+    fail(a, 1, "transient", 2, 10);
+    fail(b, 2, "rate_limit", 4, 10);
+    fail(c, 3, "auth", 190, 10);
+    assert_eq!(requeue(&mut db, &Selection::Failed(&all), "first", 20), Some(3));
+    fail(b, 4, "auth", 190, 30);
+    assert_eq!(requeue(&mut db, &Selection::Ids(&[b]), "second", 40), Some(1));
+    fail(a, 5, "media", 9007, 50);
+    fail(c, 6, "transient", 1, 50);
+    assert_eq!(requeue(&mut db, &Selection::Failed(&all), "third", 60), Some(2));
+
+    let requeued = |id: i64| -> Vec<(i64, String, Option<i64>, Option<String>, Option<i64>)> {
+        let history = db.post_history(id).unwrap();
+        assert_eq!(history[0].event, "added", "{history:?}");
+        history[1..]
+            .iter()
+            .map(|h| {
+                assert_eq!(h.event, "requeued", "{h:?}");
+                assert_eq!((h.from_state, h.to_state), (Some(PostState::Failed), Some(PostState::Queued)));
+                let e = h.error.as_ref().unwrap();
+                assert_eq!(e.message, h.message.clone().unwrap());
+                (h.at, h.message.clone().unwrap(), h.attempt, Some(e.class.as_str().to_string()), e.code)
+            })
+            .collect()
+    };
+    let r = |at, m: &str, attempt, class: &str, code| {
+        (at, m.to_string(), Some(attempt), Some(class.to_string()), Some(code))
+    };
+    assert_eq!(requeued(a), [r(20, "first", 1, "transient", 2), r(60, "third", 5, "media", 9007)]);
+    assert_eq!(requeued(b), [r(20, "first", 2, "rate_limit", 4), r(40, "second", 4, "auth", 190)]);
+    assert_eq!(requeued(c), [r(20, "first", 3, "auth", 190), r(60, "third", 6, "transient", 1)]);
+    // Two requeues of several posts: one row each (for the first post), a link for each other.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM post_history WHERE event = 'requeued'"), 3);
+    assert_eq!(count("SELECT count(*) FROM post_requeues"), 3);
+}
+
 fn new_post(profile: &str, at: i64) -> sq::db::queue::NewPost {
     sq::db::queue::NewPost {
         profile: profile.into(),

@@ -518,7 +518,7 @@ fn a_damaged_queue_page_is_reported_by_requeue_and_changes_nothing() {
     let good = std::fs::read(&path).unwrap();
     let (roots, page_size): (Vec<(String, i64)>, i64) = {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        let roots = ["posts", "posts_line", "posts_in_flight", "post_history"]
+        let roots = ["posts", "posts_line", "posts_in_flight", "post_history", "post_requeues"]
             .iter()
             .map(|name| {
                 let root = conn

@@ -613,7 +613,7 @@ fn requeue_for_real_touches_exactly_the_selected_posts() {
     w.fail(fb_old, "auth", 3 * 86400);
     w.fail(fb_media, "media", 60);
     w.fail(fb_unclassed, "transient", 60);
-    w.sql(&format!("UPDATE posts SET error_class = NULL WHERE id = {fb_unclassed}"));
+    w.sql(&format!("UPDATE posts SET error_class = NULL, attempts = 3 WHERE id = {fb_unclassed}"));
     w.fail(th_recent, "rate_limit", 60);
     w.sql(&format!("UPDATE posts SET state = 'unknown', started_at = 1 WHERE id = {unknown}"));
     assert_eq!(w.sq(&["queue", "cancel", &canceled.to_string()]).code, 0);
@@ -631,10 +631,31 @@ fn requeue_for_real_touches_exactly_the_selected_posts() {
     let after = w.queue_snapshot();
     let changed: Vec<&String> = after.iter().filter(|row| !before.contains(row)).collect();
     let posts_changed: Vec<&&String> = changed.iter().filter(|r| r.starts_with("posts:")).collect();
+    // One history row for the requeue, written for the first post, and a link to it for the
+    // other (docs/queue.md).
     let history_added: Vec<&&String> = changed.iter().filter(|r| r.starts_with("post_history:")).collect();
+    let links_added: Vec<&&String> = changed.iter().filter(|r| r.starts_with("post_requeues:")).collect();
     assert_eq!(posts_changed.len(), 2, "{changed:#?}");
-    assert_eq!(history_added.len(), 2, "{changed:#?}");
-    assert_eq!(before.len() + 2, after.len(), "only two history rows were added");
+    assert_eq!(history_added.len(), 1, "{changed:#?}");
+    let column = |row: &str, i: usize| row.split(" | ").nth(i).map(str::to_string);
+    assert_eq!(column(history_added[0], 1), Some(format!("Integer({fb_recent})")), "{changed:#?}");
+    assert_eq!(links_added.len(), 1, "{changed:#?}");
+    assert_eq!(column(links_added[0], 0), Some(format!("post_requeues: Integer({fb_unclassed})")));
+    // Each post shows the requeue as its own event: the shared time, transition and message,
+    // with its own attempt and the failure it was requeued from (none for the unclassed one).
+    let last = |id: i64| w.post(id)["history"].as_array().unwrap().last().unwrap().clone();
+    let (shared, linked) = (last(fb_recent), last(fb_unclassed));
+    for key in ["at", "event", "from", "to"] {
+        assert_eq!(shared[key], linked[key], "{key}: {shared} / {linked}");
+    }
+    // The message shows under the failure when there is one, as for any event with an error.
+    assert_eq!(shared["error"]["message"], linked["message"], "{shared} / {linked}");
+    assert_eq!(linked["message"], "requeued with --force");
+    assert_eq!((shared["attempt"].as_i64(), linked["attempt"].as_i64()), (Some(1), Some(3)));
+    assert_eq!(shared["event"], "requeued");
+    assert_eq!(shared["error"]["class"], "transient", "{shared}");
+    assert_eq!(linked["error"], Value::Null, "{linked}");
+    assert_eq!(before.len() + 2, after.len(), "only one history row and one link were added");
     for id in [fb_recent, fb_unclassed] {
         let p = w.post(id);
         assert_eq!(state(&p), "queued", "{p}");
@@ -705,10 +726,19 @@ fn two_requeues(extra: &[&str]) {
     };
     assert_eq!(n(&a) + n(&b), all.len(), "each post requeued by exactly one process");
     let conn = rusqlite::Connection::open(w.env.data_dir().join("sq.db")).unwrap();
+    // Each post's requeued event: a history row of its own, or a link to its requeue's row.
     let rows: i64 = conn
-        .query_row("SELECT count(*) FROM post_history WHERE event = 'requeued'", [], |r| r.get(0))
+        .query_row(
+            "SELECT (SELECT count(*) FROM post_history WHERE event = 'requeued')
+                  + (SELECT count(*) FROM post_requeues)",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(rows, all.len() as i64);
+    for id in &all {
+        assert_eq!(w.events(*id).iter().filter(|e| *e == "requeued").count(), 1, "post {id}");
+    }
 }
 
 // --- JSON documents, frozen in snapshots ------------------------------------------------------

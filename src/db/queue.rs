@@ -374,12 +374,22 @@ impl Db {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
+    /// The post's history: its own rows and, for each requeue that moved it with others, the
+    /// row that requeue wrote once with this post's attempt and failure (`post_requeues`,
+    /// migration V7 in `src/db/schema.rs`), in the order they were written.
     pub fn post_history(&self, id: i64) -> Result<Vec<HistoryEntry>, DbError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT at, event, from_state, to_state, attempt, error_code, error_subcode, error_class, message, owner
-                 FROM post_history WHERE post_id = ?1 ORDER BY id",
+                "SELECT at, event, from_state, to_state, attempt, error_code, error_subcode, error_class, message,
+                        owner, id
+                 FROM post_history WHERE post_id = ?1
+                 UNION ALL
+                 SELECT h.at, h.event, h.from_state, h.to_state, r.attempt, r.error_code, r.error_subcode,
+                        r.error_class, h.message, h.owner, h.id
+                 FROM post_requeues AS r JOIN post_history AS h ON h.id = r.entry
+                 WHERE r.post_id = ?1
+                 ORDER BY 11",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -931,14 +941,29 @@ fn requeue_statements(
     // undo only this statement on an error). Any error here fails the whole
     // transaction, which rolls back, so nothing of a failed statement stays:
     // https://sqlite.org/lang_conflict.html
-    let inserted = tx
-            .prepare(&format!(
-                "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code,
-                     error_subcode, error_class, message)
-                 SELECT id, ?1, 'requeued', 'failed', 'queued', attempts, error_code, error_subcode, error_class, ?2
-                 FROM posts WHERE {cond}"
-            ))?
-            .execute(rusqlite::params_from_iter(&args))?;
+    //
+    // The history: the first post moved gets the event's row, every other post a link to it
+    // with its own attempt and failure (migration V7 in `src/db/schema.rs`).
+    let (first, _) = moved.iter().min_by_key(|&&(id, _, _)| id).map(|&(id, p, _)| (id, p)).unwrap_or((0, 0));
+    let mut inserted = tx.execute(
+        "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code,
+             error_subcode, error_class, message)
+         SELECT id, ?1, 'requeued', 'failed', 'queued', attempts, error_code, error_subcode, error_class, ?2
+         FROM posts WHERE id = ?3",
+        params![now, reason, first],
+    )?;
+    let entry = tx.last_insert_rowid();
+    let mut link_args = args.clone();
+    link_args.push(entry.into());
+    link_args.push(first.into());
+    let (e, f) = (link_args.len() - 1, link_args.len());
+    inserted += tx
+        .prepare(&format!(
+            "INSERT OR FAIL INTO post_requeues (post_id, entry, attempt, error_code, error_subcode, error_class)
+             SELECT id, ?{e}, attempts, error_code, error_subcode, error_class
+             FROM posts WHERE {cond} AND id <> ?{f}"
+        ))?
+        .execute(rusqlite::params_from_iter(&link_args))?;
     // A post that failed as auth/rate_limit/media/content got a definite "no" from Meta,
     // so nothing of it is live: forget when it was sent, or the next publish would wait
     // out the reconcile grace of an outcome that is not unknown. A transient or unknown
@@ -1026,13 +1051,15 @@ impl Route {
     ///
     /// The counts also read both indexes of posts whole (every page: `posts_in_flight` is
     /// small), so a damaged page in one stops the requeue before it writes, even when its
-    /// statements would not touch that index (docs/queue.md, "A damaged database").
+    /// statements would not touch that index (docs/queue.md, "A damaged database"). The last
+    /// one reads the history links' root, where their insert starts.
     fn for_requeue(conn: &rusqlite::Connection) -> rusqlite::Result<Route> {
         let (in_line, last): (i64, i64) = conn.query_row(
             "SELECT (SELECT count(*) FROM posts WHERE closed_at IS NULL),
                     (SELECT coalesce(max(id), 0) FROM posts),
                     (SELECT count(*) FROM posts WHERE state = 'publishing'),
-                    (SELECT count(*) FROM posts WHERE state = 'unknown')",
+                    (SELECT count(*) FROM posts WHERE state = 'unknown'),
+                    (SELECT count(*) FROM (SELECT 1 FROM post_requeues LIMIT 1))",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

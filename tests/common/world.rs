@@ -293,11 +293,22 @@ pub fn applied(kind: Value, path: &str) -> Value {
     f
 }
 
-/// Every row of `posts` and `post_history` of an open database, every column, in id order.
+/// Every row of `posts`, `post_history` and `post_requeues` (the history links, from schema
+/// V7 on) of an open database, every column, in key order.
 pub fn queue_rows(conn: &rusqlite::Connection) -> Vec<String> {
     let mut out = Vec::new();
-    for table in ["posts", "post_history"] {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
+    for (table, order) in [("posts", "id"), ("post_history", "id"), ("post_requeues", "post_id, entry")] {
+        let exists: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if !exists {
+            continue;
+        }
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}")).unwrap();
         let n = stmt.column_count();
         let rows = stmt
             .query_map([], |r| {
