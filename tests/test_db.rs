@@ -779,7 +779,9 @@ fn each_post_shows_the_requeues_that_moved_it_in_order() {
     fail(c, 6, "transient", 1, 50);
     assert_eq!(requeue(&mut db, &Selection::Failed(&all), "third", 60), Some(2));
 
-    let requeued = |id: i64| -> Vec<(i64, String, Option<i64>, Option<String>, Option<i64>)> {
+    // (at, message, attempt, class, code) of each requeued event.
+    type Requeued = (i64, String, Option<i64>, Option<String>, Option<i64>);
+    let requeued = |id: i64| -> Vec<Requeued> {
         let history = db.post_history(id).unwrap();
         assert_eq!(history[0].event, "added", "{history:?}");
         history[1..]

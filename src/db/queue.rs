@@ -810,8 +810,9 @@ impl Db {
     /// Moves the `failed` posts `sel` names (of the `only` profiles when given: those whose
     /// health was checked) back to `queued`, in one IMMEDIATE transaction of three set-based
     /// statements over the same condition: the selection (in line order: the answer,
-    /// `each(id, profile, original_at)`), one `INSERT … SELECT` of their history rows and one
-    /// `UPDATE` (spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
+    /// `each(id, profile, original_at)`), their history (the event's row for the first post and
+    /// one `INSERT … SELECT` of the other posts' links to it, migration V7 in
+    /// `src/db/schema.rs`) and one `UPDATE` (spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
     /// statement, so the three see the same posts, and a post that stopped being `failed`
     /// meanwhile (another requeue, a cancel) is not among them: two requeues never requeue a
     /// post twice. `attempts` is kept; the automatic-retry budget restarts. The update sets no
