@@ -155,8 +155,8 @@ fn run(mut cmd: Command, stdin: Option<&str>) -> Res<Measured> {
 fn fill_posts(data: &Path, state: &str) -> Res<()> {
     let mut conn = rusqlite::Connection::open(data.join("sq.db"))?;
     let tx = conn.transaction()?;
-    tx.execute("DELETE FROM post_history", [])?;
     tx.execute("DELETE FROM post_requeues", [])?;
+    tx.execute("DELETE FROM post_history", [])?;
     tx.execute("DELETE FROM posts", [])?;
     {
         let mut ins = tx.prepare(

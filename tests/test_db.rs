@@ -740,7 +740,6 @@ fn requeue_moves_only_the_posts_of_the_profiles_checked() {
     }
 }
 
-/// A Facebook post of `profile` for time `at`.
 /// A requeue of many posts writes its event once and links the other posts to it (schema V7):
 /// each post's history still shows every requeue that moved it, in the order things happened,
 /// with its own attempt and failure, whether it got the row or a link.
@@ -808,6 +807,7 @@ fn each_post_shows_the_requeues_that_moved_it_in_order() {
     assert_eq!(count("SELECT count(*) FROM post_requeues"), 3);
 }
 
+/// A Facebook post of `profile` for time `at`.
 fn new_post(profile: &str, at: i64) -> sq::db::queue::NewPost {
     sq::db::queue::NewPost {
         profile: profile.into(),

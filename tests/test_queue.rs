@@ -594,8 +594,9 @@ fn requeue_at_original_and_by_id() {
 }
 
 /// The filters are SQL now (one selection, one history insert, one update over the same
-/// condition): a requeue for real moves exactly the posts its dry run lists, writes one
-/// history row for each, and leaves every other row as it was, whatever its state.
+/// condition): a requeue for real moves exactly the posts its dry run lists, gives each one
+/// history event (a row for the first, a link to it for the others), and leaves every other
+/// row as it was, whatever its state.
 #[test]
 fn requeue_for_real_touches_exactly_the_selected_posts() {
     let w = World::new();

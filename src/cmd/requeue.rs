@@ -256,11 +256,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<Exit, Error> {
             task.await.map_err(|e| Error::failure("internal", format!("the requeue's write failed: {e}")))?;
         // The health check's own error first (below), as when the write came after it.
         if verdicts.is_ok() {
-            let (p, db) = done?;
+            let (p, ahead_db) = done?;
             if let Some(p) = p {
                 picked = p;
                 written = true;
-                committed = Some(db);
+                committed = Some(ahead_db);
             }
         }
     }

@@ -808,12 +808,12 @@ impl Db {
     }
 
     /// Moves the `failed` posts `sel` names (of the `only` profiles when given: those whose
-    /// health was checked) back to `queued`, in one IMMEDIATE transaction of three set-based
-    /// statements over the same condition: the selection (in line order: the answer,
-    /// `each(id, profile, original_at)`), their history (the event's row for the first post and
-    /// one `INSERT … SELECT` of the other posts' links to it, migration V7 in
-    /// `src/db/schema.rs`) and one `UPDATE` (spec §8: 100,000 posts in ≤ 0.5 s). The write lock is held from the first
-    /// statement, so the three see the same posts, and a post that stopped being `failed`
+    /// health was checked) back to `queued`, in one IMMEDIATE transaction: three set-based
+    /// statements over the same condition (the selection, in line order: the answer,
+    /// `each(id, profile, original_at)`; one `INSERT … SELECT` of the history links; one
+    /// `UPDATE`) and the history row those links name, written for the first post selected
+    /// (migration V7 in `src/db/schema.rs`; spec §8: 100,000 posts in ≤ 0.5 s). The write lock
+    /// is held from the first statement, so all of them see the same posts, and a post that stopped being `failed`
     /// meanwhile (another requeue, a cancel) is not among them: two requeues never requeue a
     /// post twice. `attempts` is kept; the automatic-retry budget restarts. The update sets no
     /// column an index of posts names, so it rewrites each row and nothing else
@@ -839,18 +839,20 @@ impl Db {
         // is spilled to the WAL before the commit (and written again if it changes after). The
         // cache only grows as pages are used; this connection ends with the command.
         self.conn.pragma_update(None, "cache_size", -65536).map_err(|e| self.err(e))?;
-        // Each history row names a post the same statement reads under the write lock, and the
-        // update changes no id: the foreign key holds by construction, so its check (a seek
-        // into posts per history row) is left out of this transaction. The pragma can't change
-        // inside a transaction, so it is set around it:
-        // https://sqlite.org/pragma.html#pragma_foreign_keys
-        self.conn.pragma_update(None, "foreign_keys", false).map_err(|e| self.err(e))?;
         // The commit leaves the changed pages in the WAL: copying them back into the file
         // (about a fifth of the time at 100,000 posts) is `checkpoint`'s job, which the caller
         // runs while it prints the answer. Until then readers find those pages in the WAL; if
-        // the caller never asks, closing the last connection copies them back, or the next
-        // commit of any other connection does (https://sqlite.org/wal.html#ckpt).
+        // the caller never asks, closing the last connection copies them back, or the first
+        // commit of another connection once the WAL holds `WAL_AUTOCHECKPOINT` pages
+        // (https://sqlite.org/wal.html#ckpt). Set first: left so by an error below, it only
+        // delays a checkpoint.
         self.conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| self.err(e))?;
+        // Each history row and link names a post the same statement reads under the write
+        // lock, each link the history row written just before, and the update changes no id:
+        // the foreign keys hold by construction, so their checks (a seek per row) are left out
+        // of this transaction. The pragma can't change inside a transaction, so it is set
+        // around it: https://sqlite.org/pragma.html#pragma_foreign_keys
+        self.conn.pragma_update(None, "foreign_keys", false).map_err(|e| self.err(e))?;
         let path = self.path.clone();
         let done = (|| -> Result<Option<usize>, DbError> {
             let tx = self.immediate()?;
@@ -875,13 +877,20 @@ impl Db {
         let back_ckpt =
             self.conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT).map_err(|e| self.err(e));
         let done = done?;
+        if done.is_some() {
+            // Committed: the posts moved whatever follows, so the answer must not become an
+            // error. These pragmas only set flags of this connection (no I/O), and a caller
+            // that writes again checks its own settings: `Db::open` sets them on each
+            // connection.
+            return Ok(done);
+        }
         back?;
         back_ckpt?;
         Ok(done)
     }
 }
 
-/// The three statements of [`Db::requeue`] on its open transaction; returns how many posts
+/// The statements of [`Db::requeue`] on its open transaction; returns how many posts
 /// they moved, after calling `each` for each in the order of the answer.
 fn requeue_statements(
     tx: &rusqlite::Connection,
@@ -911,14 +920,16 @@ fn requeue_statements(
     select_failed(tx, sel, only, now, route, &mut |id, profile, original_at| {
         // Looked up by `&str`: a name is copied only the first time it is met, not each time
         // the rows change profile (every row, through the table in storage order).
-        let p = match (profiles.last(), index.get(profile)) {
-            (Some(last), _) if last == profile => profiles.len() - 1,
-            (_, Some(&p)) => p,
-            (_, None) => {
-                profiles.push(profile.to_string());
-                index.insert(profile.to_string(), profiles.len() - 1);
-                profiles.len() - 1
-            }
+        let p = match profiles.last() {
+            Some(last) if last == profile => profiles.len() - 1,
+            _ => match index.get(profile) {
+                Some(&p) => p,
+                None => {
+                    profiles.push(profile.to_string());
+                    index.insert(profile.to_string(), profiles.len() - 1);
+                    profiles.len() - 1
+                }
+            },
         };
         moved.push((id, p, original_at));
     })?;
@@ -945,7 +956,7 @@ fn requeue_statements(
     //
     // The history: the first post moved gets the event's row, every other post a link to it
     // with its own attempt and failure (migration V7 in `src/db/schema.rs`).
-    let (first, _) = moved.iter().min_by_key(|&&(id, _, _)| id).map(|&(id, p, _)| (id, p)).unwrap_or((0, 0));
+    let first = moved.iter().map(|&(id, _, _)| id).min().unwrap_or(0);
     let mut inserted = tx.execute(
         "INSERT OR FAIL INTO post_history (post_id, at, event, from_state, to_state, attempt, error_code,
              error_subcode, error_class, message)

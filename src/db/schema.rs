@@ -190,7 +190,9 @@ CREATE INDEX posts_in_flight ON posts (state, profile, original_at, id) WHERE st
 /// differs from post to post: its attempt and the failure it was requeued from. A post's
 /// history is its own rows and the rows its links name, in the order of their ids: one
 /// sequence, so an event written later always comes after (`Db::post_history`). `WITHOUT
-/// ROWID`: a link is its key, in post order (https://sqlite.org/withoutrowid.html).
+/// ROWID`: a link is its key, in post order (https://sqlite.org/withoutrowid.html). Nothing
+/// indexes `entry`, so deleting a history row would read every link to find its children
+/// (https://sqlite.org/foreignkeys.html#fk_indexes); sq never deletes a post or its history.
 const V7: &str = r#"
 CREATE TABLE post_requeues (
     post_id         INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
