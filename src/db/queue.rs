@@ -873,20 +873,18 @@ impl Db {
             tx.commit().map_err(|e| classify(&path, e))?;
             Ok(Some(moved))
         })();
-        let back = self.conn.pragma_update(None, "foreign_keys", true).map_err(|e| self.err(e));
-        let back_ckpt =
-            self.conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT).map_err(|e| self.err(e));
-        let done = done?;
-        if done.is_some() {
-            // Committed: the posts moved whatever follows, so the answer must not become an
-            // error. These pragmas only set flags of this connection (no I/O), and a caller
-            // that writes again checks its own settings: `Db::open` sets them on each
-            // connection.
-            return Ok(done);
+        let restored = self
+            .conn
+            .pragma_update(None, "foreign_keys", true)
+            .and(self.conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT))
+            .map_err(|e| self.err(e));
+        match done? {
+            // Committed: the posts moved whatever follows, so the answer is not turned into an
+            // error. These pragmas only set flags of this connection (no I/O); one that could
+            // not be set back stays so until the connection closes with the command.
+            Some(moved) => Ok(Some(moved)),
+            None => restored.map(|()| None),
         }
-        back?;
-        back_ckpt?;
-        Ok(done)
     }
 }
 
